@@ -1,0 +1,247 @@
+// Package config loads Quire's configuration: defaults, then a TOML file, then
+// QUIRE_* environment variables, then command-line flags, and validates the result
+// with messages that say what to fix.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is every option. The `env` tag names the environment override.
+type Config struct {
+	Listen   string `toml:"listen" env:"QUIRE_LISTEN"`
+	DataDir  string `toml:"data_dir" env:"QUIRE_DATA_DIR"`
+	BaseURL  string `toml:"base_url" env:"QUIRE_BASE_URL"`
+	LogLevel string `toml:"log_level" env:"QUIRE_LOG_LEVEL"`
+	LogJSON  bool   `toml:"log_json" env:"QUIRE_LOG_JSON"`
+
+	OllamaURL string `toml:"ollama_url" env:"QUIRE_OLLAMA_URL"`
+
+	MaxBodyKB           int      `toml:"max_body_kb" env:"QUIRE_MAX_BODY_KB"`
+	MaxUploadMB         int      `toml:"max_upload_mb" env:"QUIRE_MAX_UPLOAD_MB"`
+	SessionTTL          Duration `toml:"session_ttl" env:"QUIRE_SESSION_TTL"`
+	RequireVerification bool     `toml:"require_email_verification" env:"QUIRE_REQUIRE_EMAIL_VERIFICATION"`
+	ShutdownTimeout     Duration `toml:"shutdown_timeout" env:"QUIRE_SHUTDOWN_TIMEOUT"`
+
+	Login  Login  `toml:"login"`
+	SMTP   SMTP   `toml:"smtp"`
+	Stripe Stripe `toml:"stripe"`
+}
+
+// Login throttling: after MaxFailures failed logins within Window for one email
+// or one client address, further attempts get 429 until the window passes.
+type Login struct {
+	MaxFailures int      `toml:"max_failures" env:"QUIRE_LOGIN_MAX_FAILURES"`
+	Window      Duration `toml:"window" env:"QUIRE_LOGIN_WINDOW"`
+}
+
+// SMTP is the outgoing mail server; without Host, mail only goes to the outbox.
+type SMTP struct {
+	Host     string `toml:"host" env:"QUIRE_SMTP_HOST"`
+	Port     int    `toml:"port" env:"QUIRE_SMTP_PORT"`
+	Username string `toml:"username" env:"QUIRE_SMTP_USERNAME"`
+	Password string `toml:"password" env:"QUIRE_SMTP_PASSWORD"`
+	From     string `toml:"from" env:"QUIRE_SMTP_FROM"`
+}
+
+// Stripe billing is on exactly when SecretKey is set.
+type Stripe struct {
+	SecretKey     string `toml:"secret_key" env:"QUIRE_STRIPE_SECRET_KEY"`
+	WebhookSecret string `toml:"webhook_secret" env:"QUIRE_STRIPE_WEBHOOK_SECRET"`
+	APIURL        string `toml:"api_url" env:"QUIRE_STRIPE_API_URL"`
+}
+
+// Duration reads "30s", "12h" and the like from TOML and the environment.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30s or 12h", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default is the configuration of `quire` started with nothing else.
+func Default() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		DataDir:         "./data",
+		LogLevel:        "info",
+		OllamaURL:       "http://127.0.0.1:11434",
+		MaxBodyKB:       1024,
+		MaxUploadMB:     50,
+		SessionTTL:      Duration{30 * 24 * time.Hour},
+		ShutdownTimeout: Duration{30 * time.Second},
+		Login:           Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
+		SMTP:            SMTP{Port: 587},
+	}
+}
+
+// Load builds the configuration for a command from its arguments: `--config FILE`
+// and the option flags registered here. It returns the remaining arguments.
+func Load(fs *flag.FlagSet, args []string) (Config, error) {
+	cfg := Default()
+	file := fs.String("config", os.Getenv("QUIRE_CONFIG"), "TOML configuration file")
+	listen := fs.String("listen", "", "address to serve on (host:port)")
+	dataDir := fs.String("data-dir", "", "folder for the database and files")
+	ollama := fs.String("ollama-url", "", "Ollama server URL")
+	baseURL := fs.String("base-url", "", "public URL of this instance, used in mailed links")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *file != "" {
+		md, err := toml.DecodeFile(*file, &cfg)
+		if err != nil {
+			return cfg, fmt.Errorf("config file %s: %w", *file, err)
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return cfg, fmt.Errorf("config file %s: unknown option %q (see config.example.toml)", *file, un[0].String())
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem()); err != nil {
+		return cfg, err
+	}
+	for p, v := range map[*string]string{&cfg.Listen: *listen, &cfg.DataDir: *dataDir, &cfg.OllamaURL: *ollama, &cfg.BaseURL: *baseURL} {
+		if v != "" {
+			*p = v
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// applyEnv overrides fields from their `env` variables.
+func applyEnv(v reflect.Value) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f, fv := t.Field(i), v.Field(i)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[Duration]() {
+			if err := applyEnv(fv); err != nil {
+				return err
+			}
+			continue
+		}
+		name := f.Tag.Get("env")
+		raw, ok := os.LookupEnv(name)
+		if name == "" || !ok {
+			continue
+		}
+		bad := func(want string) error { return fmt.Errorf("environment %s=%q: want %s", name, raw, want) }
+		switch p := fv.Addr().Interface().(type) {
+		case *string:
+			*p = raw
+		case *int:
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return bad("a whole number")
+			}
+			*p = n
+		case *bool:
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				return bad("true or false")
+			}
+			*p = b
+		case *Duration:
+			if err := p.UnmarshalText([]byte(raw)); err != nil {
+				return bad("a duration like 30s or 12h")
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks every option and reports all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		bad("listen %q: want host:port, e.g. 127.0.0.1:8080", c.Listen)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir is empty: set the folder for the database and files")
+	}
+	for name, u := range map[string]string{"ollama_url": c.OllamaURL, "base_url": c.BaseURL, "stripe.api_url": c.Stripe.APIURL} {
+		if u == "" && name != "ollama_url" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("%s %q: want an http(s) URL such as http://127.0.0.1:11434", name, u)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.MaxBodyKB < 1 {
+		bad("max_body_kb must be at least 1")
+	}
+	if c.MaxUploadMB < 1 {
+		bad("max_upload_mb must be at least 1")
+	}
+	if c.SessionTTL.Duration < time.Minute {
+		bad("session_ttl %s is too short: use at least 1m", c.SessionTTL)
+	}
+	if c.Login.MaxFailures < 1 || c.Login.Window.Duration <= 0 {
+		bad("login.max_failures and login.window must be positive")
+	}
+	if c.SMTP.Host != "" {
+		if c.SMTP.From == "" {
+			bad("smtp.from is required when smtp.host is set")
+		}
+		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
+			bad("smtp.port %d is not a TCP port", c.SMTP.Port)
+		}
+	}
+	if c.RequireVerification && c.SMTP.Host == "" {
+		bad("require_email_verification needs smtp.host: without mail nobody could verify")
+	}
+	if c.Stripe.SecretKey != "" && c.Stripe.WebhookSecret == "" {
+		bad("stripe.webhook_secret is required when stripe.secret_key is set")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+	}
+	return nil
+}
+
+func joinIndented(errs []error) error {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		parts[i] = e.Error()
+	}
+	return errors.New(strings.Join(parts, "\n  "))
+}
+
+// DBPath is the SQLite database inside the data dir.
+func (c *Config) DBPath() string { return filepath.Join(c.DataDir, "quire.db") }
+
+// FilesDir holds uploaded originals.
+func (c *Config) FilesDir() string { return filepath.Join(c.DataDir, "files") }
+
+// PublicURL is where people reach this instance, for links in mail.
+func (c *Config) PublicURL() string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	return "http://" + c.Listen
+}
+
+// BillingEnabled reports whether Stripe is configured.
+func (c *Config) BillingEnabled() bool { return c.Stripe.SecretKey != "" }

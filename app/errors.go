@@ -1,0 +1,174 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// apiError is an error with its place in API.md's error contract.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errorf(status int, code, format string, a ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+func invalid(field, format string, a ...any) *apiError {
+	e := errorf(fiber.StatusBadRequest, "invalid_request", format, a...)
+	e.Field = field
+	return e
+}
+
+func badRequest(format string, a ...any) *apiError {
+	return errorf(fiber.StatusBadRequest, "invalid_request", format, a...)
+}
+
+func unauthenticated(msg string) *apiError {
+	return errorf(fiber.StatusUnauthorized, "unauthenticated", "%s", msg)
+}
+
+func forbidden(format string, a ...any) *apiError {
+	return errorf(fiber.StatusForbidden, "forbidden", format, a...)
+}
+
+func notFound(what string) *apiError {
+	return errorf(fiber.StatusNotFound, "not_found", "%s not found", what)
+}
+
+func conflict(format string, a ...any) *apiError {
+	return errorf(fiber.StatusConflict, "conflict", format, a...)
+}
+
+func tooLarge(format string, a ...any) *apiError {
+	return errorf(fiber.StatusRequestEntityTooLarge, "payload_too_large", format, a...)
+}
+
+func rateLimited(retryAfterSeconds int) *apiError {
+	return errorf(fiber.StatusTooManyRequests, "rate_limited", "too many attempts; try again in %s", humanSeconds(retryAfterSeconds))
+}
+
+func humanSeconds(s int) string {
+	if s < 90 {
+		return strconv.Itoa(s) + " seconds"
+	}
+	return strconv.Itoa((s+59)/60) + " minutes"
+}
+
+// codeForStatus names errors that did not come from our handlers (the router's
+// 404 and 405, fasthttp's 413).
+func codeForStatus(status int) string {
+	switch status {
+	case 400:
+		return "invalid_request"
+	case 401:
+		return "unauthenticated"
+	case 402:
+		return "quota_exceeded"
+	case 403:
+		return "forbidden"
+	case 404, 405:
+		return "not_found"
+	case 409:
+		return "conflict"
+	case 410:
+		return "gone"
+	case 413:
+		return "payload_too_large"
+	case 415:
+		return "unsupported_media_type"
+	case 429:
+		return "rate_limited"
+	case 503:
+		return "model_unavailable"
+	}
+	return "internal"
+}
+
+// toAPIError converts any handler error into the contract's shape.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		msg := fe.Message
+		switch fe.Code {
+		case fiber.StatusNotFound:
+			msg = "no such endpoint or page"
+		case fiber.StatusMethodNotAllowed:
+			return errorf(fiber.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this path")
+		case fiber.StatusRequestEntityTooLarge:
+			msg = "request body is larger than this server accepts"
+		}
+		return errorf(fe.Code, codeForStatus(fe.Code), "%s", msg)
+	}
+	return nil
+}
+
+// decodeJSON reads a JSON object body into v and explains what is wrong with it
+// when it cannot: a person reading the message should know what to change.
+func decodeJSON(c *fiber.Ctx, v any) error {
+	body := c.Body()
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return badRequest("request body is empty; send a JSON object")
+	}
+	if ct := string(c.Request().Header.ContentType()); !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
+		return errorf(fiber.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json (got %q)", ct)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("malformed JSON: unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonProblem(err error) *apiError {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return badRequest("malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return badRequest("the body must be a JSON object, not %s", typ.Value)
+		}
+		return invalid(typ.Field, "field %q must be %s, not %s", typ.Field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("malformed JSON: the body ends before the JSON object is complete")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return invalid(f, "unknown field %q", f)
+	}
+	return badRequest("malformed JSON: %s", err.Error())
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "a list"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "a number"
+}

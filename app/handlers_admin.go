@@ -1,0 +1,117 @@
+package app
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/store"
+)
+
+func (s *Server) getSettings(c *fiber.Ctx) error { return c.JSON(s.currentSettings()) }
+
+func (s *Server) patchSettings(c *fiber.Ctx) error {
+	var in struct {
+		SignupPolicy          *string `json:"signup_policy"`
+		DefaultChatModel      *string `json:"default_chat_model"`
+		DefaultEmbeddingModel *string `json:"default_embedding_model"`
+		OllamaURL             *string `json:"ollama_url"`
+		AllowPublicChats      *bool   `json:"allow_public_chats"`
+		AllowPrivateURLs      *bool   `json:"allow_private_urls"`
+		MaxUploadMB           *int    `json:"max_upload_mb"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	st := s.currentSettings()
+	if v := in.SignupPolicy; v != nil {
+		if *v != SignupOpen && *v != SignupInviteOnly && *v != SignupClosed {
+			return invalid("signup_policy", "signup_policy must be \"open\", \"invite_only\" or \"closed\"")
+		}
+		st.SignupPolicy = *v
+	}
+	if v := in.OllamaURL; v != nil {
+		if u, err := url.Parse(*v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalid("ollama_url", "ollama_url must be an http(s) URL such as http://127.0.0.1:11434")
+		}
+		st.OllamaURL = *v
+	}
+	if v := in.MaxUploadMB; v != nil {
+		if *v < 1 || *v > s.cfg.MaxUploadMB {
+			return invalid("max_upload_mb", "max_upload_mb must be from 1 to %d (the server's configured cap)", s.cfg.MaxUploadMB)
+		}
+		st.MaxUploadMB = *v
+	}
+	for p, v := range map[*string]*string{&st.DefaultChatModel: in.DefaultChatModel, &st.DefaultEmbeddingModel: in.DefaultEmbeddingModel} {
+		if v != nil {
+			*p = *v
+		}
+	}
+	for p, v := range map[*bool]*bool{&st.AllowPublicChats: in.AllowPublicChats, &st.AllowPrivateURLs: in.AllowPrivateURLs} {
+		if v != nil {
+			*p = *v
+		}
+	}
+	if err := s.saveSettings(c.UserContext(), st); err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+func (s *Server) listUsers(c *fiber.Ctx) error {
+	limit, cursor, err := paging(c)
+	if err != nil {
+		return err
+	}
+	after, err := intCursor(cursor)
+	if err != nil {
+		return err
+	}
+	rows, err := s.store.ListUsers(c.UserContext(), after, limit+1)
+	if err != nil {
+		return err
+	}
+	return c.JSON(page(rows, limit, func(u *store.User) string { return strconv.FormatInt(u.ID, 10) }, userView))
+}
+
+func (s *Server) patchUser(c *fiber.Ctx) error {
+	var in struct {
+		IsAdmin  *bool `json:"is_admin"`
+		Disabled *bool `json:"disabled"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return notFound("user")
+	}
+	u, err := s.store.UpdateUserAdmin(c.UserContext(), id, in.IsAdmin, in.Disabled)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("user")
+	case errors.Is(err, store.ErrConflict):
+		return conflict("the instance must keep at least one active administrator")
+	case err != nil:
+		return err
+	}
+	return c.JSON(userView(u))
+}
+
+func (s *Server) listOutbox(c *fiber.Ctx) error {
+	limit, cursor, err := paging(c)
+	if err != nil {
+		return err
+	}
+	before, err := intCursor(cursor)
+	if err != nil {
+		return err
+	}
+	rows, err := s.store.ListMail(c.UserContext(), before, limit+1)
+	if err != nil {
+		return err
+	}
+	return c.JSON(page(rows, limit, func(m *store.Mail) string { return strconv.FormatInt(m.ID, 10) }, mailView))
+}

@@ -1,0 +1,144 @@
+package app
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/app/auth"
+	"quire/store"
+)
+
+func (s *Server) getMe(c *fiber.Ctx) error { return c.JSON(userView(userOf(c))) }
+
+func (s *Server) patchMe(c *fiber.Ctx) error {
+	var in struct{ Name *string }
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u := userOf(c)
+	if in.Name != nil {
+		name, err := checkName("name", *in.Name, false)
+		if err != nil {
+			return err
+		}
+		if err := s.store.UpdateUserName(c.UserContext(), u.ID, name); err != nil {
+			return err
+		}
+		u.Name = name
+	}
+	return c.JSON(userView(u))
+}
+
+// verifyCurrentPassword guards account-level changes against a borrowed session.
+func verifyCurrentPassword(u *store.User, pw string) error {
+	if ok, _ := auth.CheckPassword(u.PasswordHash, pw); !ok {
+		return invalid("current_password", "the current password is wrong")
+	}
+	return nil
+}
+
+func (s *Server) changePassword(c *fiber.Ctx) error {
+	var in struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	id := identityOf(c)
+	if err := verifyCurrentPassword(id.user, in.CurrentPassword); err != nil {
+		return err
+	}
+	if err := checkPassword("new_password", in.NewPassword); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(in.NewPassword)
+	if err != nil {
+		return err
+	}
+	keep := int64(0)
+	if id.token.Kind == store.TokenSession {
+		keep = id.token.ID // the session that changed it stays signed in
+	}
+	if err := s.store.SetPassword(c.UserContext(), id.user.ID, hash, keep); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) deleteMe(c *fiber.Ctx) error {
+	var in struct {
+		CurrentPassword string `json:"current_password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u := userOf(c)
+	if err := verifyCurrentPassword(u, in.CurrentPassword); err != nil {
+		return err
+	}
+	err := s.store.DeleteUser(c.UserContext(), u.ID)
+	if errors.Is(err, store.ErrConflict) {
+		return conflict("you own a workspace that has other members; transfer its ownership or remove them first")
+	}
+	if err != nil {
+		return err
+	}
+	c.ClearCookie(sessionCookie)
+	s.log.Info("account deleted", "user_id", u.ID)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) listTokens(c *fiber.Ctx) error {
+	ts, err := s.store.ListAPIKeys(c.UserContext(), userOf(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(list[tokenJSON]{Items: mapSlice(ts, func(t *store.Token) tokenJSON { return tokenView(t, "") })})
+}
+
+func (s *Server) createToken(c *fiber.Ctx) error {
+	var in struct {
+		Name        string
+		WorkspaceID string `json:"workspace_id"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	name, err := checkName("name", in.Name, true)
+	if err != nil {
+		return err
+	}
+	u := userOf(c)
+	if in.WorkspaceID != "" {
+		if _, err := s.store.WorkspaceForUser(c.UserContext(), in.WorkspaceID, u.ID); errors.Is(err, store.ErrNotFound) {
+			return invalid("workspace_id", "you are not a member of that workspace")
+		} else if err != nil {
+			return err
+		}
+	}
+	if bound := identityOf(c).token.WorkspaceID; bound != "" && bound != in.WorkspaceID {
+		return forbidden("a key bound to one workspace can only create keys for that workspace")
+	}
+	secret, hash := auth.NewToken("qk_")
+	t, err := s.store.CreateToken(c.UserContext(), u.ID, store.TokenAPIKey, name, hash, in.WorkspaceID, nil)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(tokenView(t, secret))
+}
+
+func (s *Server) deleteToken(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return notFound("API key")
+	}
+	if err := s.store.DeleteToken(c.UserContext(), userOf(c).ID, id); errors.Is(err, store.ErrNotFound) {
+		return notFound("API key")
+	} else if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

@@ -1,0 +1,218 @@
+package app
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/app/auth"
+	"quire/store"
+)
+
+const sessionCookie = "quire_session"
+
+// identity is who is calling, resolved once per request by authenticate.
+type identity struct {
+	user      *store.User
+	token     *store.Token
+	tokenHash []byte
+	viaCookie bool
+}
+
+func identityOf(c *fiber.Ctx) *identity {
+	id, _ := c.Locals("identity").(*identity)
+	return id
+}
+
+// userOf returns the signed-in user; authorize guarantees one on non-public routes.
+func userOf(c *fiber.Ctx) *store.User { return identityOf(c).user }
+
+// workspaceOf returns the workspace of a {ws} route with the caller's role.
+func workspaceOf(c *fiber.Ctx) *store.Workspace {
+	ws, _ := c.Locals("workspace").(*store.Workspace)
+	return ws
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	return c.Next()
+}
+
+// logRequests writes one structured line per request.
+func (s *Server) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		if ae := toAPIError(err); ae != nil {
+			status = ae.Status
+		} else {
+			status = fiber.StatusInternalServerError
+		}
+	}
+	s.log.Debug("request", "method", c.Method(), "path", c.Path(), "status", status, "ms", time.Since(start).Milliseconds())
+	return err
+}
+
+// limitBody caps non-upload bodies at max_body_kb; uploads have their own cap.
+func (s *Server) limitBody(upload bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !upload && len(c.Body()) > s.cfg.MaxBodyKB<<10 {
+			return tooLarge("request body is over %d KB", s.cfg.MaxBodyKB)
+		}
+		return c.Next()
+	}
+}
+
+// authenticate resolves the caller from a bearer token or the session cookie.
+// Cookie-authenticated unsafe requests must carry the session's CSRF token; a
+// bearer token is never sent by a browser on its own, so it needs none.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	secret, viaCookie := "", false
+	if h := c.Get(fiber.HeaderAuthorization); h != "" {
+		var ok bool
+		secret, ok = strings.CutPrefix(h, "Bearer ")
+		if !ok || secret == "" {
+			return unauthenticated("the Authorization header must be \"Bearer <token>\"")
+		}
+	} else if v := c.Cookies(sessionCookie); v != "" {
+		secret, viaCookie = v, true
+	}
+	if secret == "" {
+		return c.Next()
+	}
+	hash := auth.HashToken(secret)
+	tok, user, err := s.store.Authenticate(c.UserContext(), hash)
+	if errors.Is(err, store.ErrNotFound) {
+		if viaCookie { // a stale cookie makes the visitor anonymous, not an error
+			c.ClearCookie(sessionCookie)
+			return c.Next()
+		}
+		return unauthenticated("the token is unknown, revoked or expired; sign in again")
+	}
+	if err != nil {
+		return err
+	}
+	if viaCookie && isUnsafe(c.Method()) {
+		if !sameOrigin(c) || !auth.CheckCSRF(s.secret, hash, csrfPresented(c)) {
+			return forbidden("the CSRF token is missing or wrong; reload the page and try again")
+		}
+	}
+	_ = s.store.TouchToken(c.UserContext(), tok.ID)
+	c.Locals("identity", &identity{user: user, token: tok, tokenHash: hash, viaCookie: viaCookie})
+	return c.Next()
+}
+
+func isUnsafe(method string) bool {
+	switch method {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return false
+	}
+	return true
+}
+
+func csrfPresented(c *fiber.Ctx) string {
+	if v := c.Get("X-CSRF-Token"); v != "" {
+		return v
+	}
+	return c.FormValue("_csrf")
+}
+
+// sameOrigin rejects a cross-site Origin (defence in depth next to SameSite).
+func sameOrigin(c *fiber.Ctx) bool {
+	o := c.Get(fiber.HeaderOrigin)
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == string(c.Request().Host())
+}
+
+// Access levels of the route table. Each route names one; authorize enforces it,
+// so no handler checks roles itself.
+type Access int
+
+const (
+	Public        Access = iota // anyone, signed in or not
+	SignedIn                    // any signed-in user
+	InstanceAdmin               // instance administrators
+	WSMember                    // members of the {ws} workspace
+	WSAdmin                     // admins and the owner of {ws}
+	WSOwner                     // the owner of {ws}
+)
+
+func (a Access) String() string {
+	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner"}[a]
+}
+
+func (a Access) minRole() string {
+	switch a {
+	case WSOwner:
+		return store.RoleOwner
+	case WSAdmin:
+		return store.RoleAdmin
+	case WSMember:
+		return store.RoleMember
+	}
+	return ""
+}
+
+// authorize is the one place where access is decided. Outsiders of a workspace
+// get 404 (its existence is not leaked), members whose role is too low get 403.
+func (s *Server) authorize(r Route) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if r.Access == Public {
+			return c.Next()
+		}
+		id := identityOf(c)
+		if id == nil {
+			if r.Page {
+				return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+			}
+			return unauthenticated("sign in or send \"Authorization: Bearer <token>\"")
+		}
+		switch r.Access {
+		case InstanceAdmin:
+			if !id.user.IsAdmin {
+				return forbidden("only instance administrators can do this")
+			}
+		case WSMember, WSAdmin, WSOwner:
+			wsID := c.Params("ws")
+			if id.token.WorkspaceID != "" && id.token.WorkspaceID != wsID {
+				return notFound("workspace") // a key bound to one workspace sees no other
+			}
+			ws, err := s.store.WorkspaceForUser(c.UserContext(), wsID, id.user.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound("workspace")
+			}
+			if err != nil {
+				return err
+			}
+			if store.RoleRank(ws.Role) < store.RoleRank(r.Access.minRole()) {
+				return forbidden("this needs the %s role in this workspace; yours is %s", r.Access.minRole(), ws.Role)
+			}
+			c.Locals("workspace", ws)
+		}
+		return c.Next()
+	}
+}
+
+// clientKey identifies the caller's address for rate limits.
+func clientKey(c *fiber.Ctx) string { return "ip:" + c.IP() }
+
+func retryAfter(c *fiber.Ctx, d time.Duration) *apiError {
+	secs := int(d.Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
+	}
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	return rateLimited(secs)
+}

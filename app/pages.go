@@ -1,0 +1,214 @@
+package app
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/app/auth"
+	"quire/store"
+)
+
+// pages holds one parsed template set per page: the shared layout plus the page.
+type pages struct{ sets map[string]*template.Template }
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string { return t.Local().Format("2 Jan 2006") },
+	"datetime": func(t time.Time) string {
+		return t.Local().Format("2 Jan 2006 15:04")
+	},
+	"initial": func(s string) string {
+		for _, r := range s {
+			return strings.ToUpper(string(r))
+		}
+		return "?"
+	},
+	"rankAtLeast": func(role, min string) bool { return store.RoleRank(role) >= store.RoleRank(min) },
+}
+
+func loadPages(web fs.FS) (*pages, error) {
+	layout, err := fs.ReadFile(web, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web templates: %w", err)
+	}
+	files, err := fs.Glob(web, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{sets: map[string]*template.Template{}}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" {
+			continue
+		}
+		body, err := fs.ReadFile(web, f)
+		if err != nil {
+			return nil, err
+		}
+		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
+		if err == nil {
+			_, err = t.New(name).Parse(string(body))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", f, err)
+		}
+		p.sets[name] = t
+	}
+	return p, nil
+}
+
+// view is what every page template receives.
+type view struct {
+	Title      string
+	User       *store.User
+	CSRF       string
+	Workspaces []store.Workspace
+	Workspace  *store.Workspace
+	Nav        string // which sidebar entry is current
+	Data       any
+}
+
+// render executes a page inside the layout. Pages are never cached by the browser
+// because they show live, per-user state.
+func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
+	t := s.pages.sets[name]
+	if t == nil {
+		return fmt.Errorf("no template %q", name)
+	}
+	v := view{Title: title, Data: data, Nav: name, Workspace: workspaceOf(c)}
+	if id := identityOf(c); id != nil {
+		v.User = id.user
+		v.CSRF = auth.CSRFToken(s.secret, id.tokenHash)
+		ws, err := s.store.ListWorkspaces(c.UserContext(), id.user.ID, "", 200)
+		if err != nil {
+			return err
+		}
+		v.Workspaces = ws
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
+}
+
+func (s *Server) renderError(c *fiber.Ctx, e *apiError) error {
+	c.Status(e.Status)
+	if err := s.render(c, "error", fmt.Sprintf("%d", e.Status), e); err != nil {
+		return c.Status(e.Status).SendString(e.Message)
+	}
+	return nil
+}
+
+// pageHome sends people to their first workspace, or to create one.
+func (s *Server) pageHome(c *fiber.Ctx) error {
+	ws, err := s.store.ListWorkspaces(c.UserContext(), userOf(c).ID, "", 1)
+	if err != nil {
+		return err
+	}
+	if len(ws) == 0 {
+		return c.Redirect("/workspaces/new", fiber.StatusSeeOther)
+	}
+	return c.Redirect("/w/"+ws[0].ID, fiber.StatusSeeOther)
+}
+
+// signedOutPage renders an auth page, or sends a signed-in visitor home.
+func (s *Server) signedOutPage(name, title string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if identityOf(c) != nil && name != "reset_confirm" && name != "verify_email" {
+			return c.Redirect("/", fiber.StatusSeeOther)
+		}
+		return s.render(c, name, title, fiber.Map{
+			"Next":   safeNext(c.Query("next")),
+			"Token":  c.Query("token"),
+			"Policy": s.currentSettings().SignupPolicy,
+		})
+	}
+}
+
+// safeNext only allows local paths as post-login targets (no open redirect).
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return "/"
+}
+
+func (s *Server) pageLogin(c *fiber.Ctx) error  { return s.signedOutPage("login", "Sign in")(c) }
+func (s *Server) pageSignup(c *fiber.Ctx) error { return s.signedOutPage("signup", "Create account")(c) }
+func (s *Server) pageReset(c *fiber.Ctx) error  { return s.signedOutPage("reset", "Reset password")(c) }
+func (s *Server) pageResetConfirm(c *fiber.Ctx) error {
+	return s.signedOutPage("reset_confirm", "Choose a new password")(c)
+}
+func (s *Server) pageVerifyEmail(c *fiber.Ctx) error {
+	return s.signedOutPage("verify_email", "Verify email")(c)
+}
+
+func (s *Server) pageNewWorkspace(c *fiber.Ctx) error {
+	return s.render(c, "new_workspace", "New workspace", nil)
+}
+
+func (s *Server) pageWorkspace(c *fiber.Ctx) error {
+	ws := workspaceOf(c)
+	members, err := s.store.ListMembers(c.UserContext(), ws.ID, 0, 200)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "workspace", ws.Name, fiber.Map{"MemberCount": len(members)})
+}
+
+func (s *Server) pageMembers(c *fiber.Ctx) error {
+	ws := workspaceOf(c)
+	members, err := s.store.ListMembers(c.UserContext(), ws.ID, 0, 200)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "members", "Members · "+ws.Name, fiber.Map{"Members": members, "Me": userOf(c).ID})
+}
+
+func (s *Server) pageWorkspaceSettings(c *fiber.Ctx) error {
+	ws := workspaceOf(c)
+	members, err := s.store.ListMembers(c.UserContext(), ws.ID, 0, 200)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "workspace_settings", "Settings · "+ws.Name, fiber.Map{"Members": members})
+}
+
+func (s *Server) pageAccount(c *fiber.Ctx) error {
+	keys, err := s.store.ListAPIKeys(c.UserContext(), userOf(c).ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "account", "Account", fiber.Map{"Keys": keys})
+}
+
+func (s *Server) pageAdminUsers(c *fiber.Ctx) error {
+	users, err := s.store.ListUsers(c.UserContext(), 0, 200)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin_users", "Users · Admin", fiber.Map{"Users": users})
+}
+
+func (s *Server) pageAdminSettings(c *fiber.Ctx) error {
+	return s.render(c, "admin_settings", "Settings · Admin", fiber.Map{
+		"Settings": s.currentSettings(), "SMTP": s.cfg.SMTP.Host != "", "ConfigCap": s.cfg.MaxUploadMB,
+	})
+}
+
+func (s *Server) pageAdminOutbox(c *fiber.Ctx) error {
+	mail, err := s.store.ListMail(c.UserContext(), 0, 100)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin_outbox", "Outbox · Admin", fiber.Map{"Mail": mail, "SMTP": s.cfg.SMTP.Host != ""})
+}

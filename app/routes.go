@@ -1,0 +1,93 @@
+package app
+
+import (
+	"io/fs"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+)
+
+// Route is one entry of the route table: what it serves, who may call it.
+type Route struct {
+	Method  string
+	Path    string
+	Access  Access
+	Page    bool // an HTML page: anonymous visitors are sent to /login
+	Upload  bool // takes a file body bigger than max_body_kb
+	Handler fiber.Handler
+}
+
+// Routes is the whole HTTP surface of Quire at a glance. The tenancy test walks
+// every entry as anonymous, outsider, member, admin and owner.
+func (s *Server) Routes() []Route {
+	get, post, patch, put, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPatch, fiber.MethodPut, fiber.MethodDelete
+	_ = put
+	return []Route{
+		// Health
+		{Method: get, Path: "/api/health", Access: Public, Handler: s.health},
+		{Method: get, Path: "/api/ready", Access: Public, Handler: s.ready},
+
+		// Auth and account
+		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.signup},
+		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.login},
+		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Handler: s.logout},
+		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.verifyEmail},
+		{Method: post, Path: "/api/auth/password-reset", Access: Public, Handler: s.requestPasswordReset},
+		{Method: post, Path: "/api/auth/password-reset/confirm", Access: Public, Handler: s.confirmPasswordReset},
+		{Method: get, Path: "/api/me", Access: SignedIn, Handler: s.getMe},
+		{Method: patch, Path: "/api/me", Access: SignedIn, Handler: s.patchMe},
+		{Method: del, Path: "/api/me", Access: SignedIn, Handler: s.deleteMe},
+		{Method: post, Path: "/api/me/password", Access: SignedIn, Handler: s.changePassword},
+		{Method: get, Path: "/api/me/tokens", Access: SignedIn, Handler: s.listTokens},
+		{Method: post, Path: "/api/me/tokens", Access: SignedIn, Handler: s.createToken},
+		{Method: del, Path: "/api/me/tokens/:id", Access: SignedIn, Handler: s.deleteToken},
+
+		// Workspaces and members
+		{Method: get, Path: "/api/workspaces", Access: SignedIn, Handler: s.listWorkspaces},
+		{Method: post, Path: "/api/workspaces", Access: SignedIn, Handler: s.createWorkspace},
+		{Method: get, Path: "/api/workspaces/:ws", Access: WSMember, Handler: s.getWorkspace},
+		{Method: patch, Path: "/api/workspaces/:ws", Access: WSAdmin, Handler: s.patchWorkspace},
+		{Method: del, Path: "/api/workspaces/:ws", Access: WSOwner, Handler: s.deleteWorkspace},
+		{Method: post, Path: "/api/workspaces/:ws/transfer", Access: WSOwner, Handler: s.transferWorkspace},
+		{Method: post, Path: "/api/workspaces/:ws/leave", Access: WSMember, Handler: s.leaveWorkspace},
+		{Method: get, Path: "/api/workspaces/:ws/members", Access: WSMember, Handler: s.listMembers},
+		{Method: post, Path: "/api/workspaces/:ws/members", Access: WSAdmin, Handler: s.addMember},
+		{Method: patch, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.patchMember},
+		{Method: del, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.removeMember},
+
+		// Instance administration
+		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.getSettings},
+		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.patchSettings},
+		{Method: get, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.listUsers},
+		{Method: patch, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.patchUser},
+		{Method: get, Path: "/api/admin/outbox", Access: InstanceAdmin, Handler: s.listOutbox},
+
+		// UI pages
+		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.pageHome},
+		{Method: get, Path: "/login", Access: Public, Page: true, Handler: s.pageLogin},
+		{Method: get, Path: "/signup", Access: Public, Page: true, Handler: s.pageSignup},
+		{Method: get, Path: "/reset", Access: Public, Page: true, Handler: s.pageReset},
+		{Method: get, Path: "/reset/confirm", Access: Public, Page: true, Handler: s.pageResetConfirm},
+		{Method: get, Path: "/verify-email", Access: Public, Page: true, Handler: s.pageVerifyEmail},
+		{Method: get, Path: "/account", Access: SignedIn, Page: true, Handler: s.pageAccount},
+		{Method: get, Path: "/workspaces/new", Access: SignedIn, Page: true, Handler: s.pageNewWorkspace},
+		{Method: get, Path: "/w/:ws", Access: WSMember, Page: true, Handler: s.pageWorkspace},
+		{Method: get, Path: "/w/:ws/members", Access: WSMember, Page: true, Handler: s.pageMembers},
+		{Method: get, Path: "/w/:ws/settings", Access: WSMember, Page: true, Handler: s.pageWorkspaceSettings},
+		{Method: get, Path: "/admin", Access: InstanceAdmin, Page: true, Handler: s.pageAdminUsers},
+		{Method: get, Path: "/admin/settings", Access: InstanceAdmin, Page: true, Handler: s.pageAdminSettings},
+		{Method: get, Path: "/admin/outbox", Access: InstanceAdmin, Page: true, Handler: s.pageAdminOutbox},
+	}
+}
+
+// register installs the middleware and the route table on the Fiber app.
+func (s *Server) register(web fs.FS) {
+	s.fiber.Use(securityHeaders, s.logRequests)
+	static, _ := fs.Sub(web, "static")
+	s.fiber.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
+	s.fiber.Use(s.authenticate)
+	for _, r := range s.Routes() {
+		s.fiber.Add(r.Method, r.Path, s.limitBody(r.Upload), s.authorize(r), r.Handler)
+	}
+}

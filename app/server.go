@@ -1,0 +1,176 @@
+// Package app is Quire's application: the HTTP routes and handlers, the
+// authorisation layer, and the services behind them. It knows nothing of SQL;
+// everything persistent goes through package store.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/app/config"
+	"quire/app/limit"
+	"quire/app/mail"
+	"quire/store"
+)
+
+// Version is set at build time with -ldflags "-X quire/app.Version=...".
+var Version = "dev"
+
+// Server is one running Quire instance.
+type Server struct {
+	cfg    config.Config
+	store  *store.Store
+	log    *slog.Logger
+	mailer *mail.Mailer
+	fiber  *fiber.App
+	pages  *pages
+	secret []byte // instance secret for CSRF tokens
+
+	loginFails *limit.Limiter // per email and per client address
+	resetReqs  *limit.Limiter // password-reset mails per email and per address
+
+	mu       sync.RWMutex
+	settings Settings
+}
+
+// New builds the server over an open store; web is the embedded UI (templates, static).
+func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log *slog.Logger) (*Server, error) {
+	s := &Server{
+		cfg:        cfg,
+		store:      st,
+		log:        log,
+		mailer:     &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
+		loginFails: limit.New(cfg.Login.MaxFailures, cfg.Login.Window.Duration),
+		resetReqs:  limit.New(5, time.Hour),
+	}
+	if err := s.loadSettings(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadSecret(ctx); err != nil {
+		return nil, err
+	}
+	p, err := loadPages(web)
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	s.fiber = fiber.New(fiber.Config{
+		AppName:               "quire",
+		DisableStartupMessage: true,
+		BodyLimit:             (cfg.MaxUploadMB + 1) << 20, // uploads; JSON bodies get the smaller limit in middleware
+		ReadTimeout:           30 * time.Second,            // slowloris
+		WriteTimeout:          0,                           // streamed replies may last minutes
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          s.handleError,
+		ProxyHeader:           "",
+	})
+	s.register(web)
+	return s, nil
+}
+
+// App exposes the Fiber app (tests call its Test method).
+func (s *Server) App() *fiber.App { return s.fiber }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.fiber.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests.
+func (s *Server) Shutdown(timeout time.Duration) error { return s.fiber.ShutdownWithTimeout(timeout) }
+
+func (s *Server) loadSecret(ctx context.Context) error {
+	var hexSecret []byte
+	err := s.store.GetSetting(ctx, "instance_secret", &hexSecret)
+	if errors.Is(err, store.ErrNotFound) {
+		hexSecret = make([]byte, 32)
+		if _, err := rand.Read(hexSecret); err != nil {
+			return err
+		}
+		err = s.store.PutSetting(ctx, "instance_secret", hexSecret)
+	}
+	s.secret = hexSecret
+	return err
+}
+
+// Settings are what the instance admin changes at run time.
+type Settings struct {
+	SignupPolicy          string `json:"signup_policy"`
+	DefaultChatModel      string `json:"default_chat_model"`
+	DefaultEmbeddingModel string `json:"default_embedding_model"`
+	OllamaURL             string `json:"ollama_url"`
+	AllowPublicChats      bool   `json:"allow_public_chats"`
+	AllowPrivateURLs      bool   `json:"allow_private_urls"`
+	MaxUploadMB           int    `json:"max_upload_mb"`
+}
+
+// Signup policies.
+const (
+	SignupOpen       = "open"
+	SignupInviteOnly = "invite_only"
+	SignupClosed     = "closed"
+)
+
+func (s *Server) loadSettings(ctx context.Context) error {
+	st := Settings{
+		SignupPolicy:     SignupOpen,
+		OllamaURL:        s.cfg.OllamaURL,
+		AllowPublicChats: true,
+		MaxUploadMB:      s.cfg.MaxUploadMB,
+	}
+	if err := s.store.GetSetting(ctx, "instance", &st); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	// The config file's Ollama URL wins when it was changed there after the admin set one.
+	if st.OllamaURL == "" {
+		st.OllamaURL = s.cfg.OllamaURL
+	}
+	st.MaxUploadMB = min(st.MaxUploadMB, s.cfg.MaxUploadMB)
+	s.settings = st
+	return nil
+}
+
+func (s *Server) currentSettings() Settings {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.settings
+}
+
+func (s *Server) saveSettings(ctx context.Context, st Settings) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.store.PutSetting(ctx, "instance", st); err != nil {
+		return err
+	}
+	s.settings = st
+	return nil
+}
+
+// handleError renders every error in the contract's shape: JSON for the API,
+// an HTML page for the UI. Unexpected errors are logged and reported as internal.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	ae := toAPIError(err)
+	if ae == nil {
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		ae = errorf(fiber.StatusInternalServerError, "internal", "something went wrong on the server; it has been logged")
+	}
+	if ae.Status == fiber.StatusTooManyRequests && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+		c.Set(fiber.HeaderRetryAfter, "60")
+	}
+	if isPagePath(c.Path()) {
+		return s.renderError(c, ae)
+	}
+	return c.Status(ae.Status).JSON(fiber.Map{"error": ae})
+}
+
+// isPagePath tells UI pages from API calls for error rendering.
+func isPagePath(p string) bool {
+	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/static/")
+}

@@ -1,0 +1,243 @@
+// Command quire is the Quire appliance: one binary that serves the web UI and the
+// JSON API over one SQLite database and a files folder.
+//
+//	quire [serve] [--config FILE] [--listen ADDR] [--data-dir DIR] [--ollama-url URL] [--base-url URL]
+//	quire migrate [up|down|version]
+//	quire admin create-user --email E [--name N] [--password P] [--admin]
+//	quire admin reset-password --email E [--password P]
+//	quire version
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"quire/app"
+	"quire/app/auth"
+	"quire/app/config"
+	"quire/store"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quire:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args)
+	case "migrate":
+		return migrateCmd(args, stdout)
+	case "admin":
+		if len(args) == 0 {
+			return errors.New("usage: quire admin create-user|reset-password [flags]")
+		}
+		switch args[0] {
+		case "create-user":
+			return createUser(args[1:], stdin, stdout)
+		case "reset-password":
+			return resetPassword(args[1:], stdin, stdout)
+		}
+		return fmt.Errorf("unknown admin command %q: want create-user or reset-password", args[0])
+	case "version", "--version":
+		fmt.Fprintln(stdout, "quire", app.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: quire [serve|migrate|admin create-user|admin reset-password|version] [flags]; quire serve -h lists flags")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: quire help)", cmd)
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// openStore loads the configuration and opens (and migrates) the database.
+func openStore(fs *flag.FlagSet, args []string) (config.Config, *store.Store, error) {
+	cfg, err := config.Load(fs, args)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if err := os.MkdirAll(cfg.FilesDir(), 0o750); err != nil {
+		return cfg, nil, fmt.Errorf("data_dir %s is not writable: %w", cfg.DataDir, err)
+	}
+	st, err := store.Open(context.Background(), cfg.DBPath())
+	return cfg, st, err
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, st, err := openStore(fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log := newLogger(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := app.New(ctx, cfg, st, webFS(), log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	log.Info("quire is serving", "url", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "version", app.Version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	if err := srv.Shutdown(cfg.ShutdownTimeout.Duration); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func migrateCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	dir := "up"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		dir, args = args[0], args[1:]
+	}
+	_, st, err := openStore(fs, args) // Open migrates up
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if dir == "down" {
+		if err := st.MigrateDown(); err != nil {
+			return err
+		}
+	} else if dir != "up" && dir != "version" {
+		return fmt.Errorf("unknown migrate direction %q: want up, down or version", dir)
+	}
+	v, dirty, err := st.SchemaVersion()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema version %d (dirty: %v)\n", v, dirty)
+	return nil
+}
+
+// readPassword takes the password from the flag, else from QUIRE_PASSWORD, else
+// from the first line of standard input (so it stays out of shell history).
+func readPassword(flagValue string, stdin io.Reader) (string, error) {
+	pw := flagValue
+	if pw == "" {
+		pw = os.Getenv("QUIRE_PASSWORD")
+	}
+	if pw == "" {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("give the password with --password, QUIRE_PASSWORD or on standard input")
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if len([]rune(pw)) < 8 {
+		return "", errors.New("the password must be at least 8 characters")
+	}
+	return pw, nil
+}
+
+func createUser(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
+	email := fs.String("email", "", "email address (required)")
+	name := fs.String("name", "", "display name")
+	password := fs.String("password", "", "password (else QUIRE_PASSWORD or stdin)")
+	admin := fs.Bool("admin", false, "make the user an instance administrator")
+	_, st, err := openStore(fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *email == "" {
+		return errors.New("--email is required")
+	}
+	pw, err := readPassword(*password, stdin)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	u, err := st.CreateUser(ctx, strings.ToLower(strings.TrimSpace(*email)), *name, hash, true)
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("an account with email %s already exists", *email)
+	}
+	if err != nil {
+		return err
+	}
+	if *admin && !u.IsAdmin {
+		t := true
+		if u, err = st.UpdateUserAdmin(ctx, u.ID, &t, nil); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "created user %d <%s> admin=%v\n", u.ID, u.Email, u.IsAdmin)
+	return nil
+}
+
+func resetPassword(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("admin reset-password", flag.ContinueOnError)
+	email := fs.String("email", "", "email address (required)")
+	password := fs.String("password", "", "new password (else QUIRE_PASSWORD or stdin)")
+	_, st, err := openStore(fs, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	u, err := st.UserByEmail(ctx, strings.TrimSpace(*email))
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no account uses email %q", *email)
+	}
+	if err != nil {
+		return err
+	}
+	pw, err := readPassword(*password, stdin)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := st.SetPassword(ctx, u.ID, hash, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "password of <%s> reset; their sessions were signed out at %s\n", u.Email, time.Now().Format(time.RFC3339))
+	return nil
+}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// User is an account of the instance.
+type User struct {
+	ID            int64
+	Email         string
+	Name          string
+	PasswordHash  string
+	IsAdmin       bool
+	Disabled      bool
+	EmailVerified bool
+	CreatedAt     time.Time
+}
+
+const userCols = `id, email, name, password_hash, is_admin, disabled, email_verified, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	var created string
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &u.Disabled, &u.EmailVerified, &created); err != nil {
+		return nil, notFound(err)
+	}
+	u.CreatedAt = parseTime(created)
+	return &u, nil
+}
+
+// CreateUser inserts a user. The very first user of the instance becomes its admin,
+// decided inside the same write transaction so two racing signups cannot both win.
+// A taken email gives ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, email, name, passwordHash string, verified bool) (*User, error) {
+	var u *User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+			return err
+		}
+		ts := now()
+		row := tx.QueryRowContext(ctx, `INSERT INTO users (email, name, password_hash, is_admin, email_verified, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+userCols, email, name, passwordHash, boolInt(n == 0), boolInt(verified), ts, ts)
+		var err error
+		u, err = scanUser(row)
+		return err
+	})
+	if isUnique(err) {
+		return nil, ErrConflict
+	}
+	return u, err
+}
+
+// UserCount is the number of accounts (0 means the next signup becomes admin).
+func (s *Store) UserCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+}
+
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
+}
+
+// UpdateUserName changes the display name.
+func (s *Store) UpdateUserName(ctx context.Context, id int64, name string) error {
+	return affected(s.w.ExecContext(ctx, `UPDATE users SET name = ?, updated_at = ? WHERE id = ?`, name, now(), id))
+}
+
+// SetPassword stores a new password hash and revokes every session of the user
+// except keepTokenID (0 revokes all). API keys survive: they are not sessions.
+func (s *Store) SetPassword(ctx context.Context, id int64, hash string, keepTokenID int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND kind = 'session' AND id <> ?`, id, keepTokenID)
+		return err
+	})
+}
+
+// SetEmailVerified marks the address as verified.
+func (s *Store) SetEmailVerified(ctx context.Context, id int64) error {
+	return affected(s.w.ExecContext(ctx, `UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ?`, now(), id))
+}
+
+// UpdateUserAdmin changes the instance-admin flags. Disabling a user revokes all
+// their tokens. Demoting or disabling the last active admin is a conflict, so the
+// instance always keeps someone who can administer it.
+func (s *Store) UpdateUserAdmin(ctx context.Context, id int64, isAdmin, disabled *bool) (*User, error) {
+	var u *User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		if isAdmin != nil {
+			cur.IsAdmin = *isAdmin
+		}
+		if disabled != nil {
+			cur.Disabled = *disabled
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET is_admin = ?, disabled = ?, updated_at = ? WHERE id = ?`,
+			boolInt(cur.IsAdmin), boolInt(cur.Disabled), now(), id); err != nil {
+			return err
+		}
+		var admins int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE is_admin = 1 AND disabled = 0`).Scan(&admins); err != nil {
+			return err
+		}
+		if admins == 0 {
+			return ErrConflict
+		}
+		if cur.Disabled {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		u = cur
+		return nil
+	})
+	return u, err
+}
+
+// ListUsers pages through all accounts by id.
+func (s *Store) ListUsers(ctx context.Context, afterID int64, limit int) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUser removes an account and every workspace it owns alone. It refuses with
+// ErrConflict while the user owns a workspace that has other members: ownership
+// must be transferred first so nobody loses a workspace they use.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var shared int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workspaces w WHERE w.owner_id = ?
+			AND EXISTS (SELECT 1 FROM workspace_memberships m WHERE m.workspace_id = w.id AND m.user_id <> ?)`, id, id).Scan(&shared); err != nil {
+			return err
+		}
+		if shared > 0 {
+			return ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM workspaces WHERE owner_id = ?`, id); err != nil {
+			return err
+		}
+		return affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id))
+	})
+}
+
+// HasPendingInvitation reports whether a live invitation is addressed to email
+// (an invite-only instance lets such a person sign up).
+func (s *Store) HasPendingInvitation(ctx context.Context, email string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE email = ? AND status = 'pending' AND expires_at > ?`, email, now()).Scan(&n)
+	return n > 0, err
+}
