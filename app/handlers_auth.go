@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/auth"
+	"quire/app/limit"
 	"quire/store"
 )
 
@@ -100,7 +101,11 @@ func (s *Server) startSession(c *fiber.Ctx, u *store.User) (string, error) {
 }
 
 func (s *Server) signup(c *fiber.Ctx) error {
-	var in struct{ Email, Password, Name string }
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Name     string `json:"name"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -175,14 +180,20 @@ func (s *Server) sendVerification(ctx context.Context, u *store.User) {
 }
 
 func (s *Server) login(c *fiber.Ctx) error {
-	var in struct{ Email, Password string }
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
-	keys := []string{"email:" + email, clientKey(c)}
-	for _, k := range keys {
-		if blocked, wait := s.loginFails.Blocked(k); blocked {
+	emailKey, ipKey := "email:"+email, clientKey(c)
+	for _, l := range []struct {
+		lim *limit.Limiter
+		key string
+	}{{s.loginFails, emailKey}, {s.loginByIP, ipKey}} {
+		if blocked, wait := l.lim.Blocked(l.key); blocked {
 			return retryAfter(c, wait)
 		}
 	}
@@ -198,12 +209,11 @@ func (s *Server) login(c *fiber.Ctx) error {
 		ok, _ = auth.CheckPassword(u.PasswordHash, in.Password)
 	}
 	if !ok || u.Disabled {
-		for _, k := range keys {
-			s.loginFails.Fail(k)
-		}
+		s.loginFails.Fail(emailKey)
+		s.loginByIP.Fail(ipKey)
 		return unauthenticated("wrong email or password")
 	}
-	s.loginFails.Reset(keys[0])
+	s.loginFails.Reset(emailKey)
 	token, err := s.startSession(c, u)
 	if err != nil {
 		return err
@@ -221,7 +231,9 @@ func (s *Server) logout(c *fiber.Ctx) error {
 }
 
 func (s *Server) verifyEmail(c *fiber.Ctx) error {
-	var in struct{ Token string }
+	var in struct {
+		Token string `json:"token"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -241,7 +253,9 @@ func (s *Server) verifyEmail(c *fiber.Ctx) error {
 // requestPasswordReset always answers 204, whether or not the address has an
 // account, so the endpoint cannot be used to discover who uses the instance.
 func (s *Server) requestPasswordReset(c *fiber.Ctx) error {
-	var in struct{ Email string }
+	var in struct {
+		Email string `json:"email"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -274,7 +288,10 @@ func (s *Server) requestPasswordReset(c *fiber.Ctx) error {
 }
 
 func (s *Server) confirmPasswordReset(c *fiber.Ctx) error {
-	var in struct{ Token, Password string }
+	var in struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}

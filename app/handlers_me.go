@@ -13,7 +13,9 @@ import (
 func (s *Server) getMe(c *fiber.Ctx) error { return c.JSON(userView(userOf(c))) }
 
 func (s *Server) patchMe(c *fiber.Ctx) error {
-	var in struct{ Name *string }
+	var in struct {
+		Name *string `json:"name"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}

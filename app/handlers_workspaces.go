@@ -22,7 +22,9 @@ func (s *Server) listWorkspaces(c *fiber.Ctx) error {
 }
 
 func (s *Server) createWorkspace(c *fiber.Ctx) error {
-	var in struct{ Name string }
+	var in struct {
+		Name string `json:"name"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -40,7 +42,9 @@ func (s *Server) createWorkspace(c *fiber.Ctx) error {
 func (s *Server) getWorkspace(c *fiber.Ctx) error { return c.JSON(workspaceView(workspaceOf(c))) }
 
 func (s *Server) patchWorkspace(c *fiber.Ctx) error {
-	var in struct{ Name *string }
+	var in struct {
+		Name *string `json:"name"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -130,7 +134,10 @@ func checkAssignableRole(role string) error {
 // addMember adds an existing account by email: on a LAN appliance the admin
 // often knows who already has an account. Invitations cover everyone else.
 func (s *Server) addMember(c *fiber.Ctx) error {
-	var in struct{ Email, Role string }
+	var in struct {
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -185,7 +192,9 @@ func (s *Server) targetMember(c *fiber.Ctx) (*store.Member, error) {
 }
 
 func (s *Server) patchMember(c *fiber.Ctx) error {
-	var in struct{ Role string }
+	var in struct {
+		Role string `json:"role"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}

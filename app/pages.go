@@ -142,9 +142,11 @@ func safeNext(next string) string {
 	return "/"
 }
 
-func (s *Server) pageLogin(c *fiber.Ctx) error  { return s.signedOutPage("login", "Sign in")(c) }
-func (s *Server) pageSignup(c *fiber.Ctx) error { return s.signedOutPage("signup", "Create account")(c) }
-func (s *Server) pageReset(c *fiber.Ctx) error  { return s.signedOutPage("reset", "Reset password")(c) }
+func (s *Server) pageLogin(c *fiber.Ctx) error { return s.signedOutPage("login", "Sign in")(c) }
+func (s *Server) pageSignup(c *fiber.Ctx) error {
+	return s.signedOutPage("signup", "Create account")(c)
+}
+func (s *Server) pageReset(c *fiber.Ctx) error { return s.signedOutPage("reset", "Reset password")(c) }
 func (s *Server) pageResetConfirm(c *fiber.Ctx) error {
 	return s.signedOutPage("reset_confirm", "Choose a new password")(c)
 }

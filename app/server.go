@@ -35,7 +35,8 @@ type Server struct {
 	pages  *pages
 	secret []byte // instance secret for CSRF tokens
 
-	loginFails *limit.Limiter // per email and per client address
+	loginFails *limit.Limiter // failed logins per email
+	loginByIP  *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs  *limit.Limiter // password-reset mails per email and per address
 
 	mu       sync.RWMutex
@@ -50,7 +51,8 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		log:        log,
 		mailer:     &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
 		loginFails: limit.New(cfg.Login.MaxFailures, cfg.Login.Window.Duration),
-		resetReqs:  limit.New(5, time.Hour),
+		loginByIP:  limit.New(cfg.Login.MaxFailures*5, cfg.Login.Window.Duration),
+		resetReqs:  limit.New(20, time.Hour),
 	}
 	if err := s.loadSettings(ctx); err != nil {
 		return nil, err

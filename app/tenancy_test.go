@@ -1,0 +1,296 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"quire/app/auth"
+	"quire/store"
+)
+
+// The tenancy walk: every route of the route table, as every kind of caller.
+// A new route is walked automatically; one with an unknown path parameter fails
+// until the walk learns how to fill it.
+
+var roles = []string{"anonymous", "outsider", "member", "admin", "owner", "instance-admin"}
+
+// world is a fresh set of people and a workspace for one (route, role) case, so
+// destructive routes (delete workspace, delete account) cannot spoil other cases.
+type world struct {
+	root, owner, admin, member, target, spare, outsider user
+	ws                                                  workspaceJSON
+}
+
+func newWorld(ts *testServer) *world {
+	w := &world{}
+	for _, p := range []struct {
+		u    *user
+		name string
+	}{{&w.root, "root"}, {&w.owner, "owner"}, {&w.admin, "admin"}, {&w.member, "member"}, {&w.target, "target"}, {&w.spare, "spare"}, {&w.outsider, "outsider"}} {
+		*p.u = ts.quickUser(p.name)
+	}
+	if !w.root.IsAdmin {
+		// Only the instance's first user is admin; promote the walk's root explicitly.
+		t := true
+		ts.store.UpdateUserAdmin(context.Background(), w.root.ID, &t, nil)
+	}
+	ctx := context.Background()
+	ws, err := ts.store.CreateWorkspace(ctx, w.owner.ID, "Walk")
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	w.ws = workspaceView(ws)
+	for _, m := range []struct {
+		u    user
+		role string
+	}{{w.admin, "admin"}, {w.member, "member"}, {w.target, "member"}} {
+		if err := ts.store.AddMember(ctx, ws.ID, m.u.ID, m.role); err != nil {
+			ts.t.Fatal(err)
+		}
+	}
+	return w
+}
+
+func (w *world) caller(role string) *user {
+	switch role {
+	case "outsider":
+		return &w.outsider
+	case "member":
+		return &w.member
+	case "admin":
+		return &w.admin
+	case "owner":
+		return &w.owner
+	case "instance-admin":
+		return &w.root
+	}
+	return nil
+}
+
+var paramRe = regexp.MustCompile(`:(\w+)|\*`)
+
+// fillPath substitutes every path parameter with a real id of the world.
+func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user) string {
+	return paramRe.ReplaceAllStringFunc(path, func(p string) string {
+		switch p {
+		case ":ws":
+			return w.ws.ID
+		case ":user_id":
+			return strconv.FormatInt(w.target.ID, 10)
+		}
+		if strings.HasPrefix(path, "/api/me/tokens/") && p == ":id" {
+			if caller == nil {
+				return "1"
+			}
+			// The caller's own API key.
+			_, h := auth.NewToken("qk_")
+			tok, err := ts.store.CreateToken(context.Background(), caller.ID, store.TokenAPIKey, "k", h, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strconv.FormatInt(tok.ID, 10)
+		}
+		if strings.HasPrefix(path, "/api/admin/users/") && p == ":id" {
+			return strconv.FormatInt(w.target.ID, 10)
+		}
+		t.Fatalf("route %s: the tenancy walk does not know how to fill %s; teach fillPath", path, p)
+		return ""
+	})
+}
+
+// body gives each route a valid request body so that allowed callers succeed.
+func (w *world) body(method, path string, caller *user) any {
+	email := ""
+	if caller != nil {
+		email = caller.Email
+	}
+	switch method + " " + path {
+	case "POST /api/auth/signup":
+		return map[string]string{"email": uniqueEmail("walk"), "password": testPassword}
+	case "POST /api/auth/login":
+		if email == "" {
+			email = w.spare.Email
+		}
+		return map[string]string{"email": email, "password": testPassword}
+	case "POST /api/auth/verify-email":
+		return map[string]string{"token": "not-a-token"}
+	case "POST /api/auth/password-reset":
+		return map[string]string{"email": uniqueEmail("nobody")}
+	case "POST /api/auth/password-reset/confirm":
+		return map[string]string{"token": "not-a-token", "password": testPassword}
+	case "PATCH /api/me":
+		return map[string]string{"name": "Renamed"}
+	case "DELETE /api/me":
+		return map[string]string{"current_password": testPassword}
+	case "POST /api/me/password":
+		return map[string]string{"current_password": testPassword, "new_password": "another-password"}
+	case "POST /api/me/tokens":
+		return map[string]string{"name": "walk key"}
+	case "POST /api/workspaces":
+		return map[string]string{"name": "Another"}
+	case "PATCH /api/workspaces/:ws":
+		return map[string]string{"name": "Renamed"}
+	case "POST /api/workspaces/:ws/transfer":
+		return map[string]int64{"user_id": w.target.ID}
+	case "POST /api/workspaces/:ws/members":
+		return map[string]string{"email": w.spare.Email, "role": "member"}
+	case "PATCH /api/workspaces/:ws/members/:user_id":
+		return map[string]string{"role": "admin"}
+	case "PATCH /api/admin/settings":
+		return map[string]string{"signup_policy": "open"}
+	case "PATCH /api/admin/users/:id":
+		return map[string]bool{"is_admin": false}
+	}
+	if method == "GET" || method == "DELETE" {
+		return nil
+	}
+	return map[string]any{}
+}
+
+// accessSpec is who may call each route, written from API.md independently of
+// the route table: a wrong entry in the table fails the walk, and a new route
+// fails until its intended access is written down here.
+var accessSpec = map[string]Access{
+	"GET /api/health":                             Public,
+	"GET /api/ready":                              Public,
+	"POST /api/auth/signup":                       Public,
+	"POST /api/auth/login":                        Public,
+	"POST /api/auth/logout":                       SignedIn,
+	"POST /api/auth/verify-email":                 Public,
+	"POST /api/auth/password-reset":               Public,
+	"POST /api/auth/password-reset/confirm":       Public,
+	"GET /api/me":                                 SignedIn,
+	"PATCH /api/me":                               SignedIn,
+	"DELETE /api/me":                              SignedIn,
+	"POST /api/me/password":                       SignedIn,
+	"GET /api/me/tokens":                          SignedIn,
+	"POST /api/me/tokens":                         SignedIn,
+	"DELETE /api/me/tokens/:id":                   SignedIn,
+	"GET /api/workspaces":                         SignedIn,
+	"POST /api/workspaces":                        SignedIn,
+	"GET /api/workspaces/:ws":                     WSMember,
+	"PATCH /api/workspaces/:ws":                   WSAdmin,
+	"DELETE /api/workspaces/:ws":                  WSOwner,
+	"POST /api/workspaces/:ws/transfer":           WSOwner,
+	"POST /api/workspaces/:ws/leave":              WSMember,
+	"GET /api/workspaces/:ws/members":             WSMember,
+	"POST /api/workspaces/:ws/members":            WSAdmin,
+	"PATCH /api/workspaces/:ws/members/:user_id":  WSAdmin,
+	"DELETE /api/workspaces/:ws/members/:user_id": WSAdmin,
+	"GET /api/admin/settings":                     InstanceAdmin,
+	"PATCH /api/admin/settings":                   InstanceAdmin,
+	"GET /api/admin/users":                        InstanceAdmin,
+	"PATCH /api/admin/users/:id":                  InstanceAdmin,
+	"GET /api/admin/outbox":                       InstanceAdmin,
+	"GET /":                                       SignedIn,
+	"GET /login":                                  Public,
+	"GET /signup":                                 Public,
+	"GET /reset":                                  Public,
+	"GET /reset/confirm":                          Public,
+	"GET /verify-email":                           Public,
+	"GET /account":                                SignedIn,
+	"GET /workspaces/new":                         SignedIn,
+	"GET /w/:ws":                                  WSMember,
+	"GET /w/:ws/members":                          WSMember,
+	"GET /w/:ws/settings":                         WSMember,
+	"GET /admin":                                  InstanceAdmin,
+	"GET /admin/settings":                         InstanceAdmin,
+	"GET /admin/outbox":                           InstanceAdmin,
+}
+
+// expectation is what a caller of the given role must get from a route.
+func expectation(r Route, role string) (denied bool, status int) {
+	if r.Access == Public {
+		return false, 0
+	}
+	if role == "anonymous" {
+		if r.Page {
+			return true, 303
+		}
+		return true, 401
+	}
+	switch r.Access {
+	case SignedIn:
+		return false, 0
+	case InstanceAdmin:
+		if role == "instance-admin" {
+			return false, 0
+		}
+		return true, 403
+	}
+	// Workspace routes. The instance admin is an outsider of this workspace:
+	// instance administration gives no access to tenants' data.
+	if role == "outsider" || role == "instance-admin" {
+		return true, 404
+	}
+	if store.RoleRank(role) < store.RoleRank(r.Access.minRole()) {
+		return true, 403
+	}
+	return false, 0
+}
+
+func TestTenancyRouteWalk(t *testing.T) {
+	ts := newTestServer(t)
+	routes := ts.srv.Routes()
+	if len(routes) < 40 {
+		t.Fatalf("only %d routes in the table", len(routes))
+	}
+	for _, r := range routes {
+		spec, ok := accessSpec[r.Method+" "+r.Path]
+		if !ok {
+			t.Errorf("%s %s is not in accessSpec: write down who may call it", r.Method, r.Path)
+			continue
+		}
+		if spec != r.Access {
+			t.Errorf("%s %s: the route table gives %s access, the spec says %s", r.Method, r.Path, r.Access, spec)
+		}
+		r.Access = spec // walk against the spec, so the layer is checked against intent
+		for _, role := range roles {
+			name := fmt.Sprintf("%s %s as %s", r.Method, r.Path, role)
+			w := newWorld(ts)
+			caller := w.caller(role)
+			path := w.fillPath(t, ts, r.Path, caller)
+			rq := req{method: r.Method, path: path, body: w.body(r.Method, r.Path, caller)}
+			if caller != nil {
+				rq.token = caller.token
+			}
+			res := ts.do(rq)
+			denied, want := expectation(r, role)
+			switch {
+			case denied && res.Status != want:
+				t.Errorf("%s: status %d, want %d (%s)", name, res.Status, want, res.Body)
+			case denied && want == 303 && !strings.HasPrefix(res.Header.Get("Location"), "/login"):
+				t.Errorf("%s: redirected to %q, want /login", name, res.Header.Get("Location"))
+			case !denied && (res.Status == 401 || res.Status == 403 || res.Status == 404 || res.Status >= 500):
+				t.Errorf("%s: allowed caller got %d: %s", name, res.Status, res.Body)
+			}
+		}
+	}
+}
+
+// Every route Fiber serves must come from the route table, so none escapes the walk.
+func TestEveryServedRouteIsInTheTable(t *testing.T) {
+	ts := newTestServer(t)
+	table := map[string]bool{}
+	for _, r := range ts.srv.Routes() {
+		table[r.Method+" "+r.Path] = true
+	}
+	var stray []string
+	for _, r := range ts.srv.App().GetRoutes(true) {
+		if r.Method == "HEAD" || r.Method == "USE" {
+			continue
+		}
+		if !table[r.Method+" "+r.Path] {
+			stray = append(stray, r.Method+" "+r.Path)
+		}
+	}
+	sort.Strings(stray)
+	if len(stray) > 0 {
+		t.Fatalf("routes served outside the route table (not walked): %v", stray)
+	}
+}
