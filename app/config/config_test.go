@@ -1,0 +1,70 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrecedenceFileEnvFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "quire.toml")
+	os.WriteFile(file, []byte(`
+listen = "127.0.0.1:9000"
+data_dir = "/from/file"
+session_ttl = "2h"
+[smtp]
+host = "mail.example.com"
+from = "quire@example.com"
+`), 0o600)
+	t.Setenv("QUIRE_DATA_DIR", "/from/env")
+	t.Setenv("QUIRE_SMTP_PORT", "2525")
+	cfg, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", file, "--listen", "127.0.0.1:9100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9100" || cfg.DataDir != "/from/env" || cfg.SMTP.Port != 2525 || cfg.SMTP.Host != "mail.example.com" || cfg.SessionTTL.Duration != 2*time.Hour {
+		t.Fatalf("precedence wrong: %+v", cfg)
+	}
+	if cfg.OllamaURL != "http://127.0.0.1:11434" {
+		t.Fatalf("default lost: %q", cfg.OllamaURL)
+	}
+}
+
+func TestExampleConfigIsValidAndComplete(t *testing.T) {
+	cfg, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", "../../config.example.toml"})
+	if err != nil {
+		t.Fatalf("config.example.toml does not load: %v", err)
+	}
+	if cfg != Default() {
+		t.Fatalf("config.example.toml does not state the defaults:\n%+v\n%+v", cfg, Default())
+	}
+}
+
+func TestValidationMessages(t *testing.T) {
+	for _, c := range []struct{ env, value, want string }{
+		{"QUIRE_LISTEN", "8080", "listen \"8080\": want host:port"},
+		{"QUIRE_OLLAMA_URL", "localhost:11434", "ollama_url"},
+		{"QUIRE_MAX_UPLOAD_MB", "lots", "want a whole number"},
+		{"QUIRE_SESSION_TTL", "1s", "session_ttl"},
+		{"QUIRE_LOG_LEVEL", "loud", "log_level"},
+		{"QUIRE_STRIPE_SECRET_KEY", "sk_test_x", "stripe.webhook_secret is required"},
+		{"QUIRE_REQUIRE_EMAIL_VERIFICATION", "true", "needs smtp.host"},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			t.Setenv(c.env, c.value)
+			_, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want mention of %q", err, c.want)
+			}
+		})
+	}
+	file := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(file, []byte("lisen = \"x\"\n"), 0o600)
+	if _, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", file}); err == nil || !strings.Contains(err.Error(), `unknown option "lisen"`) {
+		t.Fatalf("typo in config file: %v", err)
+	}
+}

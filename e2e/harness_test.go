@@ -1,0 +1,178 @@
+// Package e2e drives the real quire binary: built once per test run, started as
+// a child process on loopback with its own data dir, and used through HTTP and a
+// real headless Chromium.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string // path of the quire binary under test
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "quire-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "quire")
+	build := exec.Command("go", "build", "-o", binary, "..")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build quire: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// instance is one running quire process.
+type instance struct {
+	t       *testing.T
+	URL     string
+	DataDir string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan error
+	started time.Time
+	ready   time.Duration // from exec to the first 200 on /api/health
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs `quire serve` on a free loopback port over dataDir ("" = new temp dir).
+func start(t *testing.T, dataDir string, env ...string) *instance {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	addr := freePort(t)
+	in := &instance{t: t, URL: "http://" + addr, DataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
+	in.cmd = exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--ollama-url", "http://127.0.0.1:1")
+	in.cmd.Env = append(os.Environ(), env...)
+	in.cmd.Stdout, in.cmd.Stderr = in.logs, in.logs
+	in.started = time.Now()
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { in.done <- in.cmd.Wait() }()
+	t.Cleanup(func() {
+		if in.cmd.ProcessState == nil {
+			in.cmd.Process.Kill()
+			<-in.done
+		}
+		if t.Failed() {
+			t.Logf("quire logs:\n%s", in.logs.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(in.URL + "/api/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				in.ready = time.Since(in.started)
+				return in
+			}
+		}
+		select {
+		case err := <-in.done:
+			t.Fatalf("quire exited before serving: %v\n%s", err, in.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("quire not healthy after 20s:\n%s", in.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (in *instance) stop() error {
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-in.done:
+		return err
+	case <-time.After(40 * time.Second):
+		in.cmd.Process.Kill()
+		return fmt.Errorf("quire did not stop within 40s")
+	}
+}
+
+// api calls the JSON API with an optional bearer token and decodes the reply into out.
+func (in *instance) api(method, path, token string, body any, out any) int {
+	in.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, in.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			in.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// logLine returns the first log line containing s, or "".
+func (in *instance) logLine(s string) string {
+	sc := bufio.NewScanner(strings.NewReader(in.logs.String()))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), s) {
+			return sc.Text()
+		}
+	}
+	return ""
+}
