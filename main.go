@@ -5,6 +5,7 @@
 //	quire migrate [up|down|version]
 //	quire admin create-user --email E [--name N] [--password P] [--admin]
 //	quire admin reset-password --email E [--password P]
+//	quire health [--listen ADDR]   (exit 0 when the local server answers /api/health; for container health checks)
 //	quire version
 package main
 
@@ -17,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -57,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return resetPassword(args[1:], stdin, stdout)
 		}
 		return fmt.Errorf("unknown admin command %q: want create-user or reset-password", args[0])
+	case "health":
+		return healthCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quire", app.Version)
 		return nil
@@ -121,6 +125,30 @@ func serve(args []string) error {
 		log.Warn("shutdown", "err", err)
 	}
 	log.Info("stopped cleanly")
+	return nil
+}
+
+// healthCmd asks the local server for /api/health; distroless images have no curl.
+func healthCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	cfg, err := config.Load(fs, args)
+	if err != nil {
+		return err
+	}
+	host, port, _ := net.SplitHostPort(cfg.Listen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/api/health")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: HTTP %d", resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ok")
 	return nil
 }
 
