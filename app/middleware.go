@@ -106,9 +106,20 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 			return forbidden("the CSRF token is missing or wrong; reload the page and try again")
 		}
 	}
-	_ = s.store.TouchToken(c.UserContext(), tok.ID)
+	s.touch(c, tok.ID)
 	c.Locals("identity", &identity{user: user, token: tok, tokenHash: hash, viaCookie: viaCookie})
 	return c.Next()
+}
+
+// touch records a token's use at most once a minute, remembering the last write
+// in memory so that authenticated reads never queue behind the single writer.
+func (s *Server) touch(c *fiber.Ctx, tokenID int64) {
+	now := time.Now()
+	if last, ok := s.touched.Load(tokenID); ok && now.Sub(last.(time.Time)) < time.Minute {
+		return
+	}
+	s.touched.Store(tokenID, now)
+	_ = s.store.TouchToken(c.UserContext(), tokenID)
 }
 
 func isUnsafe(method string) bool {

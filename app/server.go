@@ -39,6 +39,8 @@ type Server struct {
 	loginByIP  *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs  *limit.Limiter // password-reset mails per email and per address
 
+	touched sync.Map // token id → time of the last last_used_at write
+
 	mu       sync.RWMutex
 	settings Settings
 }

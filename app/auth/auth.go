@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -69,11 +70,15 @@ func CheckPassword(hash, password string) (bool, error) {
 }
 
 // dummyHash lets a login for an unknown email cost as much as a real one, so
-// response timing does not reveal which addresses have accounts.
-var dummyHash, _ = HashPassword("quire-timing-equaliser")
+// response timing does not reveal which addresses have accounts. Made on first
+// use: hashing costs 64 MiB, which an idle server should not hold from start.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("quire-timing-equaliser")
+	return h
+})
 
 // BurnPasswordCheck spends the time of one password check.
-func BurnPasswordCheck(password string) { _, _ = CheckPassword(dummyHash, password) }
+func BurnPasswordCheck(password string) { _, _ = CheckPassword(dummyHash(), password) }
 
 // NewToken returns a random secret with a readable prefix (e.g. "qk_" for API
 // keys) and the SHA-256 hash under which it is stored. 256 bits of entropy make

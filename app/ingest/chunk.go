@@ -1,0 +1,338 @@
+package ingest
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ChunkOptions control Chunks. Zero fields take the defaults; a negative
+// OverlapTokens or MinTokens disables overlap or merging.
+type ChunkOptions struct {
+	TargetTokens  int // preferred chunk size (default 512)
+	OverlapTokens int // tail of the previous chunk repeated at the start of the next, same section only (default 64)
+	MinTokens     int // chunks smaller than this are merged into a neighbour (default 64)
+	MaxTokens     int // hard cap, e.g. the embedding model's context (default 2×TargetTokens)
+}
+
+// Chunk is a piece of a document sized for embedding.
+type Chunk struct {
+	Index   int    // 0-based position in the document
+	Content string // text to embed and show; starts with Overlap bytes from the previous chunk
+	Page    int    // page or slide where the chunk starts; 0 if the format has no pages
+	Heading string // heading path of the section where the chunk starts
+	Tokens  int    // EstimateTokens(Content)
+	Overlap int    // length in bytes of the prefix repeated from the previous chunk
+}
+
+func (o ChunkOptions) withDefaults() ChunkOptions {
+	if o.TargetTokens <= 0 {
+		o.TargetTokens = 512
+	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = 2 * o.TargetTokens
+	}
+	o.TargetTokens = min(o.TargetTokens, o.MaxTokens)
+	if o.OverlapTokens == 0 {
+		o.OverlapTokens = 64
+	}
+	if o.MinTokens == 0 {
+		o.MinTokens = 64
+	}
+	// Overlap beyond half a chunk would repeat more than it adds.
+	o.OverlapTokens = max(0, min(o.OverlapTokens, o.TargetTokens/2))
+	o.MinTokens = max(0, min(o.MinTokens, o.TargetTokens/2))
+	return o
+}
+
+// Chunks splits a parsed document into chunks of at most TargetTokens
+// (merged chunks may reach MaxTokens, never more). It splits on section
+// boundaries first, then paragraphs, lines, sentences and words, never inside
+// a word unless a single "word" is longer than a chunk. Each chunk after the
+// first in a section starts with the tail of the previous one (whole words,
+// from a sentence start when possible). Chunks under MinTokens are merged
+// into a neighbour; when that crosses a section boundary the merged
+// section's heading is kept inline. The result is deterministic.
+func Chunks(p *Parsed, opt ChunkOptions) []Chunk {
+	if p == nil {
+		return nil
+	}
+	opt = opt.withDefaults()
+	var drafts []draft
+	for i, s := range p.Sections {
+		drafts = append(drafts, chunkSection(i, s, opt)...)
+	}
+	drafts = mergeSmall(drafts, opt)
+
+	out := make([]Chunk, 0, len(drafts))
+	for _, d := range drafts {
+		content := d.content
+		out = append(out, Chunk{
+			Index:   len(out),
+			Content: content,
+			Page:    d.page,
+			Heading: d.heading,
+			Tokens:  EstimateTokens(content),
+			Overlap: d.overlap,
+		})
+	}
+	return out
+}
+
+// piece is an unsplittable unit with the separator that precedes it.
+type piece struct {
+	sep    string // "", " ", "\n" or "\n\n"
+	text   string
+	tokens int
+}
+
+// draft is a chunk under construction.
+type draft struct {
+	section  int // index of the section it starts in
+	page     int
+	heading  string
+	content  string
+	overlap  int    // bytes of content repeated from the previous draft
+	firstSep string // separator before the first own piece
+}
+
+// chunkSection packs a section's pieces greedily into drafts of at most
+// TargetTokens, each starting with an overlap from its predecessor.
+func chunkSection(idx int, s Section, opt ChunkOptions) []draft {
+	var (
+		out      []draft
+		b        strings.Builder
+		tokens   int // upper bound of EstimateTokens(b.String()): the estimate is additive
+		overlap  int
+		firstSep string
+	)
+	emit := func() {
+		out = append(out, draft{section: idx, page: s.Page, heading: s.Heading,
+			content: b.String(), overlap: overlap, firstSep: firstSep})
+	}
+	for _, p := range splitPieces(s.Text, opt.TargetTokens) {
+		if b.Len() > overlap && tokens+p.tokens > opt.TargetTokens {
+			emit()
+			tail := overlapTail(b.String(), min(opt.OverlapTokens, opt.TargetTokens-p.tokens))
+			b.Reset()
+			b.WriteString(tail)
+			tokens, overlap = EstimateTokens(tail), len(tail)
+		}
+		if b.Len() > 0 {
+			b.WriteString(p.sep)
+		}
+		if b.Len() == overlap || b.Len() == overlap+len(p.sep) {
+			firstSep = p.sep
+		}
+		b.WriteString(p.text)
+		tokens += p.tokens
+	}
+	if b.Len() > overlap {
+		emit()
+	}
+	return out
+}
+
+// mergeSmall folds drafts under MinTokens into the previous draft (or the
+// previous draft, when it is the small one, into this one) as long as the
+// result stays within MaxTokens.
+func mergeSmall(drafts []draft, opt ChunkOptions) []draft {
+	if opt.MinTokens <= 0 {
+		return drafts
+	}
+	var out []draft
+	for _, d := range drafts {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			own := d.content[d.overlap:]
+			if EstimateTokens(own) < opt.MinTokens || EstimateTokens(last.content) < opt.MinTokens {
+				sep := d.firstSep
+				if d.section != last.section || sep == "" {
+					sep = "\n\n"
+				}
+				if d.section != last.section && d.heading != "" && d.heading != last.heading {
+					// Keep the merged section's heading visible in the text.
+					own = lastHeading(d.heading) + "\n\n" + own
+				}
+				if merged := last.content + sep + own; EstimateTokens(merged) <= opt.MaxTokens {
+					last.content = merged
+					last.section = d.section
+					continue
+				}
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func lastHeading(path string) string {
+	if i := strings.LastIndex(path, HeadingSep); i >= 0 {
+		return path[i+len(HeadingSep):]
+	}
+	return path
+}
+
+// splitPieces cuts text into pieces of at most target tokens, preferring
+// the coarsest boundary that works: paragraphs, then lines, then sentences,
+// then words; only a single word longer than target is cut between runes.
+func splitPieces(text string, target int) []piece {
+	var out []piece
+	add := func(sep, t string) {
+		out = append(out, piece{sep: sep, text: t, tokens: EstimateTokens(t)})
+	}
+	for i, para := range strings.Split(text, "\n\n") {
+		sep := sepIf(i, "\n\n", "")
+		if EstimateTokens(para) <= target {
+			add(sep, para)
+			continue
+		}
+		for j, line := range strings.Split(para, "\n") {
+			lsep := sepIf(j, "\n", sep)
+			if EstimateTokens(line) <= target {
+				add(lsep, line)
+				continue
+			}
+			for k, sent := range sentences(line) {
+				ssep := sepIf(k, " ", lsep)
+				if EstimateTokens(sent) <= target {
+					add(ssep, sent)
+					continue
+				}
+				for m, word := range strings.Fields(sent) {
+					wsep := sepIf(m, " ", ssep)
+					for n, part := range splitWord(word, target) {
+						add(sepIf(n, "", wsep), part)
+					}
+				}
+			}
+		}
+	}
+	// Drop empty pieces, moving their separator to the next one.
+	kept := out[:0]
+	for _, p := range out {
+		if strings.TrimSpace(p.text) == "" {
+			continue
+		}
+		if len(kept) == 0 {
+			p.sep = ""
+		}
+		kept = append(kept, p)
+	}
+	return kept
+}
+
+func sepIf(i int, inner, first string) string {
+	if i == 0 {
+		return first
+	}
+	return inner
+}
+
+// sentences splits a line after sentence-ending punctuation followed by a
+// space (or after CJK full stops), keeping the punctuation.
+func sentences(line string) []string {
+	var out []string
+	start := 0
+	for i, r := range line {
+		end := -1
+		switch r {
+		case '.', '!', '?':
+			if next := i + 1; next < len(line) && line[next] == ' ' {
+				end = next
+			}
+		case '。', '！', '？':
+			end = i + utf8.RuneLen(r)
+		}
+		if end > start {
+			if s := strings.TrimSpace(line[start:end]); s != "" {
+				out = append(out, s)
+			}
+			start = end
+		}
+	}
+	if s := strings.TrimSpace(line[start:]); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// splitWord cuts a word into parts of at most target tokens. Words are
+// whole unless they alone exceed the target (a URL or base64 blob); CJK text
+// has no spaces, so its "words" are cut at character boundaries too.
+func splitWord(word string, target int) []string {
+	if EstimateTokens(word) <= target {
+		return []string{word}
+	}
+	var out []string
+	start, tokens, run := 0, 0, 0
+	for i, r := range word {
+		cost := 0
+		if isCJK(r) {
+			cost, run = 1, 0
+		} else {
+			if run%4 == 0 {
+				cost = 1
+			}
+			run++
+		}
+		if tokens+cost > target && i > start {
+			out = append(out, word[start:i])
+			start, tokens = i, 0
+			if !isCJK(r) {
+				run, cost = 1, 1
+			}
+		}
+		tokens += cost
+	}
+	return append(out, word[start:])
+}
+
+// overlapTail returns the end of s worth at most budget tokens, starting
+// at a word boundary, and at a sentence start if one leaves at least a
+// third of the budget.
+func overlapTail(s string, budget int) string {
+	if budget <= 0 {
+		return ""
+	}
+	starts := wordStarts(s)
+	best := len(s)
+	for i := len(starts) - 1; i >= 0; i-- {
+		if EstimateTokens(s[starts[i]:]) > budget {
+			break
+		}
+		best = starts[i]
+	}
+	if best == len(s) {
+		return ""
+	}
+	// Prefer starting at a sentence: the first word in the tail that
+	// follows ".", "!" or "?".
+	for _, st := range starts {
+		if st <= best {
+			continue
+		}
+		prev := strings.TrimRightFunc(s[:st], unicode.IsSpace)
+		if strings.HasSuffix(prev, ".") || strings.HasSuffix(prev, "!") || strings.HasSuffix(prev, "?") {
+			if EstimateTokens(s[st:])*3 >= budget {
+				best = st
+			}
+			break
+		}
+	}
+	return s[best:]
+}
+
+// wordStarts lists the byte offsets where whitespace-separated words begin.
+func wordStarts(s string) []int {
+	var out []int
+	inWord := false
+	for i, r := range s {
+		space := unicode.IsSpace(r)
+		if !space && !inWord {
+			out = append(out, i)
+		}
+		inWord = !space
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+package ingest
+
+// Kind is a supported document format. Its value is a short, stable name that
+// is safe to store in the database.
+type Kind string
+
+// Supported kinds.
+const (
+	KindTXT  Kind = "txt"
+	KindMD   Kind = "md"
+	KindHTML Kind = "html"
+	KindPDF  Kind = "pdf"
+	KindDOCX Kind = "docx"
+	KindCSV  Kind = "csv"
+	KindXLSX Kind = "xlsx"
+	KindPPTX Kind = "pptx"
+)
+
+// Kinds lists every supported kind in a stable order.
+func Kinds() []Kind {
+	return []Kind{KindTXT, KindMD, KindHTML, KindPDF, KindDOCX, KindCSV, KindXLSX, KindPPTX}
+}
+
+var kindInfo = map[Kind]struct{ mime, ext, label string }{
+	KindTXT:  {"text/plain; charset=utf-8", ".txt", "text file"},
+	KindMD:   {"text/markdown; charset=utf-8", ".md", "Markdown file"},
+	KindHTML: {"text/html; charset=utf-8", ".html", "HTML page"},
+	KindPDF:  {"application/pdf", ".pdf", "PDF"},
+	KindDOCX: {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx", "Word document"},
+	KindCSV:  {"text/csv; charset=utf-8", ".csv", "CSV file"},
+	KindXLSX: {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx", "spreadsheet"},
+	KindPPTX: {"application/vnd.openxmlformats-officedocument.presentationml.presentation", ".pptx", "presentation"},
+}
+
+// Valid reports whether k is one of the supported kinds.
+func (k Kind) Valid() bool { _, ok := kindInfo[k]; return ok }
+
+// MIME returns the canonical MIME type to serve the original file with.
+func (k Kind) MIME() string { return kindInfo[k].mime }
+
+// Ext returns the canonical file extension, including the dot.
+func (k Kind) Ext() string { return kindInfo[k].ext }
+
+// label is how error messages name the kind ("the PDF", "the spreadsheet").
+func (k Kind) label() string {
+	if l := kindInfo[k].label; l != "" {
+		return l
+	}
+	return "file"
+}
+
+func (k Kind) String() string { return string(k) }
