@@ -100,11 +100,17 @@ func (s *Server) startSession(c *fiber.Ctx, u *store.User) (string, error) {
 	return secret, nil
 }
 
+type signupResponse struct {
+	authResponse
+	WorkspaceID string `json:"workspace_id,omitempty"` // joined through invitation_token
+}
+
 func (s *Server) signup(c *fiber.Ctx) error {
 	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-		Name     string `json:"name"`
+		Email           string `json:"email"`
+		Password        string `json:"password"`
+		Name            string `json:"name"`
+		InvitationToken string `json:"invitation_token"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
@@ -121,6 +127,23 @@ func (s *Server) signup(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
+	var inv *store.Invitation
+	if in.InvitationToken != "" {
+		// Signing up from an invitation link joins the workspace in the same step.
+		inv, err = s.store.InvitationByToken(ctx, auth.HashToken(in.InvitationToken))
+		if errors.Is(err, store.ErrNotFound) {
+			return invalid("invitation_token", "this invitation link is not valid; ask for a new one")
+		}
+		if err != nil {
+			return err
+		}
+		if inv.Status != store.InvitePending || inv.Expired() {
+			return goneReason(inv)
+		}
+		if !strings.EqualFold(inv.Email, email) {
+			return invalid("email", "this invitation was sent to %s; sign up with that address", inv.Email)
+		}
+	}
 	if err := s.signupAllowed(ctx, email); err != nil {
 		return err
 	}
@@ -128,22 +151,31 @@ func (s *Server) signup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.store.CreateUser(ctx, email, name, hash, false)
+	// A mailed invitation proves the address, so it counts as verified.
+	u, err := s.store.CreateUser(ctx, email, name, hash, inv != nil)
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("an account with this email already exists; sign in or reset the password")
 	}
 	if err != nil {
 		return err
 	}
-	if s.cfg.RequireVerification {
+	out := signupResponse{}
+	if inv != nil {
+		if err := s.store.AcceptInvitation(ctx, inv.ID, u.ID); err != nil {
+			s.log.Warn("signup: invitation not accepted", "invitation_id", inv.ID, "err", err)
+		} else {
+			out.WorkspaceID = inv.WorkspaceID
+		}
+	} else if s.cfg.RequireVerification {
 		s.sendVerification(ctx, u)
 	}
 	token, err := s.startSession(c, u)
 	if err != nil {
 		return err
 	}
-	s.log.Info("user signed up", "user_id", u.ID, "admin", u.IsAdmin)
-	return c.Status(fiber.StatusCreated).JSON(authResponse{userView(u), token})
+	s.log.Info("user signed up", "user_id", u.ID, "admin", u.IsAdmin, "invited", inv != nil)
+	out.authResponse = authResponse{userView(u), token}
+	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
 // signupAllowed applies the admin's signup policy. The first account is always

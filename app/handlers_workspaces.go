@@ -160,9 +160,12 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.AddMember(ctx, ws.ID, u.ID, in.Role); errors.Is(err, store.ErrConflict) {
+	switch err := s.store.AddMemberWithinSeats(ctx, ws.ID, u.ID, in.Role); {
+	case errors.Is(err, store.ErrConflict):
 		return conflict("%s is already a member of this workspace", email)
-	} else if err != nil {
+	case errors.Is(err, store.ErrSeatLimit):
+		return seatsExhausted()
+	case err != nil:
 		return err
 	}
 	m, err := s.store.GetMember(ctx, ws.ID, u.ID)

@@ -158,10 +158,12 @@ const (
 	WSMember                    // members of the {ws} workspace
 	WSAdmin                     // admins and the owner of {ws}
 	WSOwner                     // the owner of {ws}
+	TeamManager                 // the owner of team {team}, or an admin of {ws}
+	FolderOwner                 // the member who owns folder {id} in {ws}
 )
 
 func (a Access) String() string {
-	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner"}[a]
+	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner", "team-manager", "folder-owner"}[a]
 }
 
 func (a Access) minRole() string {
@@ -170,7 +172,7 @@ func (a Access) minRole() string {
 		return store.RoleOwner
 	case WSAdmin:
 		return store.RoleAdmin
-	case WSMember:
+	case WSMember, TeamManager, FolderOwner:
 		return store.RoleMember
 	}
 	return ""
@@ -195,7 +197,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if !id.user.IsAdmin {
 				return forbidden("only instance administrators can do this")
 			}
-		case WSMember, WSAdmin, WSOwner:
+		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner:
 			wsID := c.Params("ws")
 			if id.token.WorkspaceID != "" && id.token.WorkspaceID != wsID {
 				return notFound("workspace") // a key bound to one workspace sees no other
@@ -211,9 +213,59 @@ func (s *Server) authorize(r Route) fiber.Handler {
 				return forbidden("this needs the %s role in this workspace; yours is %s", r.Access.minRole(), ws.Role)
 			}
 			c.Locals("workspace", ws)
+			if err := s.authorizeResource(c, r.Access, ws, id.user); err != nil {
+				return err
+			}
 		}
 		return c.Next()
 	}
+}
+
+// authorizeResource applies the rules for resources inside a workspace: a team
+// is managed by its owner or a workspace admin; a folder is private to its owner
+// (others get 404, as for anything they cannot see).
+func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, u *store.User) error {
+	switch a {
+	case TeamManager:
+		team, err := s.loadTeam(c, ws)
+		if err != nil {
+			return err
+		}
+		if team.OwnerID != u.ID && store.RoleRank(ws.Role) < store.RoleRank(store.RoleAdmin) {
+			return forbidden("only the team's owner or a workspace admin can change this team")
+		}
+	case FolderOwner:
+		id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+		if err != nil {
+			return notFound("folder")
+		}
+		f, err := s.store.GetFolder(c.UserContext(), ws.ID, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && f.UserID != u.ID) {
+			return notFound("folder")
+		}
+		if err != nil {
+			return err
+		}
+		c.Locals("folder", f)
+	}
+	return nil
+}
+
+// loadTeam loads the {team} of the workspace into the request (404 when absent).
+func (s *Server) loadTeam(c *fiber.Ctx, ws *store.Workspace) (*store.Team, error) {
+	id, err := strconv.ParseInt(c.Params("team"), 10, 64)
+	if err != nil {
+		return nil, notFound("team")
+	}
+	t, err := s.store.GetTeam(c.UserContext(), ws.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("team")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.Locals("team", t)
+	return t, nil
 }
 
 // clientKey identifies the caller's address for rate limits.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -70,7 +71,9 @@ type view struct {
 	CSRF       string
 	Workspaces []store.Workspace
 	Workspace  *store.Workspace
-	Nav        string // which sidebar entry is current
+	Folders    []store.Folder // the caller's folders in Workspace, for the sidebar
+	Invites    int            // pending invitations addressed to the caller
+	Nav        string         // which sidebar entry is current
 	Data       any
 }
 
@@ -90,6 +93,16 @@ func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
 			return err
 		}
 		v.Workspaces = ws
+		inv, err := s.store.PendingInvitationsFor(c.UserContext(), id.user.Email)
+		if err != nil {
+			return err
+		}
+		v.Invites = len(inv)
+		if v.Workspace != nil {
+			if v.Folders, err = s.store.ListFolders(c.UserContext(), v.Workspace.ID, id.user.ID); err != nil {
+				return err
+			}
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
@@ -173,7 +186,16 @@ func (s *Server) pageMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "members", "Members · "+ws.Name, fiber.Map{"Members": members, "Me": userOf(c).ID})
+	data := fiber.Map{"Members": members, "Me": userOf(c).ID}
+	if store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin) {
+		if data["Invitations"], err = s.store.ListInvitations(c.UserContext(), ws.ID); err != nil {
+			return err
+		}
+		if data["Teams"], err = s.store.ListTeams(c.UserContext(), ws.ID); err != nil {
+			return err
+		}
+	}
+	return s.render(c, "members", "Members · "+ws.Name, data)
 }
 
 func (s *Server) pageWorkspaceSettings(c *fiber.Ctx) error {
@@ -213,4 +235,57 @@ func (s *Server) pageAdminOutbox(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "admin_outbox", "Outbox · Admin", fiber.Map{"Mail": mail, "SMTP": s.cfg.SMTP.Host != ""})
+}
+
+func (s *Server) pageTeams(c *fiber.Ctx) error {
+	ws := workspaceOf(c)
+	teams, err := s.store.ListTeams(c.UserContext(), ws.ID)
+	if err != nil {
+		return err
+	}
+	members, err := s.store.ListMembers(c.UserContext(), ws.ID, 0, 200)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "teams", "Teams · "+ws.Name, fiber.Map{"Teams": teams, "Members": members, "Me": userOf(c).ID})
+}
+
+func (s *Server) pageFolders(c *fiber.Ctx) error {
+	return s.render(c, "folders", "Folders · "+workspaceOf(c).Name, nil)
+}
+
+func (s *Server) pageInvitations(c *fiber.Ctx) error {
+	inv, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "invitations", "Invitations", fiber.Map{"Invitations": inv})
+}
+
+// pageInvite is where a mailed invitation link lands: accept or decline when
+// signed in as the invitee, otherwise create an account (or sign in) right here.
+func (s *Server) pageInvite(c *fiber.Ctx) error {
+	key := clientKey(c)
+	if blocked, wait := s.tokenGuesses.Blocked(key); blocked {
+		return retryAfter(c, wait)
+	}
+	token := c.Params("token")
+	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		s.tokenGuesses.Fail(key)
+		return notFound("invitation")
+	}
+	if err != nil {
+		return err
+	}
+	if inv.Status != store.InvitePending || inv.Expired() {
+		return goneReason(inv)
+	}
+	data := fiber.Map{"Invitation": inv, "Token": token}
+	if id := identityOf(c); id != nil {
+		data["Matches"] = strings.EqualFold(id.user.Email, inv.Email)
+	} else if _, err := s.store.UserByEmail(c.UserContext(), inv.Email); err == nil {
+		data["HasAccount"] = true
+	}
+	return s.render(c, "invite", "Invitation to "+inv.WorkspaceName, data)
 }

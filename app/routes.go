@@ -42,6 +42,9 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/me/tokens", Access: SignedIn, Handler: s.listTokens},
 		{Method: post, Path: "/api/me/tokens", Access: SignedIn, Handler: s.createToken},
 		{Method: del, Path: "/api/me/tokens/:id", Access: SignedIn, Handler: s.deleteToken},
+		{Method: get, Path: "/api/me/invitations", Access: SignedIn, Handler: s.listMyInvitations},
+		{Method: post, Path: "/api/me/invitations/:id/accept", Access: SignedIn, Handler: s.acceptMyInvitation},
+		{Method: post, Path: "/api/me/invitations/:id/decline", Access: SignedIn, Handler: s.declineMyInvitation},
 
 		// Workspaces and members
 		{Method: get, Path: "/api/workspaces", Access: SignedIn, Handler: s.listWorkspaces},
@@ -55,6 +58,30 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/members", Access: WSAdmin, Handler: s.addMember},
 		{Method: patch, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.patchMember},
 		{Method: del, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.removeMember},
+
+		// Teams
+		{Method: get, Path: "/api/workspaces/:ws/teams", Access: WSMember, Handler: s.listTeams},
+		{Method: post, Path: "/api/workspaces/:ws/teams", Access: WSAdmin, Handler: s.createTeam},
+		{Method: get, Path: "/api/workspaces/:ws/teams/:team", Access: WSMember, Handler: s.getTeam},
+		{Method: patch, Path: "/api/workspaces/:ws/teams/:team", Access: TeamManager, Handler: s.patchTeam},
+		{Method: del, Path: "/api/workspaces/:ws/teams/:team", Access: TeamManager, Handler: s.deleteTeam},
+		{Method: get, Path: "/api/workspaces/:ws/teams/:team/members", Access: WSMember, Handler: s.listTeamMembers},
+		{Method: post, Path: "/api/workspaces/:ws/teams/:team/members", Access: TeamManager, Handler: s.addTeamMember},
+		{Method: del, Path: "/api/workspaces/:ws/teams/:team/members/:user_id", Access: TeamManager, Handler: s.removeTeamMember},
+
+		// Invitations
+		{Method: get, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Handler: s.listInvitations},
+		{Method: post, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Handler: s.createInvitation},
+		{Method: del, Path: "/api/workspaces/:ws/invitations/:id", Access: WSAdmin, Handler: s.cancelInvitation},
+		{Method: post, Path: "/api/workspaces/:ws/invitations/:id/resend", Access: WSAdmin, Handler: s.resendInvitation},
+		{Method: post, Path: "/api/invitations/:token/accept", Access: SignedIn, Handler: s.acceptInvitationToken},
+		{Method: post, Path: "/api/invitations/:token/decline", Access: SignedIn, Handler: s.declineInvitationToken},
+
+		// Folders (each member's own)
+		{Method: get, Path: "/api/workspaces/:ws/folders", Access: WSMember, Handler: s.listFolders},
+		{Method: post, Path: "/api/workspaces/:ws/folders", Access: WSMember, Handler: s.createFolder},
+		{Method: patch, Path: "/api/workspaces/:ws/folders/:id", Access: FolderOwner, Handler: s.patchFolder},
+		{Method: del, Path: "/api/workspaces/:ws/folders/:id", Access: FolderOwner, Handler: s.deleteFolder},
 
 		// Instance administration
 		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.getSettings},
@@ -75,6 +102,10 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws", Access: WSMember, Page: true, Handler: s.pageWorkspace},
 		{Method: get, Path: "/w/:ws/members", Access: WSMember, Page: true, Handler: s.pageMembers},
 		{Method: get, Path: "/w/:ws/settings", Access: WSMember, Page: true, Handler: s.pageWorkspaceSettings},
+		{Method: get, Path: "/w/:ws/teams", Access: WSMember, Page: true, Handler: s.pageTeams},
+		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.pageFolders},
+		{Method: get, Path: "/invitations", Access: SignedIn, Page: true, Handler: s.pageInvitations},
+		{Method: get, Path: "/invite/:token", Access: Public, Page: true, Handler: s.pageInvite},
 		{Method: get, Path: "/admin", Access: InstanceAdmin, Page: true, Handler: s.pageAdminUsers},
 		{Method: get, Path: "/admin/settings", Access: InstanceAdmin, Page: true, Handler: s.pageAdminSettings},
 		{Method: get, Path: "/admin/outbox", Access: InstanceAdmin, Page: true, Handler: s.pageAdminOutbox},

@@ -35,9 +35,10 @@ type Server struct {
 	pages  *pages
 	secret []byte // instance secret for CSRF tokens
 
-	loginFails *limit.Limiter // failed logins per email
-	loginByIP  *limit.Limiter // failed logins per client address (a shared office NAT gets more)
-	resetReqs  *limit.Limiter // password-reset mails per email and per address
+	loginFails   *limit.Limiter // failed logins per email
+	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
+	resetReqs    *limit.Limiter // password-reset mails per email and per address
+	tokenGuesses *limit.Limiter // unknown invitation tokens per client address
 
 	touched sync.Map // token id → time of the last last_used_at write
 
@@ -48,13 +49,14 @@ type Server struct {
 // New builds the server over an open store; web is the embedded UI (templates, static).
 func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log *slog.Logger) (*Server, error) {
 	s := &Server{
-		cfg:        cfg,
-		store:      st,
-		log:        log,
-		mailer:     &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
-		loginFails: limit.New(cfg.Login.MaxFailures, cfg.Login.Window.Duration),
-		loginByIP:  limit.New(cfg.Login.MaxFailures*5, cfg.Login.Window.Duration),
-		resetReqs:  limit.New(20, time.Hour),
+		cfg:          cfg,
+		store:        st,
+		log:          log,
+		mailer:       &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
+		loginFails:   limit.New(cfg.Login.MaxFailures, cfg.Login.Window.Duration),
+		loginByIP:    limit.New(cfg.Login.MaxFailures*5, cfg.Login.Window.Duration),
+		resetReqs:    limit.New(20, time.Hour),
+		tokenGuesses: limit.New(20, 15*time.Minute),
 	}
 	if err := s.loadSettings(ctx); err != nil {
 		return nil, err

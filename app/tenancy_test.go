@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"quire/app/auth"
 	"quire/store"
@@ -23,7 +24,8 @@ var roles = []string{"anonymous", "outsider", "member", "admin", "owner", "insta
 // destructive routes (delete workspace, delete account) cannot spoil other cases.
 type world struct {
 	root, owner, admin, member, target, spare, outsider user
-	ws                                                  workspaceJSON
+	ws, other                                           workspaceJSON // other: owned by spare, for invitations to the caller
+	team                                                *store.Team   // owned by target, a plain member
 }
 
 func newWorld(ts *testServer) *world {
@@ -53,6 +55,15 @@ func newWorld(ts *testServer) *world {
 			ts.t.Fatal(err)
 		}
 	}
+	var err2 error
+	if w.team, err2 = ts.store.CreateTeam(ctx, ws.ID, w.target.ID, "Walkers", ""); err2 != nil {
+		ts.t.Fatal(err2)
+	}
+	other, err := ts.store.CreateWorkspace(ctx, w.spare.ID, "Other")
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	w.other = workspaceView(other)
 	return w
 }
 
@@ -97,6 +108,44 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 		}
 		if strings.HasPrefix(path, "/api/admin/users/") && p == ":id" {
 			return strconv.FormatInt(w.target.ID, 10)
+		}
+		ctx := context.Background()
+		switch {
+		case p == ":team":
+			return strconv.FormatInt(w.team.ID, 10)
+		case strings.HasPrefix(path, "/api/workspaces/:ws/folders/"):
+			// The caller's own folder (a member's for callers without one).
+			owner := w.member.ID
+			if caller != nil && caller != &w.outsider && caller != &w.root {
+				owner = caller.ID
+			}
+			f, err := ts.store.CreateFolder(ctx, w.ws.ID, owner, 0, "Walk folder")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strconv.FormatInt(f.ID, 10)
+		case strings.HasPrefix(path, "/api/workspaces/:ws/invitations/"):
+			_, h := auth.NewToken("qi_")
+			inv, err := ts.store.CreateInvitation(ctx, w.ws.ID, uniqueEmail("invitee"), "member", 0, w.owner.ID, h, time.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strconv.FormatInt(inv.ID, 10)
+		case p == ":token" || strings.HasPrefix(path, "/api/me/invitations/"):
+			// A live invitation to the caller (into a workspace they are not in).
+			email := uniqueEmail("invitee")
+			if caller != nil {
+				email = caller.Email
+			}
+			secret, h := auth.NewToken("qi_")
+			inv, err := ts.store.CreateInvitation(ctx, w.other.ID, email, "member", 0, w.spare.ID, h, time.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p == ":token" {
+				return secret
+			}
+			return strconv.FormatInt(inv.ID, 10)
 		}
 		t.Fatalf("route %s: the tenancy walk does not know how to fill %s; teach fillPath", path, p)
 		return ""
@@ -145,6 +194,14 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"signup_policy": "open"}
 	case "PATCH /api/admin/users/:id":
 		return map[string]bool{"is_admin": false}
+	case "POST /api/workspaces/:ws/teams", "PATCH /api/workspaces/:ws/teams/:team":
+		return map[string]string{"name": "Team " + uniqueEmail("t")}
+	case "POST /api/workspaces/:ws/teams/:team/members":
+		return map[string]int64{"user_id": w.member.ID}
+	case "POST /api/workspaces/:ws/invitations":
+		return map[string]string{"email": uniqueEmail("invitee"), "role": "member"}
+	case "POST /api/workspaces/:ws/folders", "PATCH /api/workspaces/:ws/folders/:id":
+		return map[string]string{"name": "Projects"}
 	}
 	if method == "GET" || method == "DELETE" {
 		return nil
@@ -156,51 +213,76 @@ func (w *world) body(method, path string, caller *user) any {
 // the route table: a wrong entry in the table fails the walk, and a new route
 // fails until its intended access is written down here.
 var accessSpec = map[string]Access{
-	"GET /api/health":                             Public,
-	"GET /api/ready":                              Public,
-	"POST /api/auth/signup":                       Public,
-	"POST /api/auth/login":                        Public,
-	"POST /api/auth/logout":                       SignedIn,
-	"POST /api/auth/verify-email":                 Public,
-	"POST /api/auth/password-reset":               Public,
-	"POST /api/auth/password-reset/confirm":       Public,
-	"GET /api/me":                                 SignedIn,
-	"PATCH /api/me":                               SignedIn,
-	"DELETE /api/me":                              SignedIn,
-	"POST /api/me/password":                       SignedIn,
-	"GET /api/me/tokens":                          SignedIn,
-	"POST /api/me/tokens":                         SignedIn,
-	"DELETE /api/me/tokens/:id":                   SignedIn,
-	"GET /api/workspaces":                         SignedIn,
-	"POST /api/workspaces":                        SignedIn,
-	"GET /api/workspaces/:ws":                     WSMember,
-	"PATCH /api/workspaces/:ws":                   WSAdmin,
-	"DELETE /api/workspaces/:ws":                  WSOwner,
-	"POST /api/workspaces/:ws/transfer":           WSOwner,
-	"POST /api/workspaces/:ws/leave":              WSMember,
-	"GET /api/workspaces/:ws/members":             WSMember,
-	"POST /api/workspaces/:ws/members":            WSAdmin,
-	"PATCH /api/workspaces/:ws/members/:user_id":  WSAdmin,
-	"DELETE /api/workspaces/:ws/members/:user_id": WSAdmin,
-	"GET /api/admin/settings":                     InstanceAdmin,
-	"PATCH /api/admin/settings":                   InstanceAdmin,
-	"GET /api/admin/users":                        InstanceAdmin,
-	"PATCH /api/admin/users/:id":                  InstanceAdmin,
-	"GET /api/admin/outbox":                       InstanceAdmin,
-	"GET /":                                       SignedIn,
-	"GET /login":                                  Public,
-	"GET /signup":                                 Public,
-	"GET /reset":                                  Public,
-	"GET /reset/confirm":                          Public,
-	"GET /verify-email":                           Public,
-	"GET /account":                                SignedIn,
-	"GET /workspaces/new":                         SignedIn,
-	"GET /w/:ws":                                  WSMember,
-	"GET /w/:ws/members":                          WSMember,
-	"GET /w/:ws/settings":                         WSMember,
-	"GET /admin":                                  InstanceAdmin,
-	"GET /admin/settings":                         InstanceAdmin,
-	"GET /admin/outbox":                           InstanceAdmin,
+	"GET /api/health":                                         Public,
+	"GET /api/ready":                                          Public,
+	"POST /api/auth/signup":                                   Public,
+	"POST /api/auth/login":                                    Public,
+	"POST /api/auth/logout":                                   SignedIn,
+	"POST /api/auth/verify-email":                             Public,
+	"POST /api/auth/password-reset":                           Public,
+	"POST /api/auth/password-reset/confirm":                   Public,
+	"GET /api/me":                                             SignedIn,
+	"PATCH /api/me":                                           SignedIn,
+	"DELETE /api/me":                                          SignedIn,
+	"POST /api/me/password":                                   SignedIn,
+	"GET /api/me/tokens":                                      SignedIn,
+	"POST /api/me/tokens":                                     SignedIn,
+	"DELETE /api/me/tokens/:id":                               SignedIn,
+	"GET /api/workspaces":                                     SignedIn,
+	"POST /api/workspaces":                                    SignedIn,
+	"GET /api/workspaces/:ws":                                 WSMember,
+	"PATCH /api/workspaces/:ws":                               WSAdmin,
+	"DELETE /api/workspaces/:ws":                              WSOwner,
+	"POST /api/workspaces/:ws/transfer":                       WSOwner,
+	"POST /api/workspaces/:ws/leave":                          WSMember,
+	"GET /api/workspaces/:ws/members":                         WSMember,
+	"POST /api/workspaces/:ws/members":                        WSAdmin,
+	"PATCH /api/workspaces/:ws/members/:user_id":              WSAdmin,
+	"DELETE /api/workspaces/:ws/members/:user_id":             WSAdmin,
+	"GET /api/me/invitations":                                 SignedIn,
+	"POST /api/me/invitations/:id/accept":                     SignedIn,
+	"POST /api/me/invitations/:id/decline":                    SignedIn,
+	"GET /api/workspaces/:ws/teams":                           WSMember,
+	"POST /api/workspaces/:ws/teams":                          WSAdmin,
+	"GET /api/workspaces/:ws/teams/:team":                     WSMember,
+	"PATCH /api/workspaces/:ws/teams/:team":                   TeamManager,
+	"DELETE /api/workspaces/:ws/teams/:team":                  TeamManager,
+	"GET /api/workspaces/:ws/teams/:team/members":             WSMember,
+	"POST /api/workspaces/:ws/teams/:team/members":            TeamManager,
+	"DELETE /api/workspaces/:ws/teams/:team/members/:user_id": TeamManager,
+	"GET /api/workspaces/:ws/invitations":                     WSAdmin,
+	"POST /api/workspaces/:ws/invitations":                    WSAdmin,
+	"DELETE /api/workspaces/:ws/invitations/:id":              WSAdmin,
+	"POST /api/workspaces/:ws/invitations/:id/resend":         WSAdmin,
+	"POST /api/invitations/:token/accept":                     SignedIn,
+	"POST /api/invitations/:token/decline":                    SignedIn,
+	"GET /api/workspaces/:ws/folders":                         WSMember,
+	"POST /api/workspaces/:ws/folders":                        WSMember,
+	"PATCH /api/workspaces/:ws/folders/:id":                   FolderOwner,
+	"DELETE /api/workspaces/:ws/folders/:id":                  FolderOwner,
+	"GET /w/:ws/teams":                                        WSMember,
+	"GET /w/:ws/folders":                                      WSMember,
+	"GET /invitations":                                        SignedIn,
+	"GET /invite/:token":                                      Public,
+	"GET /api/admin/settings":                                 InstanceAdmin,
+	"PATCH /api/admin/settings":                               InstanceAdmin,
+	"GET /api/admin/users":                                    InstanceAdmin,
+	"PATCH /api/admin/users/:id":                              InstanceAdmin,
+	"GET /api/admin/outbox":                                   InstanceAdmin,
+	"GET /":                                                   SignedIn,
+	"GET /login":                                              Public,
+	"GET /signup":                                             Public,
+	"GET /reset":                                              Public,
+	"GET /reset/confirm":                                      Public,
+	"GET /verify-email":                                       Public,
+	"GET /account":                                            SignedIn,
+	"GET /workspaces/new":                                     SignedIn,
+	"GET /w/:ws":                                              WSMember,
+	"GET /w/:ws/members":                                      WSMember,
+	"GET /w/:ws/settings":                                     WSMember,
+	"GET /admin":                                              InstanceAdmin,
+	"GET /admin/settings":                                     InstanceAdmin,
+	"GET /admin/outbox":                                       InstanceAdmin,
 }
 
 // expectation is what a caller of the given role must get from a route.
@@ -230,6 +312,9 @@ func expectation(r Route, role string) (denied bool, status int) {
 	}
 	if store.RoleRank(role) < store.RoleRank(r.Access.minRole()) {
 		return true, 403
+	}
+	if r.Access == TeamManager && store.RoleRank(role) < store.RoleRank("admin") {
+		return true, 403 // the walk's team is owned by another member
 	}
 	return false, 0
 }

@@ -142,3 +142,67 @@ func page[T, V any](rows []T, limit int, key func(*T) string, view func(*T) V) l
 	out.Items = mapSlice(rows, view)
 	return out
 }
+
+type teamMemberJSON struct {
+	UserID  int64     `json:"user_id"`
+	Email   string    `json:"email"`
+	Name    string    `json:"name"`
+	AddedAt time.Time `json:"added_at"`
+}
+
+type teamJSON struct {
+	ID          int64            `json:"id"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	OwnerID     *int64           `json:"owner_id"`
+	MemberCount int              `json:"member_count"`
+	Members     []teamMemberJSON `json:"members"`
+	CreatedAt   time.Time        `json:"created_at"`
+}
+
+func teamView(t *store.Team) teamJSON {
+	v := teamJSON{ID: t.ID, Name: t.Name, Description: t.Description, MemberCount: len(t.Members), CreatedAt: t.CreatedAt,
+		Members: mapSlice(t.Members, func(m *store.TeamMember) teamMemberJSON { return teamMemberJSON{m.UserID, m.Email, m.Name, m.AddedAt} })}
+	if t.OwnerID != 0 {
+		v.OwnerID = &t.OwnerID
+	}
+	return v
+}
+
+type invitationJSON struct {
+	ID            int64     `json:"id"`
+	WorkspaceID   string    `json:"workspace_id"`
+	WorkspaceName string    `json:"workspace_name"`
+	Email         string    `json:"email"`
+	Role          string    `json:"role"`
+	TeamID        *int64    `json:"team_id"`
+	TeamName      string    `json:"team_name,omitempty"`
+	InviterName   string    `json:"inviter_name"`
+	Status        string    `json:"status"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func invitationView(i *store.Invitation) invitationJSON {
+	v := invitationJSON{ID: i.ID, WorkspaceID: i.WorkspaceID, WorkspaceName: i.WorkspaceName, Email: i.Email, Role: i.Role,
+		TeamName: i.TeamName, InviterName: i.InviterName, Status: i.Status, ExpiresAt: i.ExpiresAt, CreatedAt: i.CreatedAt}
+	if i.TeamID != 0 {
+		v.TeamID = &i.TeamID
+	}
+	return v
+}
+
+type folderJSON struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	ParentID  *int64    `json:"parent_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func folderView(f *store.Folder) folderJSON {
+	v := folderJSON{ID: f.ID, Name: f.Name, CreatedAt: f.CreatedAt}
+	if f.ParentID != 0 {
+		v.ParentID = &f.ParentID
+	}
+	return v
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,79 @@ func TestBrowserSignupWorkspaceMembersLogout(t *testing.T) {
 		chromedp.Click(`main button[type=submit]`),
 		waitPath(ctx, func(p string) bool { return p == wsPath }),
 	)
+}
+
+func TestBrowserInviteSignupJoinTeam(t *testing.T) {
+	ctx := browser(t)
+	in := start(t, "")
+	run(t, ctx, "admin signs up and creates a workspace",
+		chromedp.Navigate(in.URL+"/signup"),
+		chromedp.SendKeys(`input[name=email]`, "admin@example.com"),
+		chromedp.SendKeys(`input[name=password]`, "admin-password"),
+		chromedp.Click(`main button[type=submit]`),
+		waitPath(ctx, func(p string) bool { return p == "/workspaces/new" }),
+		chromedp.SendKeys(`main input[name=name]`, "Helpdesk"),
+		chromedp.Click(`main button[type=submit]`),
+		waitPath(ctx, func(p string) bool { return strings.HasPrefix(p, "/w/") }),
+	)
+	var wsPath string
+	run(t, ctx, "location", chromedp.Evaluate(`location.pathname`, &wsPath))
+
+	run(t, ctx, "create a team",
+		chromedp.Navigate(in.URL+wsPath+"/teams"),
+		chromedp.SendKeys(`#new-team input[name=name]`, "Support"),
+		chromedp.Click(`#new-team button[type=submit]`),
+		chromedp.WaitVisible(`section[data-team="Support"]`),
+	)
+	var shown string
+	run(t, ctx, "invite into the team",
+		chromedp.Navigate(in.URL+wsPath+"/members"),
+		chromedp.SendKeys(`#invite input[name=email]`, "newbie@example.com"),
+		chromedp.SetValue(`#invite select[name=team_id]`, "1"),
+		chromedp.Click(`#invite button[type=submit]`),
+		chromedp.WaitVisible(`#invite-link`),
+		chromedp.Text(`#invite-link code`, &shown),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`tr[data-invite="newbie@example.com"]`),
+	)
+	shot(ctx, t, "4-invitations")
+
+	// Without SMTP the mail is in the admin's outbox; read the link there.
+	var body string
+	run(t, ctx, "read the outbox",
+		chromedp.Navigate(in.URL+"/admin/outbox"),
+		chromedp.Text(`article.mail pre`, &body),
+	)
+	m := regexp.MustCompile(`https?://\S+/invite/\S+`).FindString(body)
+	if m == "" || m != shown {
+		t.Fatalf("outbox link %q, link shown to the admin %q", m, shown)
+	}
+
+	run(t, ctx, "sign out, follow the link, sign up",
+		chromedp.Click(`#logout`),
+		waitPath(ctx, func(p string) bool { return p == "/login" }),
+		chromedp.Navigate(m),
+		chromedp.WaitVisible(`#invite-signup`),
+	)
+	var email string
+	run(t, ctx, "prefilled", chromedp.Value(`#invite-signup input[name=email]`, &email))
+	if email != "newbie@example.com" {
+		t.Fatalf("signup form prefilled with %q", email)
+	}
+	shot(ctx, t, "5-invite-signup")
+	run(t, ctx, "join",
+		chromedp.SendKeys(`#invite-signup input[name=name]`, "New Bie"),
+		chromedp.SendKeys(`#invite-signup input[name=password]`, "newbie-password"),
+		chromedp.Click(`#invite-signup button[type=submit]`),
+		waitPath(ctx, func(p string) bool { return p == wsPath }),
+		chromedp.Navigate(in.URL+wsPath+"/teams"),
+		chromedp.WaitVisible(`section[data-team="Support"] li[data-member="newbie@example.com"]`),
+	)
+	shot(ctx, t, "6-teams")
+	// The used link is now gone.
+	var title string
+	run(t, ctx, "used link", chromedp.Navigate(m), chromedp.Text(`main h1`, &title))
+	if !strings.Contains(title, "410") {
+		t.Fatalf("reused invitation link shows %q", title)
+	}
 }

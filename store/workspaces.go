@@ -197,8 +197,9 @@ func (s *Store) SetMemberRole(ctx context.Context, wsID string, userID int64, ro
 }
 
 // RemoveMember removes a non-owner from the workspace with their team memberships,
-// folders and API keys bound to it. What they created for others (documents,
-// knowledge bases) stays in the workspace; their chats go with them.
+// folders, private chats, shares to them and API keys bound to it. What they made
+// for others stays: documents and knowledge bases remain in the workspace, and
+// teams they owned stay, without an owner, for admins to manage.
 func (s *Store) RemoveMember(ctx context.Context, wsID string, userID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := affected(tx.ExecContext(ctx, `DELETE FROM workspace_memberships WHERE workspace_id = ? AND user_id = ? AND role <> 'owner'`, wsID, userID)); err != nil {
@@ -210,6 +211,7 @@ func (s *Store) RemoveMember(ctx context.Context, wsID string, userID int64) err
 			`DELETE FROM chat_sessions WHERE workspace_id = ? AND user_id = ?`,
 			`DELETE FROM folders WHERE workspace_id = ? AND user_id = ?`,
 			`DELETE FROM auth_tokens WHERE workspace_id = ? AND user_id = ?`,
+			`UPDATE teams SET owner_id = NULL WHERE workspace_id = ? AND owner_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, wsID, userID); err != nil {
 				return err

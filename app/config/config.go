@@ -34,6 +34,7 @@ type Config struct {
 	SessionTTL          Duration `toml:"session_ttl" env:"QUIRE_SESSION_TTL"`
 	RequireVerification bool     `toml:"require_email_verification" env:"QUIRE_REQUIRE_EMAIL_VERIFICATION"`
 	ShutdownTimeout     Duration `toml:"shutdown_timeout" env:"QUIRE_SHUTDOWN_TIMEOUT"`
+	InvitationTTL       Duration `toml:"invitation_ttl" env:"QUIRE_INVITATION_TTL"`
 
 	Login  Login  `toml:"login"`
 	SMTP   SMTP   `toml:"smtp"`
@@ -88,6 +89,7 @@ func Default() Config {
 		MaxUploadMB:     50,
 		SessionTTL:      Duration{30 * 24 * time.Hour},
 		ShutdownTimeout: Duration{30 * time.Second},
+		InvitationTTL:   Duration{7 * 24 * time.Hour},
 		Login:           Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
 		SMTP:            SMTP{Port: 587},
 	}
@@ -197,6 +199,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTTL.Duration < time.Minute {
 		bad("session_ttl %s is too short: use at least 1m", c.SessionTTL)
+	}
+	if c.InvitationTTL.Duration < time.Hour {
+		bad("invitation_ttl %s is too short: use at least 1h", c.InvitationTTL)
 	}
 	if c.Login.MaxFailures < 1 || c.Login.Window.Duration <= 0 {
 		bad("login.max_failures and login.window must be positive")

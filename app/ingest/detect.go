@@ -101,9 +101,24 @@ var binaryExt = map[string]string{
 	".doc": "Word document", ".xls": "spreadsheet", ".ppt": "presentation",
 }
 
-// pdfHeaderOffset finds "%PDF-" in the first KB, where readers accept it.
+// pdfHeaderOffset finds "%PDF-<digit>" at the start of a line in the first
+// KB, where readers accept it (some files carry junk before the header).
+// Requiring a line start keeps a text file that merely mentions "%PDF-"
+// from being taken for a PDF.
 func pdfHeaderOffset(head []byte) int {
-	return bytes.Index(head[:min(len(head), 1024)], []byte("%PDF-"))
+	head = head[:min(len(head), 1024)]
+	for off := 0; ; {
+		i := bytes.Index(head[off:], []byte("%PDF-"))
+		if i < 0 {
+			return -1
+		}
+		i += off
+		lineStart := i == 0 || head[i-1] == '\n' || head[i-1] == '\r'
+		if lineStart && i+5 < len(head) && head[i+5] >= '0' && head[i+5] <= '9' {
+			return i
+		}
+		off = i + 1
+	}
 }
 
 // isText reports whether b looks like UTF-8 text: valid UTF-8 (a rune cut off

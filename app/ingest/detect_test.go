@@ -55,6 +55,7 @@ func TestDetect(t *testing.T) {
 		{"windows path", `C:\docs\notes.md`, []byte("# x"), KindMD, nil, ""},
 
 		{"empty", "a.txt", nil, "", ErrNoText, "empty"},
+		{"text mentioning the pdf magic", "a.txt", []byte("PDF files start with %PDF-1.7 on the first line."), KindTXT, nil, ""},
 		{"text named pdf", "a.pdf", []byte("just text"), "", ErrUnsupported, "named .pdf but its content is not a PDF"},
 		{"text named docx", "a.docx", []byte("just text"), "", ErrUnsupported, "not a Word document"},
 		{"json", "a.json", []byte(`{"a":1}`), "", ErrUnsupported, ".json files are not supported"},

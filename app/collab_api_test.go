@@ -1,0 +1,253 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"quire/app/config"
+)
+
+var inviteLinkRe = regexp.MustCompile(`/invite/(qi_[A-Za-z0-9_-]+)`)
+
+// inviteToken reads the newest invitation link mailed to addr from the outbox.
+func (ts *testServer) inviteToken(addr string) string {
+	ts.t.Helper()
+	mails, _ := ts.store.ListMail(context.Background(), 0, 50)
+	for _, m := range mails {
+		if m.To == addr {
+			if mm := inviteLinkRe.FindStringSubmatch(m.Body); mm != nil {
+				return mm[1]
+			}
+		}
+	}
+	ts.t.Fatalf("no invitation mail to %s", addr)
+	return ""
+}
+
+func TestInviteNewPersonIntoTeamOnInviteOnlyInstance(t *testing.T) {
+	ts := newTestServer(t)
+	owner := ts.signup("owner")
+	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: owner.token, body: map[string]string{"signup_policy": "invite_only"}})
+	ws := ts.createWorkspace(owner, "Acme")
+	base := "/api/workspaces/" + ws.ID
+	var team teamJSON
+	ts.must(201, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Support"}}).json(&team)
+
+	email := uniqueEmail("newbie")
+	var inv invitationWithLink
+	ts.must(201, req{method: "POST", path: base + "/invitations", token: owner.token,
+		body: map[string]any{"email": email, "role": "admin", "team_id": team.ID}}).json(&inv)
+	if inv.Status != "pending" || inv.TeamID == nil || *inv.TeamID != team.ID || !strings.Contains(inv.InviteURL, "/invite/qi_") {
+		t.Fatalf("invitation %+v", inv)
+	}
+	token := ts.inviteToken(email)
+	if !strings.HasSuffix(inv.InviteURL, token) {
+		t.Fatal("the mailed link differs from the one given to the admin")
+	}
+	// Invite-only: a stranger cannot sign up, the invitee can, from the link.
+	ts.must(403, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": uniqueEmail("stranger"), "password": testPassword}})
+	ts.must(400, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": uniqueEmail("other"), "password": testPassword, "invitation_token": token}})
+	var su struct {
+		User        userJSON
+		Token       string
+		WorkspaceID string `json:"workspace_id"`
+	}
+	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": email, "password": testPassword, "invitation_token": token}}).json(&su)
+	if su.WorkspaceID != ws.ID || !su.User.EmailVerified {
+		t.Fatalf("signup from invitation: %+v", su)
+	}
+	var got workspaceJSON
+	ts.must(200, req{method: "GET", path: base, token: su.Token}).json(&got)
+	if got.Role != "admin" {
+		t.Fatalf("joined as %q", got.Role)
+	}
+	ts.must(200, req{method: "GET", path: fmt.Sprintf("%s/teams/%d", base, team.ID), token: su.Token}).json(&team)
+	if team.MemberCount != 2 {
+		t.Fatalf("team members %+v", team.Members)
+	}
+	// The link is single use.
+	if res := ts.must(410, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: su.Token}); res.errCode() != "gone" {
+		t.Fatalf("reused invitation: %s", res.Body)
+	}
+	var pending list[invitationJSON]
+	ts.must(200, req{method: "GET", path: base + "/invitations", token: owner.token}).json(&pending)
+	if len(pending.Items) != 0 {
+		t.Fatalf("accepted invitation still pending: %+v", pending.Items)
+	}
+}
+
+func TestInvitationRules(t *testing.T) {
+	ts := newTestServer(t)
+	owner, member, existing := ts.signup("owner"), ts.signup("member"), ts.signup("existing")
+	ws := ts.createWorkspace(owner, "Acme")
+	ts.addMember(ws, owner, member, "member")
+	base := "/api/workspaces/" + ws.ID
+	invite := func(email string) (invitationWithLink, response) {
+		var inv invitationWithLink
+		res := ts.do(req{method: "POST", path: base + "/invitations", token: owner.token, body: map[string]string{"email": email}})
+		if res.Status == 201 {
+			res.json(&inv)
+		}
+		return inv, res
+	}
+	if _, res := invite(member.Email); res.Status != 409 {
+		t.Fatalf("inviting a member: %d %s", res.Status, res.Body)
+	}
+	first, _ := invite(existing.Email)
+	if _, res := invite(existing.Email); res.Status != 409 {
+		t.Fatalf("inviting twice: %d", res.Status)
+	}
+	if res := ts.must(400, req{method: "POST", path: base + "/invitations", token: owner.token, body: map[string]any{"email": "x@example.com", "team_id": 999}}); res.errField() != "team_id" {
+		t.Fatalf("foreign team: %s", res.Body)
+	}
+	ts.must(403, req{method: "POST", path: base + "/invitations", token: owner.token, body: map[string]any{"email": "x@example.com", "role": "owner"}})
+
+	// The wrong person cannot use the token.
+	token := ts.inviteToken(existing.Email)
+	ts.must(403, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: member.token})
+	// Resend: a new token replaces the old one.
+	var resent invitationWithLink
+	ts.must(200, req{method: "POST", path: fmt.Sprintf("%s/invitations/%d/resend", base, first.ID), token: owner.token}).json(&resent)
+	newToken := ts.inviteToken(existing.Email)
+	if newToken == token || !strings.HasSuffix(resent.InviteURL, newToken) {
+		t.Fatal("resend did not issue a new token")
+	}
+	ts.must(404, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: existing.token})
+	// The invitee sees it among their invitations and accepts it there.
+	var mine list[invitationJSON]
+	ts.must(200, req{method: "GET", path: "/api/me/invitations", token: existing.token}).json(&mine)
+	if len(mine.Items) != 1 || mine.Items[0].WorkspaceName != "Acme" || mine.Items[0].InviterName == "" {
+		t.Fatalf("my invitations %+v", mine.Items)
+	}
+	ts.must(404, req{method: "POST", path: fmt.Sprintf("/api/me/invitations/%d/accept", first.ID), token: member.token})
+	ts.must(200, req{method: "POST", path: fmt.Sprintf("/api/me/invitations/%d/accept", first.ID), token: existing.token})
+	ts.must(200, req{method: "GET", path: base, token: existing.token})
+
+	// Cancelled and declined invitations are gone.
+	third := ts.signup("third")
+	inv3, _ := invite(third.Email)
+	tok3 := ts.inviteToken(third.Email)
+	ts.must(204, req{method: "DELETE", path: fmt.Sprintf("%s/invitations/%d", base, inv3.ID), token: owner.token})
+	if res := ts.must(410, req{method: "POST", path: "/api/invitations/" + tok3 + "/accept", token: third.token}); !strings.Contains(string(res.Body), "cancelled") {
+		t.Fatalf("cancelled: %s", res.Body)
+	}
+	ts.must(410, req{method: "DELETE", path: fmt.Sprintf("%s/invitations/%d", base, inv3.ID), token: owner.token})
+	fourth := ts.signup("fourth")
+	invite(fourth.Email)
+	tok4 := ts.inviteToken(fourth.Email)
+	ts.must(204, req{method: "POST", path: "/api/invitations/" + tok4 + "/decline", token: fourth.token})
+	ts.must(410, req{method: "POST", path: "/api/invitations/" + tok4 + "/accept", token: fourth.token})
+	ts.must(404, req{method: "GET", path: base, token: fourth.token})
+}
+
+func TestExpiredInvitationIsGone(t *testing.T) {
+	ts := newTestServer(t)
+	owner, late := ts.signup("owner"), ts.signup("late")
+	ws := ts.createWorkspace(owner, "Acme")
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": late.Email}})
+	token := ts.inviteToken(late.Email)
+	ts.store.ExpireInvitationsForTest(context.Background(), ws.ID)
+	if res := ts.must(410, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: late.token}); !strings.Contains(string(res.Body), "expired") {
+		t.Fatalf("expired: %s", res.Body)
+	}
+	// An expired invitation no longer blocks a new one.
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": late.Email}})
+}
+
+func TestSeatLimit(t *testing.T) {
+	ts := newTestServer(t)
+	owner, a, b := ts.signup("owner"), ts.signup("a"), ts.signup("b")
+	ws := ts.createWorkspace(owner, "Small")
+	limit := 2
+	if err := ts.store.SetSeatLimit(context.Background(), ws.ID, &limit); err != nil {
+		t.Fatal(err)
+	}
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": a.Email}})
+	res := ts.must(402, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": b.Email}})
+	if res.errCode() != "quota_exceeded" || !strings.Contains(string(res.Body), "seat") {
+		t.Fatalf("seat limit: %s", res.Body)
+	}
+	ts.must(402, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/members", token: owner.token, body: map[string]string{"email": b.Email}})
+}
+
+func TestTeams(t *testing.T) {
+	ts := newTestServer(t)
+	owner, lead, member, outsider := ts.signup("owner"), ts.signup("lead"), ts.signup("member"), ts.signup("outsider")
+	ws := ts.createWorkspace(owner, "Acme")
+	ts.addMember(ws, owner, lead, "member")
+	ts.addMember(ws, owner, member, "member")
+	base := "/api/workspaces/" + ws.ID
+	ts.must(403, req{method: "POST", path: base + "/teams", token: member.token, body: map[string]string{"name": "Rogue"}})
+	var team teamJSON
+	ts.must(201, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Docs", "description": "Writers"}}).json(&team)
+	ts.must(409, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Docs"}})
+	tp := fmt.Sprintf("%s/teams/%d", base, team.ID)
+	// Hand the team to a plain member: they now manage it, other members cannot.
+	ts.must(400, req{method: "PATCH", path: tp, token: owner.token, body: map[string]int64{"owner_id": outsider.ID}})
+	ts.must(200, req{method: "PATCH", path: tp, token: owner.token, body: map[string]int64{"owner_id": lead.ID}})
+	ts.must(201, req{method: "POST", path: tp + "/members", token: lead.token, body: map[string]int64{"user_id": member.ID}})
+	ts.must(409, req{method: "POST", path: tp + "/members", token: lead.token, body: map[string]int64{"user_id": member.ID}})
+	if res := ts.must(400, req{method: "POST", path: tp + "/members", token: lead.token, body: map[string]int64{"user_id": outsider.ID}}); res.errField() != "user_id" {
+		t.Fatalf("outsider into team: %s", res.Body)
+	}
+	ts.must(403, req{method: "DELETE", path: fmt.Sprintf("%s/members/%d", tp, lead.ID), token: member.token})
+	ts.must(403, req{method: "PATCH", path: tp, token: member.token, body: map[string]string{"name": "Mine"}})
+	// Everyone in the workspace sees who is in which team.
+	var teams list[teamJSON]
+	ts.must(200, req{method: "GET", path: base + "/teams", token: member.token}).json(&teams)
+	if len(teams.Items) != 1 || teams.Items[0].MemberCount != 3 || *teams.Items[0].OwnerID != lead.ID {
+		t.Fatalf("teams %+v", teams.Items)
+	}
+	// Leaving the workspace takes someone out of its teams.
+	ts.must(204, req{method: "POST", path: base + "/leave", token: member.token})
+	ts.must(200, req{method: "GET", path: tp, token: lead.token}).json(&team)
+	for _, m := range team.Members {
+		if m.UserID == member.ID {
+			t.Fatal("a person who left the workspace is still in its team")
+		}
+	}
+	ts.must(404, req{method: "GET", path: tp, token: outsider.token})
+	ts.must(204, req{method: "DELETE", path: tp, token: lead.token})
+	ts.must(404, req{method: "GET", path: tp, token: owner.token})
+}
+
+func TestFolders(t *testing.T) {
+	ts := newTestServer(t)
+	owner, member := ts.signup("owner"), ts.signup("member")
+	ws := ts.createWorkspace(owner, "Acme")
+	ts.addMember(ws, owner, member, "member")
+	base := "/api/workspaces/" + ws.ID + "/folders"
+	var top, child folderJSON
+	ts.must(201, req{method: "POST", path: base, token: member.token, body: map[string]string{"name": "Projects"}}).json(&top)
+	ts.must(201, req{method: "POST", path: base, token: member.token, body: map[string]any{"name": "Alpha", "parent_id": top.ID}}).json(&child)
+	// One level of nesting only, and only inside one's own folders.
+	if res := ts.must(400, req{method: "POST", path: base, token: member.token, body: map[string]any{"name": "Deep", "parent_id": child.ID}}); res.errField() != "parent_id" {
+		t.Fatalf("deep nesting: %s", res.Body)
+	}
+	ts.must(400, req{method: "POST", path: base, token: owner.token, body: map[string]any{"name": "Theirs", "parent_id": top.ID}})
+	ts.must(400, req{method: "PATCH", path: fmt.Sprintf("%s/%d", base, top.ID), token: member.token, body: map[string]any{"parent_id": child.ID}})
+	// Folders are private: the owner of the workspace neither lists nor touches them.
+	var l list[folderJSON]
+	ts.must(200, req{method: "GET", path: base, token: owner.token}).json(&l)
+	if len(l.Items) != 0 {
+		t.Fatalf("another member's folders listed: %+v", l.Items)
+	}
+	ts.must(404, req{method: "PATCH", path: fmt.Sprintf("%s/%d", base, top.ID), token: owner.token, body: map[string]string{"name": "Mine"}})
+	ts.must(404, req{method: "DELETE", path: fmt.Sprintf("%s/%d", base, top.ID), token: owner.token})
+	ts.must(200, req{method: "PATCH", path: fmt.Sprintf("%s/%d", base, top.ID), token: member.token, body: map[string]string{"name": "Work"}})
+	// Deleting the parent moves the child up instead of deleting it.
+	ts.must(204, req{method: "DELETE", path: fmt.Sprintf("%s/%d", base, top.ID), token: member.token})
+	ts.must(200, req{method: "GET", path: base, token: member.token}).json(&l)
+	if len(l.Items) != 1 || l.Items[0].ID != child.ID || l.Items[0].ParentID != nil {
+		t.Fatalf("after deleting the parent: %+v", l.Items)
+	}
+}
+
+func TestInvitationTTLConfig(t *testing.T) {
+	if d := config.Default().InvitationTTL.Duration.Hours(); d != 7*24 {
+		t.Fatalf("default invitation TTL %vh, want 7 days", d)
+	}
+}
