@@ -160,10 +160,12 @@ const (
 	WSOwner                     // the owner of {ws}
 	TeamManager                 // the owner of team {team}, or an admin of {ws}
 	FolderOwner                 // the member who owns folder {id} in {ws}
+	ChatOwner                   // the member who owns chat {chat} in {ws}
+	ChatReader                  // the owner of chat {chat}, or a member it is shared with
 )
 
 func (a Access) String() string {
-	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner", "team-manager", "folder-owner"}[a]
+	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner", "team-manager", "folder-owner", "chat-owner", "chat-reader"}[a]
 }
 
 func (a Access) minRole() string {
@@ -172,7 +174,7 @@ func (a Access) minRole() string {
 		return store.RoleOwner
 	case WSAdmin:
 		return store.RoleAdmin
-	case WSMember, TeamManager, FolderOwner:
+	case WSMember, TeamManager, FolderOwner, ChatOwner, ChatReader:
 		return store.RoleMember
 	}
 	return ""
@@ -197,7 +199,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if !id.user.IsAdmin {
 				return forbidden("only instance administrators can do this")
 			}
-		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner:
+		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader:
 			wsID := c.Params("ws")
 			if id.token.WorkspaceID != "" && id.token.WorkspaceID != wsID {
 				return notFound("workspace") // a key bound to one workspace sees no other
@@ -247,6 +249,27 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 			return err
 		}
 		c.Locals("folder", f)
+	case ChatOwner, ChatReader:
+		ch, err := s.store.GetChat(c.UserContext(), ws.ID, c.Params("chat"))
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("chat")
+		}
+		if err != nil {
+			return err
+		}
+		if ch.UserID != u.ID {
+			shared, err := s.store.IsSharedWith(c.UserContext(), ws.ID, ch.ID, u.ID)
+			if err != nil {
+				return err
+			}
+			if !shared {
+				return notFound("chat") // chats are private unless shared
+			}
+			if a == ChatOwner {
+				return forbidden("this chat is shared with you read-only")
+			}
+		}
+		c.Locals("chat", ch)
 	}
 	return nil
 }

@@ -83,6 +83,20 @@ func (s *Server) Routes() []Route {
 		{Method: patch, Path: "/api/workspaces/:ws/folders/:id", Access: FolderOwner, Handler: s.patchFolder},
 		{Method: del, Path: "/api/workspaces/:ws/folders/:id", Access: FolderOwner, Handler: s.deleteFolder},
 
+		// Chats (private to their owner unless shared or published)
+		{Method: get, Path: "/api/workspaces/:ws/chats", Access: WSMember, Handler: s.listChats},
+		{Method: post, Path: "/api/workspaces/:ws/chats", Access: WSMember, Handler: s.createChat},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatReader, Handler: s.getChat},
+		{Method: patch, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.patchChat},
+		{Method: del, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.deleteChat},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/messages", Access: ChatReader, Handler: s.listMessages},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.listShares},
+		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.createShare},
+		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/shares/:share_id", Access: ChatOwner, Handler: s.deleteShare},
+		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/public", Access: ChatOwner, Handler: s.setPublic},
+		{Method: get, Path: "/api/public/chats/:public_id", Access: Public, Handler: s.getPublicChat},
+		{Method: get, Path: "/api/me/shared-chats", Access: SignedIn, Handler: s.listSharedWithMe},
+
 		// Instance administration
 		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.getSettings},
 		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.patchSettings},

@@ -42,6 +42,9 @@ type Server struct {
 
 	touched sync.Map // token id → time of the last last_used_at write
 
+	// kbVisible reports whether a user may see a knowledge base (set by the knowledge layer).
+	kbVisible func(ctx context.Context, ws *store.Workspace, u *store.User, kbID string) (bool, error)
+
 	mu       sync.RWMutex
 	settings Settings
 }

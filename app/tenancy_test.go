@@ -26,6 +26,8 @@ type world struct {
 	root, owner, admin, member, target, spare, outsider user
 	ws, other                                           workspaceJSON // other: owned by spare, for invitations to the caller
 	team                                                *store.Team   // owned by target, a plain member
+	chat                                                *store.Chat   // made on demand for the caller
+	share                                               *store.Share
 }
 
 func newWorld(ts *testServer) *world {
@@ -113,6 +115,32 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 		switch {
 		case p == ":team":
 			return strconv.FormatInt(w.team.ID, 10)
+		case p == ":chat", p == ":share_id", p == ":public_id":
+			// The caller's own chat (a member's for callers without one), shared
+			// with the target member and published.
+			if w.chat == nil {
+				owner := w.member.ID
+				if caller != nil && caller != &w.outsider && caller != &w.root {
+					owner = caller.ID
+				}
+				var err error
+				if w.chat, err = ts.store.CreateChat(ctx, w.ws.ID, owner, store.ChatFields{}); err != nil {
+					t.Fatal(err)
+				}
+				if w.share, err = ts.store.ShareChat(ctx, w.ws.ID, w.chat.ID, w.target.ID, owner); err != nil {
+					t.Fatal(err)
+				}
+				if err := ts.store.SetPublicID(ctx, w.ws.ID, w.chat.ID, "walk-public-"+w.chat.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch p {
+			case ":chat":
+				return w.chat.ID
+			case ":share_id":
+				return strconv.FormatInt(w.share.ID, 10)
+			}
+			return "walk-public-" + w.chat.ID
 		case strings.HasPrefix(path, "/api/workspaces/:ws/folders/"):
 			// The caller's own folder (a member's for callers without one).
 			owner := w.member.ID
@@ -202,6 +230,12 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"email": uniqueEmail("invitee"), "role": "member"}
 	case "POST /api/workspaces/:ws/folders", "PATCH /api/workspaces/:ws/folders/:id":
 		return map[string]string{"name": "Projects"}
+	case "POST /api/workspaces/:ws/chats", "PATCH /api/workspaces/:ws/chats/:chat":
+		return map[string]string{"name": "Walk chat"}
+	case "POST /api/workspaces/:ws/chats/:chat/shares":
+		return map[string]int64{"user_id": w.admin.ID}
+	case "POST /api/workspaces/:ws/chats/:chat/public":
+		return map[string]bool{"enabled": true}
 	}
 	if method == "GET" || method == "DELETE" {
 		return nil
@@ -264,6 +298,18 @@ var accessSpec = map[string]Access{
 	"GET /w/:ws/folders":                                      WSMember,
 	"GET /invitations":                                        SignedIn,
 	"GET /invite/:token":                                      Public,
+	"GET /api/workspaces/:ws/chats":                           WSMember,
+	"POST /api/workspaces/:ws/chats":                          WSMember,
+	"GET /api/workspaces/:ws/chats/:chat":                     ChatReader,
+	"PATCH /api/workspaces/:ws/chats/:chat":                   ChatOwner,
+	"DELETE /api/workspaces/:ws/chats/:chat":                  ChatOwner,
+	"GET /api/workspaces/:ws/chats/:chat/messages":            ChatReader,
+	"GET /api/workspaces/:ws/chats/:chat/shares":              ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/shares":             ChatOwner,
+	"DELETE /api/workspaces/:ws/chats/:chat/shares/:share_id": ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/public":             ChatOwner,
+	"GET /api/public/chats/:public_id":                        Public,
+	"GET /api/me/shared-chats":                                SignedIn,
 	"GET /api/admin/settings":                                 InstanceAdmin,
 	"PATCH /api/admin/settings":                               InstanceAdmin,
 	"GET /api/admin/users":                                    InstanceAdmin,
