@@ -1,0 +1,250 @@
+// Package chat generates grounded answers: it builds a prompt that numbers its
+// sources, fits it into the model's context instead of letting Ollama truncate
+// it silently, streams the reply from Ollama's /api/chat, and finds which
+// sources the reply cites.
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// ErrUnavailable means the model server cannot answer: down, unreachable, or
+// the model is not installed. Nothing was generated.
+var ErrUnavailable = errors.New("model unavailable")
+
+// ErrIncomplete means the stream ended without Ollama's final done message
+// (a dropped connection): the reply is partial.
+var ErrIncomplete = errors.New("the model server stopped before finishing the reply")
+
+// Source is one retrieved passage offered to the model as [N].
+type Source struct {
+	N            int    `json:"n"`
+	ChunkID      string `json:"chunk_id"`
+	DocumentID   string `json:"document_id"`
+	DocumentName string `json:"document_name"`
+	PageNumber   *int   `json:"page_number"`
+	Heading      string `json:"section_heading"`
+	Snippet      string `json:"snippet"`
+	Cited        bool   `json:"cited"`
+	Content      string `json:"-"`
+}
+
+// Turn is an earlier message of the conversation.
+type Turn struct {
+	Role    string // user or assistant
+	Content string
+}
+
+// Request is one reply to generate.
+type Request struct {
+	Model         string
+	System        string // the chat's own system prompt
+	History       []Turn // earlier turns, oldest first
+	Question      string
+	Sources       []Source // best first
+	Temperature   *float64
+	TopP          *float64
+	MaxTokens     *int
+	ContextLength int // the model's context window in tokens (0 = unknown)
+}
+
+// Result is a finished (or partial) reply with Ollama's own counts.
+type Result struct {
+	Content      string
+	DoneReason   string
+	InputTokens  int
+	OutputTokens int
+	Duration     time.Duration
+	Sources      []Source // the sources actually given to the model, with Cited set
+}
+
+// estimateTokens approximates a token count without the model's tokenizer:
+// about four bytes per token for English text, rounded up, plus per-message overhead.
+func estimateTokens(s string) int { return (len(s)+3)/4 + 4 }
+
+const defaultReplyBudget = 1024
+
+const groundingPrompt = `You answer questions for a team using their documents.
+Use the numbered sources below when they are relevant and cite them inline like [1] or [2][3].
+If the sources do not contain the answer, say so plainly instead of guessing.`
+
+// Messages builds the Ollama messages for a request, fitting them into the
+// context window: the reply budget is reserved first, then the system prompt and
+// question, then as many sources (best first) and recent history turns as fit.
+// It returns the messages and the sources kept, renumbered from 1.
+func Messages(r Request) ([]api.Message, []Source) {
+	budget := r.ContextLength
+	if budget <= 0 {
+		budget = 4096
+	}
+	reply := defaultReplyBudget
+	if r.MaxTokens != nil {
+		reply = *r.MaxTokens
+	}
+	reply = min(reply, budget/2)
+	left := budget - reply - estimateTokens(r.System) - estimateTokens(groundingPrompt) - estimateTokens(r.Question)
+
+	var kept []Source
+	var src strings.Builder
+	for _, s := range r.Sources {
+		block := formatSource(len(kept)+1, s)
+		if estimateTokens(block) > left {
+			break
+		}
+		left -= estimateTokens(block)
+		s.N = len(kept) + 1
+		kept = append(kept, s)
+		src.WriteString(block)
+	}
+	// Most recent turns matter most: walk back from the end.
+	first := len(r.History)
+	for first > 0 && estimateTokens(r.History[first-1].Content) <= left {
+		left -= estimateTokens(r.History[first-1].Content)
+		first--
+	}
+
+	var system strings.Builder
+	if len(kept) > 0 {
+		system.WriteString(groundingPrompt)
+		system.WriteString("\n\nSources:\n")
+		system.WriteString(src.String())
+	}
+	if r.System != "" {
+		if system.Len() > 0 {
+			system.WriteString("\n")
+		}
+		system.WriteString(r.System)
+	}
+	var msgs []api.Message
+	if system.Len() > 0 {
+		msgs = append(msgs, api.Message{Role: "system", Content: system.String()})
+	}
+	for _, t := range r.History[first:] {
+		msgs = append(msgs, api.Message{Role: t.Role, Content: t.Content})
+	}
+	msgs = append(msgs, api.Message{Role: "user", Content: r.Question})
+	return msgs, kept
+}
+
+func formatSource(n int, s Source) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%d] %s", n, s.DocumentName)
+	if s.PageNumber != nil {
+		fmt.Fprintf(&b, ", page %d", *s.PageNumber)
+	}
+	if s.Heading != "" {
+		fmt.Fprintf(&b, " — %s", s.Heading)
+	}
+	b.WriteString("\n")
+	b.WriteString(strings.TrimSpace(s.Content))
+	b.WriteString("\n\n")
+	return b.String()
+}
+
+var citeRe = regexp.MustCompile(`\[(\d{1,3})\]`)
+
+// MarkCited flags the sources whose number appears as [n] in the reply.
+func MarkCited(reply string, sources []Source) []Source {
+	cited := map[int]bool{}
+	for _, m := range citeRe.FindAllStringSubmatch(reply, -1) {
+		n, _ := strconv.Atoi(m[1])
+		cited[n] = true
+	}
+	out := make([]Source, len(sources))
+	for i, s := range sources {
+		s.Cited = cited[s.N]
+		out[i] = s
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].N < out[j].N })
+	return out
+}
+
+// Options turns the request's sampling settings into Ollama options. num_ctx is
+// set explicitly so the prompt we fitted is the prompt Ollama keeps.
+func Options(r Request) map[string]any {
+	o := map[string]any{}
+	if r.ContextLength > 0 {
+		o["num_ctx"] = r.ContextLength
+	}
+	if r.Temperature != nil {
+		o["temperature"] = *r.Temperature
+	}
+	if r.TopP != nil {
+		o["top_p"] = *r.TopP
+	}
+	if r.MaxTokens != nil {
+		o["num_predict"] = *r.MaxTokens
+	}
+	return o
+}
+
+// Stream generates the reply, calling onDelta with each piece of text as it
+// arrives. On a cancelled context it returns the partial result and ctx.Err().
+func Stream(ctx context.Context, client *api.Client, r Request, onDelta func(string)) (Result, error) {
+	msgs, kept := Messages(r)
+	res := Result{Sources: kept}
+	var content strings.Builder
+	stream, done := true, false
+	start := time.Now()
+	err := client.Chat(ctx, &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: &stream, Options: Options(r)}, func(cr api.ChatResponse) error {
+		if cr.Message.Content != "" {
+			content.WriteString(cr.Message.Content)
+			onDelta(cr.Message.Content)
+		}
+		if cr.Done {
+			done = true
+			res.DoneReason = cr.DoneReason
+			res.InputTokens, res.OutputTokens = cr.PromptEvalCount, cr.EvalCount
+		}
+		return nil
+	})
+	res.Content = content.String()
+	res.Duration = time.Since(start)
+	res.Sources = MarkCited(res.Content, kept)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return res, ctxErr
+	}
+	if err != nil {
+		return res, Classify(err, r.Model)
+	}
+	if !done {
+		return res, ErrIncomplete // the Go client does not report a dropped stream
+	}
+	return res, nil
+}
+
+// Classify maps Ollama client errors to what a person can act on.
+func Classify(err error, model string) error {
+	var se api.StatusError
+	if errors.As(err, &se) {
+		switch se.StatusCode {
+		case http.StatusNotFound:
+			return fmt.Errorf("%w: the model %q is not installed on the Ollama server (ollama pull %s)", ErrUnavailable, model, model)
+		case http.StatusBadRequest:
+			return fmt.Errorf("the model %q cannot chat: %s", model, se.ErrorMessage)
+		}
+		if se.StatusCode >= 500 {
+			return fmt.Errorf("%w: the Ollama server failed (%d): %s", ErrUnavailable, se.StatusCode, se.ErrorMessage)
+		}
+		return fmt.Errorf("ollama: %s", se.ErrorMessage)
+	}
+	var ue *url.Error
+	var ne net.Error
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne) || errors.As(err, &ue) {
+		return fmt.Errorf("%w: cannot reach the Ollama server (%v)", ErrUnavailable, err)
+	}
+	return err
+}
