@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/chat"
 	"quire/app/config"
 	"quire/app/limit"
 	"quire/app/mail"
@@ -42,6 +43,14 @@ type Server struct {
 
 	touched sync.Map // token id → time of the last last_used_at write
 
+	models modelCache  // what Ollama said about each model
+	gens   generations // replies being written, by chat
+
+	// Hooks filled by the knowledge and usage layers.
+	retrieve func(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error)
+	quota    func(ctx context.Context, wsID string) error
+	usage    func(ctx context.Context, call aiCall)
+
 	// kbVisible reports whether a user may see a knowledge base (set by the knowledge layer).
 	kbVisible func(ctx context.Context, ws *store.Workspace, u *store.User, kbID string) (bool, error)
 
@@ -66,6 +75,12 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	}
 	if err := s.loadSecret(ctx); err != nil {
 		return nil, err
+	}
+	// Replies that were streaming when a previous process died will never finish.
+	if n, err := st.FailStreamingMessages(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("marked interrupted replies as failed", "count", n)
 	}
 	p, err := loadPages(web)
 	if err != nil {
@@ -92,8 +107,21 @@ func (s *Server) App() *fiber.App { return s.fiber }
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.fiber.Listener(ln) }
 
-// Shutdown stops accepting connections and waits for in-flight requests.
-func (s *Server) Shutdown(timeout time.Duration) error { return s.fiber.ShutdownWithTimeout(timeout) }
+// Shutdown stops accepting connections, waits for in-flight requests, then for
+// replies still being written to be stored (stopping them at the deadline).
+func (s *Server) Shutdown(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	err := s.fiber.ShutdownWithTimeout(timeout)
+	done := make(chan struct{})
+	go func() { s.gens.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+		s.gens.stopAll()
+		<-done
+	}
+	return err
+}
 
 func (s *Server) loadSecret(ctx context.Context) error {
 	var hexSecret []byte

@@ -1,0 +1,336 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"quire/app/chat"
+	"quire/store"
+)
+
+// sseEvent is one Server-Sent Event of a streamed reply.
+type sseEvent struct {
+	name string
+	data any
+}
+
+// generation is a reply being written. It runs detached from the request that
+// started it, so a browser that goes away does not lose the reply; any number of
+// readers follow its events.
+type generation struct {
+	mu     sync.Mutex
+	events []sseEvent
+	done   bool
+	wake   chan struct{} // closed and replaced on every event
+	cancel context.CancelFunc
+	result *store.Message // the stored assistant message once done
+}
+
+func newGeneration(cancel context.CancelFunc) *generation {
+	return &generation{wake: make(chan struct{}), cancel: cancel}
+}
+
+func (g *generation) emit(name string, data any) {
+	g.mu.Lock()
+	g.events = append(g.events, sseEvent{name, data})
+	close(g.wake)
+	g.wake = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *generation) finish(final *store.Message) {
+	g.mu.Lock()
+	g.done, g.result = true, final
+	close(g.wake)
+	g.wake = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// next returns events after cursor, whether the generation is over, and a
+// channel that closes when there is more.
+func (g *generation) next(cursor int) ([]sseEvent, bool, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.events[cursor:], g.done, g.wake
+}
+
+// wait blocks until the generation is over and returns its stored reply.
+func (g *generation) wait(ctx context.Context) (*store.Message, error) {
+	for {
+		_, done, wake := g.next(0)
+		if done {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return g.result, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// generations tracks the running reply of each chat (one at a time per chat).
+type generations struct {
+	mu      sync.Mutex
+	running map[string]*generation
+	wg      sync.WaitGroup // lets shutdown wait for replies to be stored
+}
+
+func (gs *generations) start(chatID string, g *generation) bool {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	if gs.running == nil {
+		gs.running = map[string]*generation{}
+	}
+	if gs.running[chatID] != nil {
+		return false
+	}
+	gs.running[chatID] = g
+	gs.wg.Add(1)
+	return true
+}
+
+func (gs *generations) end(chatID string) {
+	gs.mu.Lock()
+	delete(gs.running, chatID)
+	gs.mu.Unlock()
+	gs.wg.Done()
+}
+
+// stopAll cancels every running reply (partial replies are stored as stopped).
+func (gs *generations) stopAll() {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	for _, g := range gs.running {
+		g.cancel()
+	}
+}
+
+func (gs *generations) get(chatID string) *generation {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	return gs.running[chatID]
+}
+
+// turn is what one reply needs: the question and the conversation before it.
+type turn struct {
+	ws       *store.Workspace
+	user     *store.User
+	chat     *store.Chat
+	question *store.Message
+	history  []store.Message // before the question
+}
+
+// prepare checks everything that can be refused before anything is generated:
+// a reply already running, the model unavailable. Errors here are plain HTTP errors.
+func (s *Server) prepare(c *fiber.Ctx, ch *store.Chat) (model string, info modelInfo, err error) {
+	if s.gens.get(ch.ID) != nil {
+		return "", info, conflict("a reply is still being written in this chat; stop it or wait for it")
+	}
+	model = ch.Model
+	if model == "" {
+		model = s.currentSettings().DefaultChatModel
+	}
+	if model == "" {
+		return "", info, noModel()
+	}
+	info, err = s.showModel(c.UserContext(), model)
+	if errors.Is(err, chat.ErrUnavailable) {
+		return "", info, modelUnavailable(err)
+	}
+	if err != nil {
+		return "", info, err
+	}
+	if len(info.Capabilities) > 0 && !info.can("completion") {
+		return "", info, invalid("model", "the model %q cannot chat (it is an embedding model); pick a chat model", model)
+	}
+	return model, info, s.checkQuota(c.UserContext(), ch.WorkspaceID)
+}
+
+// checkQuota refuses a call when the workspace's plan limit is spent (hook for
+// plan limits; the self-hosted plan is unlimited unless the admin sets limits).
+func (s *Server) checkQuota(ctx context.Context, wsID string) error {
+	if s.quota == nil {
+		return nil
+	}
+	return s.quota(ctx, wsID)
+}
+
+// startReply stores an empty streaming reply and writes it in the background.
+func (s *Server) startReply(t turn, model string, info modelInfo) (*generation, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	g := newGeneration(cancel)
+	if !s.gens.start(t.chat.ID, g) {
+		cancel()
+		return nil, conflict("a reply is still being written in this chat; stop it or wait for it")
+	}
+	reply, err := s.store.AddMessage(ctx, t.ws.ID, t.chat.ID, "assistant", "", t.question.ID, model, store.MsgStreaming)
+	if err != nil {
+		s.gens.end(t.chat.ID)
+		cancel()
+		return nil, err
+	}
+	g.emit("user_message", messageView(t.question))
+	go func() {
+		defer s.gens.end(t.chat.ID)
+		defer cancel()
+		s.writeReply(ctx, g, t, reply, model, info)
+	}()
+	return g, nil
+}
+
+// writeReply retrieves sources, streams the answer and stores it, whatever
+// happens to the client that asked.
+func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *store.Message, model string, info modelInfo) {
+	sources := s.retrieveSources(ctx, t)
+	req := chat.Request{Model: model, System: t.chat.SystemPrompt, Question: t.question.Content, Sources: sources,
+		Temperature: t.chat.Temperature, TopP: t.chat.TopP, MaxTokens: t.chat.MaxTokens, ContextLength: info.ContextLength}
+	for _, m := range t.history {
+		if m.Role != "system" && m.Content != "" && m.Status != store.MsgFailed {
+			req.History = append(req.History, chat.Turn{Role: m.Role, Content: m.Content})
+		}
+	}
+	_, kept := chat.Messages(req)
+	g.emit("citations", kept)
+	res, err := chat.Stream(ctx, s.ollama(), req, func(d string) { g.emit("delta", fiber.Map{"content": d}) })
+
+	out := store.MessageResult{Content: res.Content, Status: store.MsgComplete, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}
+	out.Citations, _ = json.Marshal(res.Sources)
+	var errEvent *apiError
+	switch {
+	case errors.Is(err, context.Canceled):
+		out.Status = store.MsgStopped
+	case errors.Is(err, chat.ErrUnavailable):
+		out.Status, out.Error = store.MsgFailed, err.Error()
+		errEvent = modelUnavailable(err)
+	case err != nil:
+		out.Status, out.Error = store.MsgFailed, err.Error()
+		errEvent = errorf(502, "model_failed", "%s", err.Error())
+	}
+	// Store with a fresh context: a stop cancels generation, not the bookkeeping.
+	bg := context.Background()
+	if ferr := s.store.FinishMessage(bg, t.ws.ID, reply.ID, out); ferr != nil {
+		s.log.Error("store reply", "message_id", reply.ID, "err", ferr)
+	}
+	if res.InputTokens+res.OutputTokens > 0 {
+		s.recordAICall(bg, aiCall{kind: "chat", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID, messageID: reply.ID,
+			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration})
+	}
+	final, ferr := s.store.GetMessage(bg, t.ws.ID, t.chat.ID, reply.ID)
+	if ferr != nil {
+		final = reply
+	}
+	if errEvent != nil {
+		g.emit("error", fiber.Map{"code": errEvent.Code, "message": errEvent.Message, "message_id": reply.ID})
+	} else {
+		g.emit("done", messageView(final))
+		if t.chat.Name == "" && out.Status == store.MsgComplete {
+			s.nameChat(bg, t, model)
+		}
+	}
+	g.finish(final)
+}
+
+// retrieveSources finds passages for the question in the chat's knowledge bases
+// (none until the knowledge layer is attached, or when no KB is attached).
+func (s *Server) retrieveSources(ctx context.Context, t turn) []chat.Source {
+	if s.retrieve == nil || len(t.chat.KnowledgeBaseIDs) == 0 {
+		return nil
+	}
+	src, err := s.retrieve(ctx, t.ws, t.user, t.chat.KnowledgeBaseIDs, t.question.Content)
+	if err != nil {
+		s.log.Warn("retrieval failed; answering without sources", "chat_id", t.chat.ID, "err", err)
+	}
+	return src
+}
+
+var titleJunk = regexp.MustCompile(`\[\d+\]|["“”*#]`)
+
+// nameChat gives a new chat a short title from its first exchange.
+func (s *Server) nameChat(ctx context.Context, t turn, model string) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	max := 24
+	req := chat.Request{Model: model, MaxTokens: &max,
+		Question: "Write a title of at most six words for a conversation that starts with this question. Reply with the title only.\n\n" + t.question.Content}
+	res, err := chat.Stream(ctx, s.ollama(), req, func(string) {})
+	title := strings.TrimSpace(titleJunk.ReplaceAllString(res.Content, ""))
+	if err != nil || title == "" {
+		title = t.question.Content // fall back to the question itself
+	}
+	if r := []rune(strings.Join(strings.Fields(title), " ")); len(r) > 80 {
+		title = string(r[:80]) + "…"
+	} else {
+		title = string(r)
+	}
+	if res.InputTokens+res.OutputTokens > 0 {
+		s.recordAICall(ctx, aiCall{kind: "title", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID,
+			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration})
+	}
+	if _, err := s.store.UpdateChat(ctx, t.ws.ID, t.chat.ID, store.ChatFields{Name: &title}); err != nil {
+		s.log.Warn("naming chat", "chat_id", t.chat.ID, "err", err)
+	}
+}
+
+// respond answers a reply request: as SSE when the client asked for
+// text/event-stream, else as JSON once the reply is stored.
+func (s *Server) respond(c *fiber.Ctx, g *generation, question *store.Message) error {
+	if !strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
+		final, err := g.wait(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user_message": messageView(question), "assistant_message": messageView(final)})
+	}
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Set("X-Accel-Buffering", "no")
+	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+		cursor := 0
+		for {
+			evs, done, wake := g.next(cursor)
+			for _, ev := range evs {
+				data, _ := json.Marshal(ev.data)
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, data)
+			}
+			cursor += len(evs)
+			if err := w.Flush(); err != nil {
+				return // the client went away; the reply is still written and stored
+			}
+			if done {
+				return
+			}
+			<-wake
+		}
+	}))
+	return nil
+}
+
+// aiCall is one model call to account for.
+type aiCall struct {
+	kind, model                   string
+	wsID                          string
+	userID                        int64
+	chatID, messageID, documentID string
+	input, output                 int
+	duration                      time.Duration
+}
+
+// recordAICall writes the usage row of one call (see usage.go).
+func (s *Server) recordAICall(ctx context.Context, call aiCall) {
+	if s.usage != nil {
+		s.usage(ctx, call)
+	}
+}

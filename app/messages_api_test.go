@@ -1,0 +1,302 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type sse struct {
+	name string
+	data json.RawMessage
+}
+
+func parseSSE(t *testing.T, body []byte) []sse {
+	var out []sse
+	var cur sse
+	sc := bufio.NewScanner(strings.NewReader(string(body)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			cur.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.data = json.RawMessage(strings.TrimPrefix(line, "data: "))
+		case line == "" && cur.name != "":
+			out = append(out, cur)
+			cur = sse{}
+		}
+	}
+	return out
+}
+
+// chatFixture: a member with a chat in a workspace.
+func chatFixture(ts *testServer) (user, string) {
+	u := ts.signup("asker")
+	ws := ts.createWorkspace(u, "Acme")
+	var ch chatJSON
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats", token: u.token, body: map[string]any{}}).json(&ch)
+	return u, "/api/workspaces/" + ws.ID + "/chats/" + ch.ID
+}
+
+func TestStreamedReplyFromRealOllama(t *testing.T) {
+	ts, o := newOllamaServer(t)
+	u, cp := chatFixture(ts)
+	res := ts.must(200, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "How do answers work?"},
+		headers: map[string]string{"Accept": "text/event-stream"}})
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("content type %q", ct)
+	}
+	evs := parseSSE(t, res.Body)
+	if len(evs) < 4 || evs[0].name != "user_message" || evs[1].name != "citations" || evs[len(evs)-1].name != "done" {
+		t.Fatalf("events %v", evs)
+	}
+	var text strings.Builder
+	for _, e := range evs[2 : len(evs)-1] {
+		if e.name != "delta" {
+			t.Fatalf("unexpected %s between citations and done", e.name)
+		}
+		var d struct{ Content string }
+		json.Unmarshal(e.data, &d)
+		text.WriteString(d.Content)
+	}
+	var done messageJSON
+	json.Unmarshal(evs[len(evs)-1].data, &done)
+	if text.String() != o.ChatSentence || done.Content != o.ChatSentence || done.Status != "complete" || done.InputTokens == 0 || done.OutputTokens == 0 {
+		t.Fatalf("streamed %q, stored %+v", text.String(), done)
+	}
+	var msgs list[messageJSON]
+	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+	if len(msgs.Items) != 2 || msgs.Items[0].Role != "user" || msgs.Items[1].Content != o.ChatSentence || *msgs.Items[1].ParentID != msgs.Items[0].ID {
+		t.Fatalf("stored messages %+v", msgs.Items)
+	}
+	// The chat got a title from its first exchange.
+	var ch chatJSON
+	ts.must(200, req{method: "GET", path: cp, token: u.token}).json(&ch)
+	if ch.Name == "" || strings.Contains(ch.Name, "[1]") {
+		t.Fatalf("chat title %q", ch.Name)
+	}
+}
+
+func TestJSONRegenerateAndEdit(t *testing.T) {
+	ts, o := newOllamaServer(t)
+	u, cp := chatFixture(ts)
+	var out struct {
+		UserMessage      messageJSON `json:"user_message"`
+		AssistantMessage messageJSON `json:"assistant_message"`
+	}
+	ts.must(201, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "first"}}).json(&out)
+	if out.UserMessage.SequenceNumber != 1 || out.AssistantMessage.SequenceNumber != 2 || out.AssistantMessage.Content != o.ChatSentence {
+		t.Fatalf("reply %+v", out)
+	}
+	first := out.AssistantMessage.ID
+	ts.must(201, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "second"}})
+	// Regenerate replaces the last reply only.
+	ts.must(201, req{method: "POST", path: cp + "/regenerate", token: u.token}).json(&out)
+	var msgs list[messageJSON]
+	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+	if len(msgs.Items) != 4 || msgs.Items[3].ID != out.AssistantMessage.ID || msgs.Items[2].Content != "second" || msgs.Items[1].ID != first {
+		t.Fatalf("after regenerate %+v", msgs.Items)
+	}
+	// Editing the first question drops everything after it and answers again.
+	q1 := msgs.Items[0].ID
+	ts.must(201, req{method: "POST", path: cp + "/messages/" + q1 + "/edit", token: u.token, body: map[string]string{"content": "first, better"}})
+	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+	if len(msgs.Items) != 2 || msgs.Items[0].Content != "first, better" || msgs.Items[1].Role != "assistant" || msgs.Items[1].Status != "complete" {
+		t.Fatalf("after edit %+v", msgs.Items)
+	}
+	ts.must(400, req{method: "POST", path: cp + "/messages/" + msgs.Items[1].ID + "/edit", token: u.token, body: map[string]string{"content": "x"}})
+	ts.must(400, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "  "}})
+	ts.must(409, req{method: "POST", path: cp + "/stop", token: u.token})
+}
+
+func TestOllamaDownKeepsTheQuestion(t *testing.T) {
+	ts := newTestServer(t) // Ollama URL points at a closed port
+	st := ts.srv.currentSettings()
+	st.DefaultChatModel = "llama3"
+	ts.srv.saveSettings(context.Background(), st)
+	u, cp := chatFixture(ts)
+	res := ts.must(503, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "Are you there?"},
+		headers: map[string]string{"Accept": "text/event-stream"}})
+	if res.errCode() != "model_unavailable" || !strings.Contains(string(res.Body), "Ollama") {
+		t.Fatalf("down: %s", res.Body)
+	}
+	var msgs list[messageJSON]
+	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+	if len(msgs.Items) != 1 || msgs.Items[0].Content != "Are you there?" {
+		t.Fatalf("the question was lost: %+v", msgs.Items)
+	}
+}
+
+// fakeOllama answers /api/show and streams /api/chat as told: for faults a real
+// server cannot produce on demand (a stream that stops before done, a slow one).
+func fakeOllama(t *testing.T, chatHandler func(w http.ResponseWriter, r *http.Request)) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/show":
+			fmt.Fprint(w, `{"capabilities":["completion"],"model_info":{"llama.context_length":4096}}`)
+		case "/api/chat":
+			chatHandler(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func ndjson(w http.ResponseWriter, content string, done bool) {
+	fmt.Fprintf(w, `{"model":"fake","message":{"role":"assistant","content":%q},"done":%v,"prompt_eval_count":7,"eval_count":3}`+"\n", content, done)
+	w.(http.Flusher).Flush()
+}
+
+func serverWithOllama(t *testing.T, url string) *testServer {
+	ts := newTestServer(t)
+	st := ts.srv.currentSettings()
+	st.OllamaURL, st.DefaultChatModel = url, "fake"
+	ts.srv.saveSettings(context.Background(), st)
+	return ts
+}
+
+func TestDroppedStreamIsStoredAsFailed(t *testing.T) {
+	fake := fakeOllama(t, func(w http.ResponseWriter, r *http.Request) {
+		ndjson(w, "Half of", false)
+		ndjson(w, " an answer", false) // and the connection ends without done
+	})
+	ts := serverWithOllama(t, fake.URL)
+	ts.srv.currentSettings()
+	u, cp := chatFixture(ts)
+	res := ts.must(200, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "q"},
+		headers: map[string]string{"Accept": "text/event-stream"}})
+	evs := parseSSE(t, res.Body)
+	if last := evs[len(evs)-1]; last.name != "error" || !strings.Contains(string(last.data), "stopped before finishing") {
+		t.Fatalf("last event %s %s", last.name, last.data)
+	}
+	var msgs list[messageJSON]
+	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+	if a := msgs.Items[1]; a.Status != "failed" || a.Content != "Half of an answer" {
+		t.Fatalf("stored %+v", a)
+	}
+}
+
+// slowOllama streams a word every 20 ms, n words, then done.
+func slowOllama(t *testing.T, n int) *httptest.Server {
+	return fakeOllama(t, func(w http.ResponseWriter, r *http.Request) {
+		for i := range n {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			ndjson(w, fmt.Sprintf("w%d ", i), false)
+		}
+		ndjson(w, "", true)
+	})
+}
+
+// realHTTP serves the test server on a loopback port (for disconnect tests).
+func realHTTP(t *testing.T, ts *testServer) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.Serve(ln)
+	t.Cleanup(func() { ts.srv.App().Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+func TestStopKeepsThePartialReply(t *testing.T) {
+	ts := serverWithOllama(t, slowOllama(t, 200).URL)
+	u, cp := chatFixture(ts)
+	base := realHTTP(t, ts)
+	go func() {
+		r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"long one"}`))
+		r.Header.Set("Authorization", "Bearer "+u.token)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Accept", "text/event-stream")
+		if resp, err := http.DefaultClient.Do(r); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	var stopped struct {
+		AssistantMessage messageJSON `json:"assistant_message"`
+	}
+	ts.must(200, req{method: "POST", path: cp + "/stop", token: u.token}).json(&stopped)
+	a := stopped.AssistantMessage
+	if a.Status != "stopped" || !strings.HasPrefix(a.Content, "w0 w1") || strings.Contains(a.Content, "w199") {
+		t.Fatalf("stopped reply %+v", a)
+	}
+}
+
+func TestReplyIsStoredWhenTheBrowserLeaves(t *testing.T) {
+	ts := serverWithOllama(t, slowOllama(t, 15).URL)
+	u, cp := chatFixture(ts)
+	base := realHTTP(t, ts)
+	r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"and then?"}`))
+	r.Header.Set("Authorization", "Bearer "+u.token)
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	resp.Body.Read(buf) // the first event arrived...
+	resp.Body.Close()   // ...and the browser went away
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var msgs list[messageJSON]
+		ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+		if len(msgs.Items) == 2 && msgs.Items[1].Status == "complete" {
+			if !strings.HasPrefix(msgs.Items[1].Content, "w0 ") || !strings.Contains(msgs.Items[1].Content, "w14") {
+				t.Fatalf("stored reply %q", msgs.Items[1].Content)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply not stored after the client left: %+v", msgs.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestConcurrentPostsToOneChat(t *testing.T) {
+	ts, _ := newOllamaServer(t)
+	u, cp := chatFixture(ts)
+	var wg sync.WaitGroup
+	codes := make(chan int, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := ts.do(req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": fmt.Sprintf("q%d", i)}})
+			codes <- res.Status
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 201 && c != 409 {
+			t.Fatalf("status %d under concurrent posts", c)
+		}
+	}
+	var msgs list[messageJSON]
+	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+	for i, m := range msgs.Items {
+		if m.SequenceNumber != i+1 {
+			t.Fatalf("sequence numbers not 1..n: %+v", msgs.Items)
+		}
+	}
+}
