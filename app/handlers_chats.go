@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"html/template"
 	"errors"
 	"strconv"
 	"strings"
@@ -56,6 +57,7 @@ type messageJSON struct {
 	ParentID       *string         `json:"parent_id"`
 	Model          string          `json:"model"`
 	Citations      json.RawMessage `json:"citations"`
+	ContentHTML    template.HTML   `json:"content_html,omitempty"` // assistant replies: sanitised Markdown
 	InputTokens    int             `json:"input_tokens"`
 	OutputTokens   int             `json:"output_tokens"`
 	Status         string          `json:"status"`
@@ -71,6 +73,9 @@ func messageView(m *store.Message) messageJSON {
 	}
 	if m.ParentID != "" {
 		v.ParentID = &m.ParentID
+	}
+	if m.Role == "assistant" {
+		v.ContentHTML = renderMarkdown(m.Content)
 	}
 	return v
 }

@@ -101,4 +101,3 @@ func modelUnavailable(err error) *apiError {
 func noModel() *apiError {
 	return errorf(http.StatusServiceUnavailable, "model_unavailable", "%s", "no chat model is chosen: pick one for this chat, or set a default under Administration → Settings")
 }
-

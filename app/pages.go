@@ -31,6 +31,28 @@ var funcs = template.FuncMap{
 		return "?"
 	},
 	"rankAtLeast": func(role, min string) bool { return store.RoleRank(role) >= store.RoleRank(min) },
+	// msgData pairs a transcript message with its workspace (for source links).
+	"msgData": func(m messagePage, ws string) map[string]any {
+		return map[string]any{"ID": m.ID, "Role": m.Role, "Status": m.Status, "Content": m.Content, "ContentHTML": m.ContentHTML,
+			"Error": m.Error, "Sources": m.Sources, "WS": ws}
+	},
+	"deref": func(p any) any {
+		switch v := p.(type) {
+		case *float64:
+			if v != nil {
+				return *v
+			}
+		case *int:
+			if v != nil {
+				return *v
+			}
+		case *int64:
+			if v != nil {
+				return *v
+			}
+		}
+		return ""
+	},
 }
 
 func loadPages(web fs.FS) (*pages, error) {
@@ -72,6 +94,7 @@ type view struct {
 	Workspaces []store.Workspace
 	Workspace  *store.Workspace
 	Folders    []store.Folder // the caller's folders in Workspace, for the sidebar
+	Recent     []store.Chat   // the caller's recent chats in Workspace, for the sidebar
 	Invites    int            // pending invitations addressed to the caller
 	Nav        string         // which sidebar entry is current
 	Data       any
@@ -100,6 +123,9 @@ func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
 		v.Invites = len(inv)
 		if v.Workspace != nil {
 			if v.Folders, err = s.store.ListFolders(c.UserContext(), v.Workspace.ID, id.user.ID); err != nil {
+				return err
+			}
+			if v.Recent, err = s.store.ListChats(c.UserContext(), v.Workspace.ID, id.user.ID, store.ChatFilter{Status: store.ChatActive, Limit: 12}); err != nil {
 				return err
 			}
 		}

@@ -50,6 +50,7 @@ type Server struct {
 	retrieve func(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error)
 	quota    func(ctx context.Context, wsID string) error
 	usage    func(ctx context.Context, call aiCall)
+	listKBs  func(ctx context.Context, ws *store.Workspace, u *store.User) ([]kbRef, error)
 
 	// kbVisible reports whether a user may see a knowledge base (set by the knowledge layer).
 	kbVisible func(ctx context.Context, ws *store.Workspace, u *store.User, kbID string) (bool, error)
@@ -136,6 +137,9 @@ func (s *Server) loadSecret(ctx context.Context) error {
 	s.secret = hexSecret
 	return err
 }
+
+// kbRef names a knowledge base for pickers.
+type kbRef struct{ ID, Name string }
 
 // Settings are what the instance admin changes at run time.
 type Settings struct {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"quire/app/llm/ollamatest"
 )
 
 var binary string // path of the quire binary under test
@@ -36,6 +38,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	ollamatest.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -40,7 +40,9 @@
     for (const el of form.elements) {
       if (!el.name || el.disabled) continue;
       named++;
-      if (el.type === 'checkbox') body[el.name] = el.checked;
+      if (el.type === 'checkbox' && 'list' in el.dataset) { (body[el.name] ||= []); if (el.checked) body[el.name].push(el.value); }
+      else if (el.type === 'checkbox') body[el.name] = el.checked;
+      else if ('bool' in el.dataset) body[el.name] = el.value === 'true';
       else if (el.type === 'number' || 'number' in el.dataset) { if (el.value !== '') body[el.name] = Number(el.value); }
       else if ('optional' in el.dataset && el.value === '') continue;
       else body[el.name] = el.value;

@@ -1,0 +1,142 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/app/chat"
+	"quire/store"
+)
+
+// messagePage is a message prepared for the transcript template.
+type messagePage struct {
+	messageJSON
+	Sources []chat.Source
+}
+
+func transcript(msgs []store.Message) []messagePage {
+	out := make([]messagePage, len(msgs))
+	for i := range msgs {
+		out[i].messageJSON = messageView(&msgs[i])
+		_ = json.Unmarshal(msgs[i].Citations, &out[i].Sources)
+	}
+	return out
+}
+
+// kbOption is a knowledge base offered for attaching to a chat.
+type kbOption struct {
+	ID, Name string
+	Attached bool
+}
+
+// chatModels lists the chat-capable models Ollama has (none when it is down).
+func (s *Server) chatModels(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := s.ollama().List(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range resp.Models {
+		if strings.Contains(strings.ToLower(m.Name), "embed") {
+			continue // embedding models cannot chat
+		}
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func (s *Server) pageChats(c *fiber.Ctx) error {
+	ws := workspaceOf(c)
+	f := store.ChatFilter{Query: strings.TrimSpace(c.Query("q")), Status: c.Query("status", store.ChatActive), Limit: 200}
+	if f.Status == "all" {
+		f.Status = ""
+	}
+	var folderName string
+	if v := c.Query("folder"); v != "" {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			f.FolderID = &id
+			if id != 0 {
+				if fo, err := s.store.GetFolder(c.UserContext(), ws.ID, id); err == nil && fo.UserID == userOf(c).ID {
+					folderName = fo.Name
+				}
+			}
+		}
+	}
+	chats, err := s.store.ListChats(c.UserContext(), ws.ID, userOf(c).ID, f)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "chats", "Chats · "+ws.Name, fiber.Map{"Chats": chats, "Filter": f, "FolderName": folderName, "Status": c.Query("status", store.ChatActive)})
+}
+
+func (s *Server) pageChat(c *fiber.Ctx) error {
+	ch, ws, u := chatOf(c), workspaceOf(c), userOf(c)
+	ctx := c.UserContext()
+	msgs, err := s.store.ListMessages(ctx, ws.ID, ch.ID)
+	if err != nil {
+		return err
+	}
+	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.gens.get(ch.ID) != nil}
+	if ch.UserID == u.ID {
+		if data["Shares"], err = s.store.ListShares(ctx, ws.ID, ch.ID); err != nil {
+			return err
+		}
+		if data["Members"], err = s.store.ListMembers(ctx, ws.ID, 0, 200); err != nil {
+			return err
+		}
+		data["Models"] = s.chatModels(ctx)
+		data["DefaultModel"] = s.currentSettings().DefaultChatModel
+		data["AllowPublic"] = s.currentSettings().AllowPublicChats
+		if ch.PublicID != "" {
+			data["PublicURL"] = s.cfg.PublicURL() + "/p/" + ch.PublicID
+		}
+		if s.listKBs != nil {
+			kbs, err := s.listKBs(ctx, ws, u)
+			if err != nil {
+				return err
+			}
+			attached := map[string]bool{}
+			for _, id := range ch.KnowledgeBaseIDs {
+				attached[id] = true
+			}
+			var opts []kbOption
+			for _, kb := range kbs {
+				opts = append(opts, kbOption{kb.ID, kb.Name, attached[kb.ID]})
+			}
+			data["KBs"] = opts
+		}
+	}
+	title := ch.Name
+	if title == "" {
+		title = "New chat"
+	}
+	return s.render(c, "chat", title, data)
+}
+
+func (s *Server) pageShared(c *fiber.Ctx) error {
+	chats, err := s.store.SharedWith(c.UserContext(), userOf(c).ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "shared", "Shared with me", fiber.Map{"Chats": chats})
+}
+
+func (s *Server) pagePublicChat(c *fiber.Ctx) error {
+	pc, err := s.loadPublicChat(c)
+	if err != nil {
+		return err
+	}
+	msgs := make([]messagePage, len(pc.Messages))
+	for i, m := range pc.Messages {
+		msgs[i].messageJSON = m
+		_ = json.Unmarshal(m.Citations, &msgs[i].Sources)
+	}
+	return s.render(c, "public_chat", pc.Name, fiber.Map{"Chat": pc, "Messages": msgs})
+}
