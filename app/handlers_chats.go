@@ -2,8 +2,8 @@ package app
 
 import (
 	"encoding/json"
-	"html/template"
 	"errors"
+	"html/template"
 	"strconv"
 	"strings"
 	"time"

@@ -24,7 +24,6 @@ func startWithOllama(t *testing.T) (*instance, *ollamatest.Server, string) {
 	return in, o, su.Token
 }
 
-
 func TestBrowserChatStreamShareRead(t *testing.T) {
 	ctx := browser(t)
 	in, o, token := startWithOllama(t)
