@@ -120,7 +120,13 @@ func toAPIError(err error) *apiError {
 
 // decodeJSON reads a JSON object body into v and explains what is wrong with it
 // when it cannot: a person reading the message should know what to change.
-func decodeJSON(c *fiber.Ctx, v any) error {
+// Unknown fields are refused, so a typo is an error rather than silently ignored.
+func decodeJSON(c *fiber.Ctx, v any) error { return decodeBody(c, v, true) }
+
+// decodeJSONLenient accepts unknown fields: OpenAI clients send many we do not use.
+func decodeJSONLenient(c *fiber.Ctx, v any) error { return decodeBody(c, v, false) }
+
+func decodeBody(c *fiber.Ctx, v any, strict bool) error {
 	body := c.Body()
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return badRequest("request body is empty; send a JSON object")
@@ -129,7 +135,9 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 		return errorf(fiber.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json (got %q)", ct)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return jsonProblem(err)
 	}

@@ -162,10 +162,11 @@ const (
 	FolderOwner                 // the member who owns folder {id} in {ws}
 	ChatOwner                   // the member who owns chat {chat} in {ws}
 	ChatReader                  // the owner of chat {chat}, or a member it is shared with
+	WorkspaceKey                // a personal API key bound to a workspace its owner belongs to (/v1)
 )
 
 func (a Access) String() string {
-	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner", "team-manager", "folder-owner", "chat-owner", "chat-reader"}[a]
+	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner", "team-manager", "folder-owner", "chat-owner", "chat-reader", "workspace-key"}[a]
 }
 
 func (a Access) minRole() string {
@@ -199,6 +200,18 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if !id.user.IsAdmin {
 				return forbidden("only instance administrators can do this")
 			}
+		case WorkspaceKey:
+			if id.token.Kind != store.TokenAPIKey || id.token.WorkspaceID == "" {
+				return forbidden("use a personal API key created for a workspace (Account → API keys)")
+			}
+			ws, err := s.store.WorkspaceForUser(c.UserContext(), id.token.WorkspaceID, id.user.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				return forbidden("this key's workspace no longer includes you")
+			}
+			if err != nil {
+				return err
+			}
+			c.Locals("workspace", ws)
 		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader:
 			wsID := c.Params("ws")
 			if id.token.WorkspaceID != "" && id.token.WorkspaceID != wsID {

@@ -101,6 +101,11 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/public/chats/:public_id", Access: Public, Handler: s.getPublicChat},
 		{Method: get, Path: "/api/me/shared-chats", Access: SignedIn, Handler: s.listSharedWithMe},
 
+		// OpenAI-compatible (workspace-bound API keys)
+		{Method: get, Path: "/v1/models", Access: WorkspaceKey, Handler: s.openAIModels},
+		{Method: post, Path: "/v1/chat/completions", Access: WorkspaceKey, Handler: s.openAIChat},
+		{Method: post, Path: "/v1/embeddings", Access: WorkspaceKey, Handler: s.openAIEmbeddings},
+
 		// Instance administration
 		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.getSettings},
 		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.patchSettings},

@@ -326,6 +326,9 @@ var accessSpec = map[string]Access{
 	"GET /w/:ws/c/:chat":                                      ChatReader,
 	"GET /shared":                                             SignedIn,
 	"GET /p/:public_id":                                       Public,
+	"GET /v1/models":                                          WorkspaceKey,
+	"POST /v1/chat/completions":                               WorkspaceKey,
+	"POST /v1/embeddings":                                     WorkspaceKey,
 	"GET /api/admin/settings":                                 InstanceAdmin,
 	"PATCH /api/admin/settings":                               InstanceAdmin,
 	"GET /api/admin/users":                                    InstanceAdmin,
@@ -361,6 +364,8 @@ func expectation(r Route, role string) (denied bool, status int) {
 	switch r.Access {
 	case SignedIn:
 		return false, 0
+	case WorkspaceKey:
+		return true, 403 // the walk's callers hold session tokens, not workspace keys
 	case InstanceAdmin:
 		if role == "instance-admin" {
 			return false, 0

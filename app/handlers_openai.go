@@ -1,0 +1,214 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/ollama/ollama/api"
+	"github.com/valyala/fasthttp"
+
+	"quire/app/chat"
+	"quire/store"
+)
+
+// The OpenAI-compatible surface: any OpenAI client can use Quire with a personal
+// API key bound to a workspace. Usage is accounted to that workspace like any chat.
+
+// keyWorkspace resolves the workspace of the calling API key (the OpenAIKey access
+// level guarantees a workspace-bound key of a current member).
+func (s *Server) keyWorkspace(c *fiber.Ctx) *store.Workspace { return workspaceOf(c) }
+
+func (s *Server) openAIModels(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
+	defer cancel()
+	resp, err := s.ollama().List(ctx)
+	if err != nil {
+		return modelUnavailable(chat.Classify(err, ""))
+	}
+	data := make([]fiber.Map, 0, len(resp.Models))
+	for _, m := range resp.Models {
+		data = append(data, fiber.Map{"id": m.Name, "object": "model", "created": m.ModifiedAt.Unix(), "owned_by": "ollama"})
+	}
+	return c.JSON(fiber.Map{"object": "list", "data": data})
+}
+
+// oaContent accepts a message content as a string or as a list of text parts.
+type oaContent string
+
+func (o *oaContent) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*o = oaContent(s)
+		return nil
+	}
+	var parts []struct{ Type, Text string }
+	if err := json.Unmarshal(b, &parts); err != nil {
+		return errors.New("content must be a string or a list of text parts")
+	}
+	var sb strings.Builder
+	for _, p := range parts {
+		if p.Type == "text" {
+			sb.WriteString(p.Text)
+		}
+	}
+	*o = oaContent(sb.String())
+	return nil
+}
+
+type oaChatRequest struct {
+	Model    string `json:"model"`
+	Messages []struct {
+		Role    string    `json:"role"`
+		Content oaContent `json:"content"`
+	} `json:"messages"`
+	Stream           bool     `json:"stream"`
+	Temperature      *float64 `json:"temperature"`
+	TopP             *float64 `json:"top_p"`
+	MaxTokens        *int     `json:"max_tokens"`
+	KnowledgeBaseIDs []string `json:"knowledge_base_ids"` // Quire extension: answer from these KBs
+}
+
+func (s *Server) openAIChat(c *fiber.Ctx) error {
+	var in oaChatRequest
+	if err := decodeJSONLenient(c, &in); err != nil {
+		return err
+	}
+	if in.Model == "" {
+		return invalid("model", "model is required")
+	}
+	if len(in.Messages) == 0 || in.Messages[len(in.Messages)-1].Role != "user" {
+		return invalid("messages", "messages must end with a user message")
+	}
+	ws, u := s.keyWorkspace(c), userOf(c)
+	req := chat.Request{Model: in.Model, Temperature: in.Temperature, TopP: in.TopP, MaxTokens: in.MaxTokens}
+	for i, m := range in.Messages {
+		switch {
+		case m.Role == "system":
+			req.System += string(m.Content)
+		case i == len(in.Messages)-1:
+			req.Question = string(m.Content)
+		case m.Role == "user" || m.Role == "assistant":
+			req.History = append(req.History, chat.Turn{Role: m.Role, Content: string(m.Content)})
+		}
+	}
+	info, err := s.showModel(c.UserContext(), in.Model)
+	if err != nil {
+		if errors.Is(err, chat.ErrUnavailable) {
+			return modelUnavailable(err)
+		}
+		return err
+	}
+	req.ContextLength = info.ContextLength
+	if err := s.checkQuota(c.UserContext(), ws.ID); err != nil {
+		return err
+	}
+	if len(in.KnowledgeBaseIDs) > 0 {
+		if err := s.checkVisibleKBs(c, ws, &in.KnowledgeBaseIDs); err != nil {
+			return err
+		}
+		if s.retrieve != nil {
+			req.Sources, _ = s.retrieve(c.UserContext(), ws, u, in.KnowledgeBaseIDs, req.Question)
+		}
+	}
+	id, created := "chatcmpl-"+uuid.NewString(), time.Now().Unix()
+	finish := func(res chat.Result) {
+		s.recordAICall(context.Background(), aiCall{kind: "chat", model: in.Model, wsID: ws.ID, userID: u.ID,
+			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration})
+	}
+	if !in.Stream {
+		res, err := chat.Stream(c.UserContext(), s.ollama(), req, func(string) {})
+		if err != nil {
+			if errors.Is(err, chat.ErrUnavailable) {
+				return modelUnavailable(err)
+			}
+			return errorf(502, "model_failed", "%s", err.Error())
+		}
+		finish(res)
+		return c.JSON(fiber.Map{
+			"id": id, "object": "chat.completion", "created": created, "model": in.Model,
+			"choices":   []fiber.Map{{"index": 0, "message": fiber.Map{"role": "assistant", "content": res.Content}, "finish_reason": finishReason(res.DoneReason)}},
+			"usage":     fiber.Map{"prompt_tokens": res.InputTokens, "completion_tokens": res.OutputTokens, "total_tokens": res.InputTokens + res.OutputTokens},
+			"citations": res.Sources,
+		})
+	}
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+		chunk := func(delta fiber.Map, reason any) {
+			b, _ := json.Marshal(fiber.Map{"id": id, "object": "chat.completion.chunk", "created": created, "model": in.Model,
+				"choices": []fiber.Map{{"index": 0, "delta": delta, "finish_reason": reason}}})
+			fmt.Fprintf(w, "data: %s\n\n", b)
+			_ = w.Flush()
+		}
+		chunk(fiber.Map{"role": "assistant", "content": ""}, nil)
+		// Detached from the connection: the call is accounted even if the client leaves.
+		res, err := chat.Stream(context.Background(), s.ollama(), req, func(d string) { chunk(fiber.Map{"content": d}, nil) })
+		finish(res)
+		if err != nil {
+			b, _ := json.Marshal(fiber.Map{"error": fiber.Map{"code": "model_failed", "message": err.Error()}})
+			fmt.Fprintf(w, "data: %s\n\n", b)
+		} else {
+			chunk(fiber.Map{}, finishReason(res.DoneReason))
+		}
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		_ = w.Flush()
+	}))
+	return nil
+}
+
+func finishReason(done string) string {
+	if done == "length" {
+		return "length"
+	}
+	return "stop"
+}
+
+func (s *Server) openAIEmbeddings(c *fiber.Ctx) error {
+	var in struct {
+		Model string          `json:"model"`
+		Input json.RawMessage `json:"input"`
+	}
+	if err := decodeJSONLenient(c, &in); err != nil {
+		return err
+	}
+	if in.Model == "" {
+		return invalid("model", "model is required")
+	}
+	var inputs []string
+	var one string
+	if err := json.Unmarshal(in.Input, &one); err == nil {
+		inputs = []string{one}
+	} else if err := json.Unmarshal(in.Input, &inputs); err != nil || len(inputs) == 0 {
+		return invalid("input", "input must be a string or a non-empty list of strings")
+	}
+	if len(inputs) > 2048 {
+		return invalid("input", "at most 2048 inputs per request")
+	}
+	ws, u := s.keyWorkspace(c), userOf(c)
+	if err := s.checkQuota(c.UserContext(), ws.ID); err != nil {
+		return err
+	}
+	start := time.Now()
+	resp, err := s.ollama().Embed(c.UserContext(), &api.EmbedRequest{Model: in.Model, Input: inputs})
+	if err != nil {
+		err = chat.Classify(err, in.Model)
+		if errors.Is(err, chat.ErrUnavailable) {
+			return modelUnavailable(err)
+		}
+		return invalid("model", "%s", err.Error())
+	}
+	s.recordAICall(context.Background(), aiCall{kind: "embedding", model: in.Model, wsID: ws.ID, userID: u.ID, input: resp.PromptEvalCount, duration: time.Since(start)})
+	data := make([]fiber.Map, len(resp.Embeddings))
+	for i, e := range resp.Embeddings {
+		data[i] = fiber.Map{"object": "embedding", "index": i, "embedding": e}
+	}
+	return c.JSON(fiber.Map{"object": "list", "data": data, "model": in.Model,
+		"usage": fiber.Map{"prompt_tokens": resp.PromptEvalCount, "total_tokens": resp.PromptEvalCount}})
+}
