@@ -159,15 +159,6 @@ func (s *Server) prepare(c *fiber.Ctx, ch *store.Chat) (model string, info model
 	return model, info, s.checkQuota(c.UserContext(), ch.WorkspaceID)
 }
 
-// checkQuota refuses a call when the workspace's plan limit is spent (hook for
-// plan limits; the self-hosted plan is unlimited unless the admin sets limits).
-func (s *Server) checkQuota(ctx context.Context, wsID string) error {
-	if s.quota == nil {
-		return nil
-	}
-	return s.quota(ctx, wsID)
-}
-
 // startReply stores an empty streaming reply and writes it in the background.
 func (s *Server) startReply(t turn, model string, info modelInfo) (*generation, error) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -326,11 +317,4 @@ type aiCall struct {
 	chatID, messageID, documentID string
 	input, output                 int
 	duration                      time.Duration
-}
-
-// recordAICall writes the usage row of one call (see usage.go).
-func (s *Server) recordAICall(ctx context.Context, call aiCall) {
-	if s.usage != nil {
-		s.usage(ctx, call)
-	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/config"
 	"quire/store"
 )
 
@@ -21,6 +22,8 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 		AllowPublicChats      *bool   `json:"allow_public_chats"`
 		AllowPrivateURLs      *bool   `json:"allow_private_urls"`
 		MaxUploadMB           *int    `json:"max_upload_mb"`
+		TokenLimit            *int64  `json:"token_limit"`
+		CreditLimit           *string `json:"credit_limit"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
@@ -43,6 +46,22 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 			return invalid("max_upload_mb", "max_upload_mb must be from 1 to %d (the server's configured cap)", s.cfg.MaxUploadMB)
 		}
 		st.MaxUploadMB = *v
+	}
+	if v := in.TokenLimit; v != nil {
+		if *v < 0 {
+			return invalid("token_limit", "token_limit must be 0 (unlimited) or more")
+		}
+		st.TokenLimit = *v
+	}
+	if v := in.CreditLimit; v != nil {
+		m, err := config.Micros(*v)
+		if err != nil {
+			return invalid("credit_limit", "credit_limit must be an amount like 25.00, or empty for unlimited")
+		}
+		st.CreditLimitMicros, st.CreditLimit = m, ""
+		if m > 0 {
+			st.CreditLimit = config.FormatMicros(m)
+		}
 	}
 	for p, v := range map[*string]*string{&st.DefaultChatModel: in.DefaultChatModel, &st.DefaultEmbeddingModel: in.DefaultEmbeddingModel} {
 		if v != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"os"
 	"testing"
+	"time"
 
 	"quire/app/config"
 	"quire/app/llm/ollamatest"
@@ -18,13 +19,23 @@ func TestMain(m *testing.M) {
 // project's tiny models, the chat model set as the instance default.
 func newOllamaServer(t *testing.T) (*testServer, *ollamatest.Server) {
 	t.Helper()
-	o := ollamatest.StartShared(t)
+	o := ollamaForTest(t)
 	ts := newTestServer(t, func(c *config.Config) { c.OllamaURL = o.URL })
+	setModels(t, ts, o)
+	return ts, o
+}
+
+func ollamaForTest(t *testing.T) *ollamatest.Server { return ollamatest.StartShared(t) }
+
+// setModels makes the tiny models the instance defaults.
+func setModels(t *testing.T, ts *testServer, o *ollamatest.Server) {
 	st := ts.srv.currentSettings()
+	st.OllamaURL = o.URL
 	st.DefaultChatModel = o.ChatModel
 	st.DefaultEmbeddingModel = o.EmbedModel
 	if err := ts.srv.saveSettings(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
-	return ts, o
 }
+
+func sleepBriefly() { time.Sleep(20 * time.Millisecond) }

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/auth"
+	"quire/app/config"
 	"quire/store"
 )
 
@@ -31,6 +32,7 @@ var funcs = template.FuncMap{
 		return "?"
 	},
 	"rankAtLeast": func(role, min string) bool { return store.RoleRank(role) >= store.RoleRank(min) },
+	"costOf":      func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
 	// msgData pairs a transcript message with its workspace (for source links).
 	"msgData": func(m messagePage, ws string) map[string]any {
 		return map[string]any{"ID": m.ID, "Role": m.Role, "Status": m.Status, "Content": m.Content, "ContentHTML": m.ContentHTML,

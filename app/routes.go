@@ -42,6 +42,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/me/tokens", Access: SignedIn, Handler: s.listTokens},
 		{Method: post, Path: "/api/me/tokens", Access: SignedIn, Handler: s.createToken},
 		{Method: del, Path: "/api/me/tokens/:id", Access: SignedIn, Handler: s.deleteToken},
+		{Method: get, Path: "/api/me/usage", Access: SignedIn, Handler: s.myUsage},
 		{Method: get, Path: "/api/me/invitations", Access: SignedIn, Handler: s.listMyInvitations},
 		{Method: post, Path: "/api/me/invitations/:id/accept", Access: SignedIn, Handler: s.acceptMyInvitation},
 		{Method: post, Path: "/api/me/invitations/:id/decline", Access: SignedIn, Handler: s.declineMyInvitation},
@@ -58,6 +59,10 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/members", Access: WSAdmin, Handler: s.addMember},
 		{Method: patch, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.patchMember},
 		{Method: del, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.removeMember},
+
+		// Usage and cost
+		{Method: get, Path: "/api/workspaces/:ws/usage", Access: WSAdmin, Handler: s.workspaceUsage},
+		{Method: get, Path: "/api/workspaces/:ws/usage/limits", Access: WSMember, Handler: s.usageLimits},
 
 		// Teams
 		{Method: get, Path: "/api/workspaces/:ws/teams", Access: WSMember, Handler: s.listTeams},
@@ -127,6 +132,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws/settings", Access: WSMember, Page: true, Handler: s.pageWorkspaceSettings},
 		{Method: get, Path: "/w/:ws/teams", Access: WSMember, Page: true, Handler: s.pageTeams},
 		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.pageFolders},
+		{Method: get, Path: "/w/:ws/usage", Access: WSAdmin, Page: true, Handler: s.pageUsage},
 		{Method: get, Path: "/w/:ws/chats", Access: WSMember, Page: true, Handler: s.pageChats},
 		{Method: get, Path: "/w/:ws/c/:chat", Access: ChatReader, Page: true, Handler: s.pageChat},
 		{Method: get, Path: "/shared", Access: SignedIn, Page: true, Handler: s.pageShared},

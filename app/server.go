@@ -48,8 +48,6 @@ type Server struct {
 
 	// Hooks filled by the knowledge and usage layers.
 	retrieve func(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error)
-	quota    func(ctx context.Context, wsID string) error
-	usage    func(ctx context.Context, call aiCall)
 	listKBs  func(ctx context.Context, ws *store.Workspace, u *store.User) ([]kbRef, error)
 
 	// kbVisible reports whether a user may see a knowledge base (set by the knowledge layer).
@@ -150,6 +148,10 @@ type Settings struct {
 	AllowPublicChats      bool   `json:"allow_public_chats"`
 	AllowPrivateURLs      bool   `json:"allow_private_urls"`
 	MaxUploadMB           int    `json:"max_upload_mb"`
+	// Limits of the self-hosted plan per month (0 = unlimited).
+	TokenLimit        int64  `json:"token_limit"`
+	CreditLimitMicros int64  `json:"-"`
+	CreditLimit       string `json:"credit_limit"` // decimal, e.g. "25.00"; "" = unlimited
 }
 
 // Signup policies.
@@ -174,6 +176,7 @@ func (s *Server) loadSettings(ctx context.Context) error {
 		st.OllamaURL = s.cfg.OllamaURL
 	}
 	st.MaxUploadMB = min(st.MaxUploadMB, s.cfg.MaxUploadMB)
+	st.CreditLimitMicros, _ = config.Micros(st.CreditLimit) // stored as its decimal string
 	s.settings = st
 	return nil
 }

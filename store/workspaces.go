@@ -220,3 +220,15 @@ func (s *Store) RemoveMember(ctx context.Context, wsID string, userID int64) err
 		return nil
 	})
 }
+
+// WorkspaceByID loads a workspace without a member's role (for accounting).
+func (s *Store) WorkspaceByID(ctx context.Context, wsID string) (*Workspace, error) {
+	var w Workspace
+	var created string
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, owner_id, plan, created_at FROM workspaces WHERE id = ?`, wsID).Scan(&w.ID, &w.Name, &w.OwnerID, &w.Plan, &created)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	w.CreatedAt = parseTime(created)
+	return &w, nil
+}

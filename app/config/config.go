@@ -36,9 +36,51 @@ type Config struct {
 	ShutdownTimeout     Duration `toml:"shutdown_timeout" env:"QUIRE_SHUTDOWN_TIMEOUT"`
 	InvitationTTL       Duration `toml:"invitation_ttl" env:"QUIRE_INVITATION_TTL"`
 
+	// Prices per model, for cost accounting; models not listed cost nothing (local models).
+	Prices map[string]Price `toml:"prices"`
+
 	Login  Login  `toml:"login"`
 	SMTP   SMTP   `toml:"smtp"`
 	Stripe Stripe `toml:"stripe"`
+}
+
+// Price is what a model costs per million tokens, as decimal strings in the
+// instance's currency (e.g. "2.50"): money is never a float.
+type Price struct {
+	InputPerMillion  string `toml:"input_per_million"`
+	OutputPerMillion string `toml:"output_per_million"`
+}
+
+// Micros parses a decimal amount like "2.50" into micro-units (2500000).
+func Micros(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > 6 {
+		return 0, fmt.Errorf("%q has more than 6 decimals", s)
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w < 0 || w > 1_000_000_000 {
+		return 0, fmt.Errorf("%q is not an amount like 2.50", s)
+	}
+	f := int64(0)
+	if frac != "" {
+		if f, err = strconv.ParseInt((frac + "000000")[:6], 10, 64); err != nil || f < 0 {
+			return 0, fmt.Errorf("%q is not an amount like 2.50", s)
+		}
+	}
+	return w*1_000_000 + f, nil
+}
+
+// FormatMicros renders micro-units as a decimal string with 6 places.
+func FormatMicros(m int64) string {
+	sign := ""
+	if m < 0 {
+		sign, m = "-", -m
+	}
+	return fmt.Sprintf("%s%d.%06d", sign, m/1_000_000, m%1_000_000)
 }
 
 // Login throttling: after MaxFailures failed logins within Window for one email
@@ -216,6 +258,13 @@ func (c *Config) Validate() error {
 	}
 	if c.RequireVerification && c.SMTP.Host == "" {
 		bad("require_email_verification needs smtp.host: without mail nobody could verify")
+	}
+	for model, p := range c.Prices {
+		for what, v := range map[string]string{"input_per_million": p.InputPerMillion, "output_per_million": p.OutputPerMillion} {
+			if _, err := Micros(v); err != nil {
+				bad("prices.%q.%s: %v", model, what, err)
+			}
+		}
 	}
 	if c.Stripe.SecretKey != "" && c.Stripe.WebhookSecret == "" {
 		bad("stripe.webhook_secret is required when stripe.secret_key is set")

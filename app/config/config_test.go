@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestExampleConfigIsValidAndComplete(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.example.toml does not load: %v", err)
 	}
-	if cfg != Default() {
+	if !reflect.DeepEqual(cfg, Default()) {
 		t.Fatalf("config.example.toml does not state the defaults:\n%+v\n%+v", cfg, Default())
 	}
 }
@@ -66,5 +67,21 @@ func TestValidationMessages(t *testing.T) {
 	os.WriteFile(file, []byte("lisen = \"x\"\n"), 0o600)
 	if _, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", file}); err == nil || !strings.Contains(err.Error(), `unknown option "lisen"`) {
 		t.Fatalf("typo in config file: %v", err)
+	}
+}
+
+func TestMoneyIsExact(t *testing.T) {
+	for in, want := range map[string]int64{"2.50": 2_500_000, "0.000001": 1, "10": 10_000_000, "": 0} {
+		if got, err := Micros(in); err != nil || got != want {
+			t.Errorf("Micros(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"1.0000001", "-1", "abc", "1e3"} {
+		if _, err := Micros(bad); err == nil {
+			t.Errorf("Micros(%q) accepted", bad)
+		}
+	}
+	if s := FormatMicros(2_500_001); s != "2.500001" {
+		t.Fatalf("FormatMicros = %s", s)
 	}
 }

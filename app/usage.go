@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/app/config"
+	"quire/store"
+)
+
+// costMicros prices a call from the configured table; unlisted models are free.
+func (s *Server) costMicros(model string, input, output int) int64 {
+	p, ok := s.cfg.Prices[model]
+	if !ok {
+		return 0
+	}
+	in, _ := config.Micros(p.InputPerMillion) // validated at start
+	out, _ := config.Micros(p.OutputPerMillion)
+	// Round half up to the micro-unit; int64 holds tokens × price easily.
+	return (int64(input)*in + int64(output)*out + 500_000) / 1_000_000
+}
+
+// recordAICall writes the usage row of one model call and updates the user's
+// and workspace's totals. Accounting never fails the user's request.
+func (s *Server) recordAICall(ctx context.Context, call aiCall) {
+	_, err := s.store.RecordUsage(ctx, store.Usage{
+		WorkspaceID: call.wsID, UserID: call.userID, ChatSessionID: call.chatID, MessageID: call.messageID, DocumentID: call.documentID,
+		Kind: call.kind, Model: call.model, InputTokens: call.input, OutputTokens: call.output, Duration: call.duration,
+		CostMicros: s.costMicros(call.model, call.input, call.output),
+	})
+	if err != nil {
+		s.log.Error("record AI usage", "kind", call.kind, "model", call.model, "err", err)
+	}
+}
+
+// limits is what a workspace's plan allows per period (0 = unlimited).
+type limits struct {
+	Plan        string
+	TokenLimit  int64
+	CreditLimit int64 // micro-units
+}
+
+// limitsFor returns the workspace's plan limits: the self-hosted plan's, set by
+// the instance admin (unlimited unless set).
+func (s *Server) limitsFor(ws *store.Workspace) limits {
+	st := s.currentSettings()
+	return limits{Plan: ws.Plan, TokenLimit: st.TokenLimit, CreditLimit: st.CreditLimitMicros}
+}
+
+// period is the current accounting month, in UTC.
+func period(now time.Time) (time.Time, time.Time) {
+	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return start, start.AddDate(0, 1, 0)
+}
+
+// checkQuota refuses a model call when the workspace's plan limit for this
+// period is spent. It runs before the call, so a refused call costs nothing.
+func (s *Server) checkQuota(ctx context.Context, wsID string) error {
+	ws, err := s.store.WorkspaceByID(ctx, wsID)
+	if err != nil {
+		return err
+	}
+	lim := s.limitsFor(ws)
+	if lim.TokenLimit == 0 && lim.CreditLimit == 0 {
+		return nil
+	}
+	from, to := period(time.Now())
+	used, err := s.store.PeriodUsage(ctx, wsID, from)
+	if err != nil {
+		return err
+	}
+	resets := to.Format("2 January")
+	if lim.TokenLimit > 0 && used.InputTokens+used.OutputTokens >= lim.TokenLimit {
+		return errorf(fiber.StatusPaymentRequired, "quota_exceeded", "this workspace has used its %d tokens for this month; the allowance renews on %s", lim.TokenLimit, resets)
+	}
+	if lim.CreditLimit > 0 && used.CostMicros >= lim.CreditLimit {
+		return errorf(fiber.StatusPaymentRequired, "quota_exceeded", "this workspace has used its %s credit for this month; the allowance renews on %s", config.FormatMicros(lim.CreditLimit), resets)
+	}
+	return nil
+}
+
+type usagePointJSON struct {
+	Key          string `json:"key"`
+	Label        string `json:"label"`
+	Calls        int64  `json:"calls"`
+	InputTokens  int64  `json:"input_tokens"`
+	OutputTokens int64  `json:"output_tokens"`
+	Cost         string `json:"cost"`
+}
+
+func usagePointView(p *store.UsagePoint) usagePointJSON {
+	return usagePointJSON{p.Key, p.Label, p.Calls, p.InputTokens, p.OutputTokens, config.FormatMicros(p.CostMicros)}
+}
+
+func (s *Server) myUsage(c *fiber.Ctx) error {
+	u := userOf(c)
+	tot, err := s.store.UserCosts(c.UserContext(), u.ID)
+	if err != nil {
+		return err
+	}
+	by, err := s.store.UsageByWorkspace(c.UserContext(), u.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"total_cost": config.FormatMicros(tot.CostMicros), "input_tokens": tot.InputTokens, "output_tokens": tot.OutputTokens,
+		"by_workspace": mapSlice(by, usagePointView)})
+}
+
+// usageRange reads ?from=&to= (RFC 3339 or YYYY-MM-DD; default: the last 30 days).
+func usageRange(c *fiber.Ctx) (time.Time, time.Time, error) {
+	parse := func(field, v string, def time.Time) (time.Time, error) {
+		if v == "" {
+			return def, nil
+		}
+		for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, invalid(field, "%s must be a date like 2026-01-31 or an RFC 3339 time", field)
+	}
+	now := time.Now().UTC()
+	to, err := parse("to", c.Query("to"), now.Add(time.Minute))
+	if err != nil {
+		return to, to, err
+	}
+	from, err := parse("from", c.Query("from"), to.AddDate(0, 0, -30))
+	if err != nil {
+		return from, to, err
+	}
+	if !from.Before(to) {
+		return from, to, invalid("from", "from must be before to")
+	}
+	return from, to, nil
+}
+
+func (s *Server) workspaceUsage(c *fiber.Ctx) error {
+	from, to, err := usageRange(c)
+	if err != nil {
+		return err
+	}
+	groupBy := c.Query("group_by", "day")
+	if groupBy != "day" && groupBy != "model" && groupBy != "user" {
+		return invalid("group_by", "group_by must be day, model or user")
+	}
+	series, err := s.store.UsageSeries(c.UserContext(), workspaceOf(c).ID, from, to, groupBy)
+	if err != nil {
+		return err
+	}
+	var cost, in, out int64
+	for _, p := range series {
+		cost, in, out = cost+p.CostMicros, in+p.InputTokens, out+p.OutputTokens
+	}
+	return c.JSON(fiber.Map{"from": from, "to": to, "group_by": groupBy, "total_cost": config.FormatMicros(cost),
+		"input_tokens": in, "output_tokens": out, "series": mapSlice(series, usagePointView)})
+}
+
+func (s *Server) usageLimits(c *fiber.Ctx) error {
+	ws := workspaceOf(c)
+	lim := s.limitsFor(ws)
+	from, to := period(time.Now())
+	used, err := s.store.PeriodUsage(c.UserContext(), ws.ID, from)
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"plan": lim.Plan, "period_start": from, "period_end": to,
+		"credit_limit": nil, "credit_used": config.FormatMicros(used.CostMicros),
+		"token_limit": nil, "tokens_used": used.InputTokens + used.OutputTokens}
+	if lim.CreditLimit > 0 {
+		out["credit_limit"] = config.FormatMicros(lim.CreditLimit)
+	}
+	if lim.TokenLimit > 0 {
+		out["token_limit"] = lim.TokenLimit
+	}
+	return c.JSON(out)
+}
