@@ -163,10 +163,14 @@ const (
 	ChatOwner                   // the member who owns chat {chat} in {ws}
 	ChatReader                  // the owner of chat {chat}, or a member it is shared with
 	WorkspaceKey                // a personal API key bound to a workspace its owner belongs to (/v1)
+	KBReader                    // a member who can see knowledge base {kb}
+	KBManager                   // an admin of {ws}, or the creator of knowledge base {kb}
+	DocReader                   // a member who can see document {doc}
+	DocManager                  // an admin of {ws}, or the uploader of document {doc}
 )
 
 func (a Access) String() string {
-	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner", "team-manager", "folder-owner", "chat-owner", "chat-reader", "workspace-key"}[a]
+	return [...]string{"public", "signed-in", "instance-admin", "ws-member", "ws-admin", "ws-owner", "team-manager", "folder-owner", "chat-owner", "chat-reader", "workspace-key", "kb-reader", "kb-manager", "doc-reader", "doc-manager"}[a]
 }
 
 func (a Access) minRole() string {
@@ -175,7 +179,7 @@ func (a Access) minRole() string {
 		return store.RoleOwner
 	case WSAdmin:
 		return store.RoleAdmin
-	case WSMember, TeamManager, FolderOwner, ChatOwner, ChatReader:
+	case WSMember, TeamManager, FolderOwner, ChatOwner, ChatReader, KBReader, KBManager, DocReader, DocManager:
 		return store.RoleMember
 	}
 	return ""
@@ -212,7 +216,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 				return err
 			}
 			c.Locals("workspace", ws)
-		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader:
+		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader, KBReader, KBManager, DocReader, DocManager:
 			wsID := c.Params("ws")
 			if id.token.WorkspaceID != "" && id.token.WorkspaceID != wsID {
 				return notFound("workspace") // a key bound to one workspace sees no other
@@ -283,6 +287,33 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 			}
 		}
 		c.Locals("chat", ch)
+	case KBReader, KBManager:
+		// Visibility first: a knowledge base the caller cannot see does not exist for them.
+		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		kb, err := s.store.GetKnowledgeBase(c.UserContext(), ws.ID, v, c.Params("kb"))
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("knowledge base")
+		}
+		if err != nil {
+			return err
+		}
+		if a == KBManager && !v.IsAdmin && kb.CreatedBy != u.ID {
+			return forbidden("only the knowledge base's creator or a workspace admin can change it")
+		}
+		c.Locals("kb", kb)
+	case DocReader, DocManager:
+		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		d, err := s.store.GetVisibleDocument(c.UserContext(), ws.ID, v, c.Params("doc"))
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("document")
+		}
+		if err != nil {
+			return err
+		}
+		if a == DocManager && !v.IsAdmin && d.UploadedBy != u.ID {
+			return forbidden("only the document's uploader or a workspace admin can change it")
+		}
+		c.Locals("document", d)
 	}
 	return nil
 }

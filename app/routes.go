@@ -22,7 +22,6 @@ type Route struct {
 // every entry as anonymous, outsider, member, admin and owner.
 func (s *Server) Routes() []Route {
 	get, post, patch, put, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPatch, fiber.MethodPut, fiber.MethodDelete
-	_ = put
 	return []Route{
 		// Health
 		{Method: get, Path: "/api/health", Access: Public, Handler: s.health},
@@ -87,6 +86,25 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/folders", Access: WSMember, Handler: s.createFolder},
 		{Method: patch, Path: "/api/workspaces/:ws/folders/:id", Access: FolderOwner, Handler: s.patchFolder},
 		{Method: del, Path: "/api/workspaces/:ws/folders/:id", Access: FolderOwner, Handler: s.deleteFolder},
+
+		// Knowledge bases and documents (visibility rules in store/knowledge.go)
+		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases", Access: WSMember, Handler: s.listKnowledgeBases},
+		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases", Access: WSAdmin, Handler: s.createKnowledgeBase},
+		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBReader, Handler: s.getKnowledgeBase},
+		{Method: patch, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBManager, Handler: s.patchKnowledgeBase},
+		{Method: del, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBManager, Handler: s.deleteKnowledgeBase},
+		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases/:kb/access", Access: KBManager, Handler: s.getKBAccess},
+		{Method: put, Path: "/api/workspaces/:ws/knowledge-bases/:kb/access", Access: KBManager, Handler: s.putKBAccess},
+		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents", Access: KBReader, Handler: s.listKBDocuments},
+		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents", Access: KBManager, Handler: s.addKBDocuments},
+		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents/remove", Access: KBManager, Handler: s.removeKBDocuments},
+		{Method: post, Path: "/api/workspaces/:ws/documents", Access: WSMember, Upload: true, Handler: s.uploadDocument},
+		{Method: get, Path: "/api/workspaces/:ws/documents", Access: WSMember, Handler: s.listDocuments},
+		{Method: get, Path: "/api/workspaces/:ws/documents/:doc", Access: DocReader, Handler: s.getDocument},
+		{Method: patch, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.patchDocument},
+		{Method: del, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.deleteDocument},
+		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/file", Access: DocReader, Handler: s.documentFile},
+		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/chunks", Access: DocReader, Handler: s.documentChunks},
 
 		// Chats (private to their owner unless shared or published)
 		{Method: get, Path: "/api/workspaces/:ws/chats", Access: WSMember, Handler: s.listChats},

@@ -46,9 +46,12 @@ type Server struct {
 	models modelCache  // what Ollama said about each model
 	gens   generations // replies being written, by chat
 
+	jobs runner // the document processing runner (nil in tests that do not process)
+
 	// Hooks filled by the knowledge and usage layers.
 	retrieve func(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error)
 	listKBs  func(ctx context.Context, ws *store.Workspace, u *store.User) ([]kbRef, error)
+	docGate  func(ctx context.Context, ws *store.Workspace, extraBytes int64) error // plan limits on documents (billing)
 
 	// kbVisible reports whether a user may see a knowledge base (set by the knowledge layer).
 	kbVisible func(ctx context.Context, ws *store.Workspace, u *store.User, kbID string) (bool, error)

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -27,6 +29,8 @@ type world struct {
 	ws, other                                           workspaceJSON // other: owned by spare, for invitations to the caller
 	team                                                *store.Team   // owned by target, a plain member
 	chat                                                *store.Chat   // made on demand for the caller
+	kb                                                  *store.KnowledgeBase
+	doc                                                 *store.Document
 	share                                               *store.Share
 }
 
@@ -115,6 +119,26 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 		switch {
 		case p == ":team":
 			return strconv.FormatInt(w.team.ID, 10)
+		case p == ":kb", p == ":doc":
+			// A shared knowledge base and a document in it, made by the admin:
+			// members see both and manage neither.
+			if w.kb == nil {
+				var err error
+				if w.kb, err = ts.store.CreateKnowledgeBase(ctx, w.ws.ID, w.admin.ID, "Handbook", "", true); err != nil {
+					t.Fatal(err)
+				}
+				rel := w.ws.ID + "/walk-doc"
+				os.MkdirAll(filepath.Join(ts.cfg.FilesDir(), w.ws.ID), 0o750)
+				os.WriteFile(filepath.Join(ts.cfg.FilesDir(), rel), []byte("hello"), 0o640)
+				if w.doc, _, err = ts.store.CreateDocument(ctx, w.ws.ID, store.NewDocument{Name: "walk.txt", OriginalFilename: "walk.txt",
+					MimeType: "text/plain", FileSize: 5, StoragePath: rel, UploadedBy: w.admin.ID, KnowledgeBaseIDs: []string{w.kb.ID}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if p == ":kb" {
+				return w.kb.ID
+			}
+			return w.doc.ID
 		case p == ":msg":
 			m, err := ts.store.AddMessage(ctx, w.ws.ID, w.chat.ID, "user", "walk question", "", "", store.MsgComplete)
 			if err != nil {
@@ -240,6 +264,14 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"name": "Walk chat"}
 	case "POST /api/workspaces/:ws/chats/:chat/shares":
 		return map[string]int64{"user_id": w.admin.ID}
+	case "POST /api/workspaces/:ws/knowledge-bases", "PATCH /api/workspaces/:ws/knowledge-bases/:kb":
+		return map[string]string{"name": "KB " + uniqueEmail("kb")}
+	case "PUT /api/workspaces/:ws/knowledge-bases/:kb/access":
+		return map[string]any{"shared_with_workspace": true, "team_ids": []int64{}}
+	case "POST /api/workspaces/:ws/knowledge-bases/:kb/documents", "POST /api/workspaces/:ws/knowledge-bases/:kb/documents/remove":
+		return map[string]any{"document_ids": []string{w.doc.ID}}
+	case "PATCH /api/workspaces/:ws/documents/:doc":
+		return map[string]string{"name": "renamed.txt"}
 	case "POST /api/workspaces/:ws/chats/:chat/public":
 		return map[string]bool{"enabled": true}
 	case "POST /api/workspaces/:ws/chats/:chat/messages", "POST /api/workspaces/:ws/chats/:chat/messages/:msg/edit":
@@ -255,103 +287,120 @@ func (w *world) body(method, path string, caller *user) any {
 // the route table: a wrong entry in the table fails the walk, and a new route
 // fails until its intended access is written down here.
 var accessSpec = map[string]Access{
-	"GET /api/health":                                         Public,
-	"GET /api/ready":                                          Public,
-	"POST /api/auth/signup":                                   Public,
-	"POST /api/auth/login":                                    Public,
-	"POST /api/auth/logout":                                   SignedIn,
-	"POST /api/auth/verify-email":                             Public,
-	"POST /api/auth/password-reset":                           Public,
-	"POST /api/auth/password-reset/confirm":                   Public,
-	"GET /api/me":                                             SignedIn,
-	"PATCH /api/me":                                           SignedIn,
-	"DELETE /api/me":                                          SignedIn,
-	"POST /api/me/password":                                   SignedIn,
-	"GET /api/me/tokens":                                      SignedIn,
-	"POST /api/me/tokens":                                     SignedIn,
-	"DELETE /api/me/tokens/:id":                               SignedIn,
-	"GET /api/workspaces":                                     SignedIn,
-	"POST /api/workspaces":                                    SignedIn,
-	"GET /api/workspaces/:ws":                                 WSMember,
-	"PATCH /api/workspaces/:ws":                               WSAdmin,
-	"DELETE /api/workspaces/:ws":                              WSOwner,
-	"POST /api/workspaces/:ws/transfer":                       WSOwner,
-	"POST /api/workspaces/:ws/leave":                          WSMember,
-	"GET /api/workspaces/:ws/members":                         WSMember,
-	"POST /api/workspaces/:ws/members":                        WSAdmin,
-	"PATCH /api/workspaces/:ws/members/:user_id":              WSAdmin,
-	"DELETE /api/workspaces/:ws/members/:user_id":             WSAdmin,
-	"GET /api/me/invitations":                                 SignedIn,
-	"POST /api/me/invitations/:id/accept":                     SignedIn,
-	"POST /api/me/invitations/:id/decline":                    SignedIn,
-	"GET /api/workspaces/:ws/teams":                           WSMember,
-	"POST /api/workspaces/:ws/teams":                          WSAdmin,
-	"GET /api/workspaces/:ws/teams/:team":                     WSMember,
-	"PATCH /api/workspaces/:ws/teams/:team":                   TeamManager,
-	"DELETE /api/workspaces/:ws/teams/:team":                  TeamManager,
-	"GET /api/workspaces/:ws/teams/:team/members":             WSMember,
-	"POST /api/workspaces/:ws/teams/:team/members":            TeamManager,
-	"DELETE /api/workspaces/:ws/teams/:team/members/:user_id": TeamManager,
-	"GET /api/workspaces/:ws/invitations":                     WSAdmin,
-	"POST /api/workspaces/:ws/invitations":                    WSAdmin,
-	"DELETE /api/workspaces/:ws/invitations/:id":              WSAdmin,
-	"POST /api/workspaces/:ws/invitations/:id/resend":         WSAdmin,
-	"POST /api/invitations/:token/accept":                     SignedIn,
-	"POST /api/invitations/:token/decline":                    SignedIn,
-	"GET /api/workspaces/:ws/folders":                         WSMember,
-	"POST /api/workspaces/:ws/folders":                        WSMember,
-	"PATCH /api/workspaces/:ws/folders/:id":                   FolderOwner,
-	"DELETE /api/workspaces/:ws/folders/:id":                  FolderOwner,
-	"GET /w/:ws/teams":                                        WSMember,
-	"GET /w/:ws/folders":                                      WSMember,
-	"GET /invitations":                                        SignedIn,
-	"GET /invite/:token":                                      Public,
-	"GET /api/workspaces/:ws/chats":                           WSMember,
-	"POST /api/workspaces/:ws/chats":                          WSMember,
-	"GET /api/workspaces/:ws/chats/:chat":                     ChatReader,
-	"PATCH /api/workspaces/:ws/chats/:chat":                   ChatOwner,
-	"DELETE /api/workspaces/:ws/chats/:chat":                  ChatOwner,
-	"GET /api/workspaces/:ws/chats/:chat/messages":            ChatReader,
-	"GET /api/workspaces/:ws/chats/:chat/shares":              ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/shares":             ChatOwner,
-	"DELETE /api/workspaces/:ws/chats/:chat/shares/:share_id": ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/public":             ChatOwner,
-	"GET /api/public/chats/:public_id":                        Public,
-	"GET /api/me/shared-chats":                                SignedIn,
-	"POST /api/workspaces/:ws/chats/:chat/messages":           ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/regenerate":         ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/messages/:msg/edit": ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/stop":               ChatOwner,
-	"GET /w/:ws/chats":                                        WSMember,
-	"GET /w/:ws/c/:chat":                                      ChatReader,
-	"GET /shared":                                             SignedIn,
-	"GET /p/:public_id":                                       Public,
-	"GET /v1/models":                                          WorkspaceKey,
-	"POST /v1/chat/completions":                               WorkspaceKey,
-	"POST /v1/embeddings":                                     WorkspaceKey,
-	"GET /api/me/usage":                                       SignedIn,
-	"GET /api/workspaces/:ws/usage":                           WSAdmin,
-	"GET /api/workspaces/:ws/usage/limits":                    WSMember,
-	"GET /w/:ws/usage":                                        WSAdmin,
-	"GET /api/admin/settings":                                 InstanceAdmin,
-	"PATCH /api/admin/settings":                               InstanceAdmin,
-	"GET /api/admin/users":                                    InstanceAdmin,
-	"PATCH /api/admin/users/:id":                              InstanceAdmin,
-	"GET /api/admin/outbox":                                   InstanceAdmin,
-	"GET /":                                                   SignedIn,
-	"GET /login":                                              Public,
-	"GET /signup":                                             Public,
-	"GET /reset":                                              Public,
-	"GET /reset/confirm":                                      Public,
-	"GET /verify-email":                                       Public,
-	"GET /account":                                            SignedIn,
-	"GET /workspaces/new":                                     SignedIn,
-	"GET /w/:ws":                                              WSMember,
-	"GET /w/:ws/members":                                      WSMember,
-	"GET /w/:ws/settings":                                     WSMember,
-	"GET /admin":                                              InstanceAdmin,
-	"GET /admin/settings":                                     InstanceAdmin,
-	"GET /admin/outbox":                                       InstanceAdmin,
+	"GET /api/health":                                               Public,
+	"GET /api/ready":                                                Public,
+	"POST /api/auth/signup":                                         Public,
+	"POST /api/auth/login":                                          Public,
+	"POST /api/auth/logout":                                         SignedIn,
+	"POST /api/auth/verify-email":                                   Public,
+	"POST /api/auth/password-reset":                                 Public,
+	"POST /api/auth/password-reset/confirm":                         Public,
+	"GET /api/me":                                                   SignedIn,
+	"PATCH /api/me":                                                 SignedIn,
+	"DELETE /api/me":                                                SignedIn,
+	"POST /api/me/password":                                         SignedIn,
+	"GET /api/me/tokens":                                            SignedIn,
+	"POST /api/me/tokens":                                           SignedIn,
+	"DELETE /api/me/tokens/:id":                                     SignedIn,
+	"GET /api/workspaces":                                           SignedIn,
+	"POST /api/workspaces":                                          SignedIn,
+	"GET /api/workspaces/:ws":                                       WSMember,
+	"PATCH /api/workspaces/:ws":                                     WSAdmin,
+	"DELETE /api/workspaces/:ws":                                    WSOwner,
+	"POST /api/workspaces/:ws/transfer":                             WSOwner,
+	"POST /api/workspaces/:ws/leave":                                WSMember,
+	"GET /api/workspaces/:ws/members":                               WSMember,
+	"POST /api/workspaces/:ws/members":                              WSAdmin,
+	"PATCH /api/workspaces/:ws/members/:user_id":                    WSAdmin,
+	"DELETE /api/workspaces/:ws/members/:user_id":                   WSAdmin,
+	"GET /api/me/invitations":                                       SignedIn,
+	"POST /api/me/invitations/:id/accept":                           SignedIn,
+	"POST /api/me/invitations/:id/decline":                          SignedIn,
+	"GET /api/workspaces/:ws/teams":                                 WSMember,
+	"POST /api/workspaces/:ws/teams":                                WSAdmin,
+	"GET /api/workspaces/:ws/teams/:team":                           WSMember,
+	"PATCH /api/workspaces/:ws/teams/:team":                         TeamManager,
+	"DELETE /api/workspaces/:ws/teams/:team":                        TeamManager,
+	"GET /api/workspaces/:ws/teams/:team/members":                   WSMember,
+	"POST /api/workspaces/:ws/teams/:team/members":                  TeamManager,
+	"DELETE /api/workspaces/:ws/teams/:team/members/:user_id":       TeamManager,
+	"GET /api/workspaces/:ws/invitations":                           WSAdmin,
+	"POST /api/workspaces/:ws/invitations":                          WSAdmin,
+	"DELETE /api/workspaces/:ws/invitations/:id":                    WSAdmin,
+	"POST /api/workspaces/:ws/invitations/:id/resend":               WSAdmin,
+	"POST /api/invitations/:token/accept":                           SignedIn,
+	"POST /api/invitations/:token/decline":                          SignedIn,
+	"GET /api/workspaces/:ws/folders":                               WSMember,
+	"POST /api/workspaces/:ws/folders":                              WSMember,
+	"PATCH /api/workspaces/:ws/folders/:id":                         FolderOwner,
+	"DELETE /api/workspaces/:ws/folders/:id":                        FolderOwner,
+	"GET /w/:ws/teams":                                              WSMember,
+	"GET /w/:ws/folders":                                            WSMember,
+	"GET /invitations":                                              SignedIn,
+	"GET /invite/:token":                                            Public,
+	"GET /api/workspaces/:ws/chats":                                 WSMember,
+	"POST /api/workspaces/:ws/chats":                                WSMember,
+	"GET /api/workspaces/:ws/chats/:chat":                           ChatReader,
+	"PATCH /api/workspaces/:ws/chats/:chat":                         ChatOwner,
+	"DELETE /api/workspaces/:ws/chats/:chat":                        ChatOwner,
+	"GET /api/workspaces/:ws/chats/:chat/messages":                  ChatReader,
+	"GET /api/workspaces/:ws/chats/:chat/shares":                    ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/shares":                   ChatOwner,
+	"DELETE /api/workspaces/:ws/chats/:chat/shares/:share_id":       ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/public":                   ChatOwner,
+	"GET /api/public/chats/:public_id":                              Public,
+	"GET /api/me/shared-chats":                                      SignedIn,
+	"POST /api/workspaces/:ws/chats/:chat/messages":                 ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/regenerate":               ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/messages/:msg/edit":       ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/stop":                     ChatOwner,
+	"GET /w/:ws/chats":                                              WSMember,
+	"GET /w/:ws/c/:chat":                                            ChatReader,
+	"GET /shared":                                                   SignedIn,
+	"GET /p/:public_id":                                             Public,
+	"GET /v1/models":                                                WorkspaceKey,
+	"POST /v1/chat/completions":                                     WorkspaceKey,
+	"POST /v1/embeddings":                                           WorkspaceKey,
+	"GET /api/me/usage":                                             SignedIn,
+	"GET /api/workspaces/:ws/usage":                                 WSAdmin,
+	"GET /api/workspaces/:ws/usage/limits":                          WSMember,
+	"GET /w/:ws/usage":                                              WSAdmin,
+	"GET /api/workspaces/:ws/knowledge-bases":                       WSMember,
+	"POST /api/workspaces/:ws/knowledge-bases":                      WSAdmin,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb":                   KBReader,
+	"PATCH /api/workspaces/:ws/knowledge-bases/:kb":                 KBManager,
+	"DELETE /api/workspaces/:ws/knowledge-bases/:kb":                KBManager,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb/access":            KBManager,
+	"PUT /api/workspaces/:ws/knowledge-bases/:kb/access":            KBManager,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb/documents":         KBReader,
+	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents":        KBManager,
+	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents/remove": KBManager,
+	"POST /api/workspaces/:ws/documents":                            WSMember,
+	"GET /api/workspaces/:ws/documents":                             WSMember,
+	"GET /api/workspaces/:ws/documents/:doc":                        DocReader,
+	"PATCH /api/workspaces/:ws/documents/:doc":                      DocManager,
+	"DELETE /api/workspaces/:ws/documents/:doc":                     DocManager,
+	"GET /api/workspaces/:ws/documents/:doc/file":                   DocReader,
+	"GET /api/workspaces/:ws/documents/:doc/chunks":                 DocReader,
+	"GET /api/admin/settings":                                       InstanceAdmin,
+	"PATCH /api/admin/settings":                                     InstanceAdmin,
+	"GET /api/admin/users":                                          InstanceAdmin,
+	"PATCH /api/admin/users/:id":                                    InstanceAdmin,
+	"GET /api/admin/outbox":                                         InstanceAdmin,
+	"GET /":                                                         SignedIn,
+	"GET /login":                                                    Public,
+	"GET /signup":                                                   Public,
+	"GET /reset":                                                    Public,
+	"GET /reset/confirm":                                            Public,
+	"GET /verify-email":                                             Public,
+	"GET /account":                                                  SignedIn,
+	"GET /workspaces/new":                                           SignedIn,
+	"GET /w/:ws":                                                    WSMember,
+	"GET /w/:ws/members":                                            WSMember,
+	"GET /w/:ws/settings":                                           WSMember,
+	"GET /admin":                                                    InstanceAdmin,
+	"GET /admin/settings":                                           InstanceAdmin,
+	"GET /admin/outbox":                                             InstanceAdmin,
 }
 
 // expectation is what a caller of the given role must get from a route.
@@ -384,8 +433,8 @@ func expectation(r Route, role string) (denied bool, status int) {
 	if store.RoleRank(role) < store.RoleRank(r.Access.minRole()) {
 		return true, 403
 	}
-	if r.Access == TeamManager && store.RoleRank(role) < store.RoleRank("admin") {
-		return true, 403 // the walk's team is owned by another member
+	if (r.Access == TeamManager || r.Access == KBManager || r.Access == DocManager) && store.RoleRank(role) < store.RoleRank("admin") {
+		return true, 403 // the walk's team, knowledge base and document belong to others
 	}
 	return false, 0
 }
