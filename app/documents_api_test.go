@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,4 +135,31 @@ func TestKnowledgeBaseVisibilityAndTeams(t *testing.T) {
 	ts.must(200, req{method: "POST", path: base + "/knowledge-bases/" + kb2.ID + "/documents/remove", token: owner.token, body: map[string]any{"document_ids": []string{d.ID}}})
 	ts.must(404, req{method: "GET", path: base + "/documents/" + d.ID, token: notInTeam.token})
 	ts.must(200, req{method: "GET", path: base + "/documents/" + d.ID, token: owner.token})
+}
+
+func TestAddWebPageWithSSRFGuard(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<html><head><title>Handbook</title></head><body><h1>Leave</h1><p>Everyone gets 30 days.</p></body></html>")
+	}))
+	defer page.Close()
+	ts := newTestServer(t)
+	u := ts.signup("web")
+	ws := ts.createWorkspace(u, "Acme")
+	path := "/api/workspaces/" + ws.ID + "/documents/url"
+	// Loopback and private addresses are refused by default (SSRF guard)…
+	for _, target := range []string{page.URL + "/handbook", "http://10.0.0.1/x", "http://[::1]:1/"} {
+		res := ts.must(400, req{method: "POST", path: path, token: u.token, body: map[string]string{"url": target}})
+		if res.errField() != "url" || !strings.Contains(string(res.Body), "private network") {
+			t.Fatalf("%s: %s", target, res.Body)
+		}
+	}
+	ts.must(400, req{method: "POST", path: path, token: u.token, body: map[string]string{"url": "file:///etc/passwd"}})
+	// …unless the admin allows them (this test's page is on loopback).
+	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: u.token, body: map[string]bool{"allow_private_urls": true}})
+	var d documentJSON
+	ts.must(202, req{method: "POST", path: path, token: u.token, body: map[string]string{"url": page.URL + "/handbook"}}).json(&d)
+	if d.SourceURL != page.URL+"/handbook" || !strings.HasPrefix(d.MimeType, "text/html") || d.Status != "pending" {
+		t.Fatalf("fetched document %+v", d)
+	}
 }

@@ -32,6 +32,8 @@ var funcs = template.FuncMap{
 		return "?"
 	},
 	"rankAtLeast": func(role, min string) bool { return store.RoleRank(role) >= store.RoleRank(min) },
+	"bytes":       humanBytes,
+	"list":        func(items ...string) []string { return items },
 	"costOf":      func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
 	// msgData pairs a transcript message with its workspace (for source links).
 	"msgData": func(m messagePage, ws string) map[string]any {

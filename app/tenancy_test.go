@@ -270,6 +270,8 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]any{"shared_with_workspace": true, "team_ids": []int64{}}
 	case "POST /api/workspaces/:ws/knowledge-bases/:kb/documents", "POST /api/workspaces/:ws/knowledge-bases/:kb/documents/remove":
 		return map[string]any{"document_ids": []string{w.doc.ID}}
+	case "POST /api/workspaces/:ws/documents/url":
+		return map[string]string{"url": "http://127.0.0.1:1/page.html"}
 	case "PATCH /api/workspaces/:ws/documents/:doc":
 		return map[string]string{"name": "renamed.txt"}
 	case "POST /api/workspaces/:ws/chats/:chat/public":
@@ -382,6 +384,11 @@ var accessSpec = map[string]Access{
 	"DELETE /api/workspaces/:ws/documents/:doc":                     DocManager,
 	"GET /api/workspaces/:ws/documents/:doc/file":                   DocReader,
 	"GET /api/workspaces/:ws/documents/:doc/chunks":                 DocReader,
+	"GET /w/:ws/documents":                                          WSMember,
+	"GET /w/:ws/documents/:doc":                                     DocReader,
+	"GET /w/:ws/knowledge":                                          WSMember,
+	"GET /w/:ws/knowledge/:kb":                                      KBReader,
+	"POST /api/workspaces/:ws/documents/url":                        WSMember,
 	"GET /api/admin/settings":                                       InstanceAdmin,
 	"PATCH /api/admin/settings":                                     InstanceAdmin,
 	"GET /api/admin/users":                                          InstanceAdmin,

@@ -40,7 +40,10 @@
     for (const el of form.elements) {
       if (!el.name || el.disabled) continue;
       named++;
-      if (el.type === 'checkbox' && 'list' in el.dataset) { (body[el.name] ||= []); if (el.checked) body[el.name].push(el.value); }
+      if (el.type === 'checkbox' && 'list' in el.dataset) {
+        body[el.name] ||= [];
+        if (el.checked) body[el.name].push('number' in el.dataset ? Number(el.value) : el.value);
+      } else if ('array' in el.dataset) { if (el.value !== '') body[el.name] = [el.value]; }
       else if (el.type === 'checkbox') body[el.name] = el.checked;
       else if ('bool' in el.dataset) body[el.name] = el.value === 'true';
       else if (el.type === 'number' || 'number' in el.dataset) { if (el.value !== '') body[el.name] = Number(el.value); }
