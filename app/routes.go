@@ -136,6 +136,9 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.listUsers},
 		{Method: patch, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.patchUser},
 		{Method: get, Path: "/api/admin/outbox", Access: InstanceAdmin, Handler: s.listOutbox},
+		{Method: get, Path: "/api/admin/models", Access: InstanceAdmin, Handler: s.adminModels},
+		{Method: post, Path: "/api/admin/models/pull", Access: InstanceAdmin, Handler: s.pullModel},
+		{Method: get, Path: "/api/admin/jobs", Access: InstanceAdmin, Handler: s.adminJobs},
 
 		// UI pages
 		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.pageHome},

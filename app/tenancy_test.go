@@ -248,6 +248,8 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"email": w.spare.Email, "role": "member"}
 	case "PATCH /api/workspaces/:ws/members/:user_id":
 		return map[string]string{"role": "admin"}
+	case "POST /api/admin/models/pull":
+		return map[string]string{"name": "no-such-model"}
 	case "PATCH /api/admin/settings":
 		return map[string]string{"signup_policy": "open"}
 	case "PATCH /api/admin/users/:id":
@@ -389,6 +391,9 @@ var accessSpec = map[string]Access{
 	"GET /w/:ws/knowledge":                                          WSMember,
 	"GET /w/:ws/knowledge/:kb":                                      KBReader,
 	"POST /api/workspaces/:ws/documents/url":                        WSMember,
+	"GET /api/admin/models":                                         InstanceAdmin,
+	"POST /api/admin/models/pull":                                   InstanceAdmin,
+	"GET /api/admin/jobs":                                           InstanceAdmin,
 	"GET /api/admin/settings":                                       InstanceAdmin,
 	"PATCH /api/admin/settings":                                     InstanceAdmin,
 	"GET /api/admin/users":                                          InstanceAdmin,

@@ -1,0 +1,132 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/ollama/ollama/api"
+	"github.com/valyala/fasthttp"
+
+	"quire/app/chat"
+	"quire/store"
+)
+
+type modelJSON struct {
+	Name          string   `json:"name"`
+	Size          int64    `json:"size"`
+	Family        string   `json:"family"`
+	Parameters    string   `json:"parameter_size"`
+	Capabilities  []string `json:"capabilities"`
+	Chat          bool     `json:"chat"`
+	Embedding     bool     `json:"embedding"`
+	Dimensions    int      `json:"dimensions,omitempty"`
+	ContextLength int      `json:"context_length,omitempty"`
+}
+
+// listModels asks Ollama for its models and what each can do.
+func (s *Server) listModels(ctx context.Context) ([]modelJSON, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	resp, err := s.ollama().List(ctx)
+	if err != nil {
+		return nil, chat.Classify(err, "")
+	}
+	out := make([]modelJSON, 0, len(resp.Models))
+	for _, m := range resp.Models {
+		mj := modelJSON{Name: m.Name, Size: m.Size, Family: m.Details.Family, Parameters: m.Details.ParameterSize}
+		if info, err := s.showModel(ctx, m.Name); err == nil {
+			mj.Capabilities, mj.Dimensions, mj.ContextLength = info.Capabilities, info.EmbeddingDim, info.ContextLength
+			mj.Chat, mj.Embedding = info.can("completion"), info.can("embedding")
+		}
+		out = append(out, mj)
+	}
+	return out, nil
+}
+
+func (s *Server) adminModels(c *fiber.Ctx) error {
+	models, err := s.listModels(c.UserContext())
+	if err != nil {
+		if errors.Is(err, chat.ErrUnavailable) {
+			return modelUnavailable(err)
+		}
+		return err
+	}
+	return c.JSON(list[modelJSON]{Items: models})
+}
+
+// pullModel streams Ollama's download progress as SSE events.
+func (s *Server) pullModel(c *fiber.Ctx) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Name == "" || len(in.Name) > 200 {
+		return invalid("name", "name must be a model name such as llama3.2 or nomic-embed-text")
+	}
+	client := s.ollama()
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+		send := func(event string, v any) {
+			b, _ := json.Marshal(v)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
+			_ = w.Flush()
+		}
+		// Detached: a pull keeps going if the admin closes the page.
+		err := client.Pull(context.Background(), &api.PullRequest{Model: in.Name}, func(p api.ProgressResponse) error {
+			send("progress", fiber.Map{"status": p.Status, "completed": p.Completed, "total": p.Total})
+			return nil
+		})
+		if err != nil {
+			send("error", fiber.Map{"code": "model_unavailable", "message": "pulling " + in.Name + " failed: " + err.Error()})
+			return
+		}
+		send("done", fiber.Map{"name": in.Name})
+	}))
+	return nil
+}
+
+type taskJSON struct {
+	ID          int64      `json:"id"`
+	WorkspaceID string     `json:"workspace_id"`
+	DocumentID  string     `json:"document_id"`
+	Kind        string     `json:"kind"`
+	Status      string     `json:"status"`
+	Progress    int        `json:"progress"`
+	Attempts    int        `json:"attempts"`
+	MaxAttempts int        `json:"max_attempts"`
+	LastError   string     `json:"last_error"`
+	RunAfter    time.Time  `json:"run_after"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+}
+
+func taskView(t *store.Task) taskJSON {
+	return taskJSON{t.ID, t.WorkspaceID, t.DocumentID, t.Kind, t.Status, t.Progress, t.Attempts, t.MaxAttempts, t.LastError, t.RunAfter, t.CreatedAt, t.FinishedAt}
+}
+
+func (s *Server) adminJobs(c *fiber.Ctx) error {
+	limit, cursor, err := paging(c)
+	if err != nil {
+		return err
+	}
+	before := int64(0)
+	if cursor != "" {
+		if before, err = strconv.ParseInt(cursor, 10, 64); err != nil {
+			return invalid("cursor", "cursor is not one this server issued")
+		}
+	}
+	tasks, err := s.store.ListTasks(c.UserContext(), store.TaskFilter{Status: c.Query("status"), Kind: c.Query("kind"), BeforeID: before, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	return c.JSON(page(tasks, limit, func(t *store.Task) string { return strconv.FormatInt(t.ID, 10) }, taskView))
+}
