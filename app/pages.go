@@ -319,3 +319,22 @@ func (s *Server) pageInvite(c *fiber.Ctx) error {
 	}
 	return s.render(c, "invite", "Invitation to "+inv.WorkspaceName, data)
 }
+
+func (s *Server) pageAdminModels(c *fiber.Ctx) error {
+	st := s.currentSettings()
+	data := fiber.Map{"ChatModel": st.DefaultChatModel, "EmbedModel": st.DefaultEmbeddingModel}
+	models, err := s.listModels(c.UserContext())
+	if err != nil {
+		data["Error"] = "The model server cannot be reached: " + err.Error()
+	}
+	data["Models"] = models
+	return s.render(c, "admin_models", "Models · Admin", data)
+}
+
+func (s *Server) pageAdminJobs(c *fiber.Ctx) error {
+	tasks, err := s.store.ListTasks(c.UserContext(), store.TaskFilter{Limit: 200})
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin_jobs", "Jobs · Admin", fiber.Map{"Tasks": tasks})
+}

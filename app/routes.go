@@ -168,6 +168,8 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/admin", Access: InstanceAdmin, Page: true, Handler: s.pageAdminUsers},
 		{Method: get, Path: "/admin/settings", Access: InstanceAdmin, Page: true, Handler: s.pageAdminSettings},
 		{Method: get, Path: "/admin/outbox", Access: InstanceAdmin, Page: true, Handler: s.pageAdminOutbox},
+		{Method: get, Path: "/admin/models", Access: InstanceAdmin, Page: true, Handler: s.pageAdminModels},
+		{Method: get, Path: "/admin/jobs", Access: InstanceAdmin, Page: true, Handler: s.pageAdminJobs},
 	}
 }
 

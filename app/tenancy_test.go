@@ -394,6 +394,8 @@ var accessSpec = map[string]Access{
 	"GET /api/admin/models":                                         InstanceAdmin,
 	"POST /api/admin/models/pull":                                   InstanceAdmin,
 	"GET /api/admin/jobs":                                           InstanceAdmin,
+	"GET /admin/models":                                             InstanceAdmin,
+	"GET /admin/jobs":                                               InstanceAdmin,
 	"GET /api/admin/settings":                                       InstanceAdmin,
 	"PATCH /api/admin/settings":                                     InstanceAdmin,
 	"GET /api/admin/users":                                          InstanceAdmin,

@@ -99,6 +99,32 @@
     if (form) submit(form);
   });
 
+  // Model pull on the admin Models page: follow Ollama's progress events.
+  document.getElementById('pull')?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = ev.target.elements.name.value.trim();
+    const status = document.getElementById('pull-status'), bar = document.getElementById('pull-progress');
+    status.textContent = `Pulling ${name}…`; bar.hidden = false;
+    const res = await fetch('/api/admin/models/pull', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ name }) });
+    if (!res.ok) { const d = await res.json().catch(() => null); status.textContent = d?.error?.message || 'The pull failed.'; return; }
+    const reader = res.body.getReader(), dec = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const raw = buf.slice(0, i); buf = buf.slice(i + 2);
+        const evName = /^event: (.*)$/m.exec(raw)?.[1], data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] || 'null');
+        if (evName === 'progress') { status.textContent = data.status; if (data.total) bar.value = (data.completed / data.total) * 100; }
+        else if (evName === 'error') status.textContent = data.message;
+        else if (evName === 'done') { status.textContent = `${data.name} is ready.`; setTimeout(() => window.location.reload(), 800); }
+      }
+    }
+  });
+
   document.addEventListener('click', (ev) => {
     if (!ev.target.closest('[data-theme-toggle]')) return;
     const dark = document.documentElement.dataset.theme === 'dark' ||
