@@ -27,13 +27,13 @@ func init() {
 
 // testServer is a Quire instance over a fresh SQLite file in a temp dir.
 type testServer struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	store *store.Store
 	cfg   config.Config
 }
 
-func newTestServer(t *testing.T, mutate ...func(*config.Config)) *testServer {
+func newTestServer(t testing.TB, mutate ...func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()

@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 
 // newOllamaServer is a test server wired to the shared real Ollama with the
 // project's tiny models, the chat model set as the instance default.
-func newOllamaServer(t *testing.T) (*testServer, *ollamatest.Server) {
+func newOllamaServer(t testing.TB) (*testServer, *ollamatest.Server) {
 	t.Helper()
 	o := ollamaForTest(t)
 	ts := newTestServer(t, func(c *config.Config) { c.OllamaURL = o.URL })
@@ -25,10 +25,10 @@ func newOllamaServer(t *testing.T) (*testServer, *ollamatest.Server) {
 	return ts, o
 }
 
-func ollamaForTest(t *testing.T) *ollamatest.Server { return ollamatest.StartShared(t) }
+func ollamaForTest(t testing.TB) *ollamatest.Server { return ollamatest.StartShared(t) }
 
 // setModels makes the tiny models the instance defaults.
-func setModels(t *testing.T, ts *testServer, o *ollamatest.Server) {
+func setModels(t testing.TB, ts *testServer, o *ollamatest.Server) {
 	st := ts.srv.currentSettings()
 	st.OllamaURL = o.URL
 	st.DefaultChatModel = o.ChatModel

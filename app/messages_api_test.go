@@ -205,7 +205,7 @@ func slowOllama(t *testing.T, n int) *httptest.Server {
 }
 
 // realHTTP serves the test server on a loopback port (for disconnect tests).
-func realHTTP(t *testing.T, ts *testServer) string {
+func realHTTP(t testing.TB, ts *testServer) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
