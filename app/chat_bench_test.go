@@ -21,6 +21,7 @@ import (
 func BenchmarkReplyOverhead(b *testing.B) {
 	ts, o := newOllamaServer(b)
 	u, cp := chatFixture(ts)
+	wsBase := cp[:strings.Index(cp, "/chats/")]
 	base := realHTTP(b, ts)
 	var directFirst, directFull, quireFirst, quireFull time.Duration
 	b.ResetTimer()
@@ -38,6 +39,13 @@ func BenchmarkReplyOverhead(b *testing.B) {
 		directFirst += first
 		directFull += time.Since(start)
 
+		// A fresh chat each time, so Quire's prompt is the same as the direct one
+		// (no growing history).
+		b.StopTimer()
+		var ch chatJSON
+		ts.must(201, req{method: "POST", path: wsBase + "/chats", token: u.token, body: map[string]string{"name": "bench"}}).json(&ch)
+		cp = wsBase + "/chats/" + ch.ID
+		b.StartTimer()
 		start = time.Now()
 		r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"How does Quire answer?"}`))
 		r.Header.Set("Authorization", "Bearer "+u.token)
