@@ -15,7 +15,10 @@ type ChunkOptions struct {
 	MaxTokens     int // hard cap, e.g. the embedding model's context (default 2×TargetTokens)
 }
 
-// Chunk is a piece of a document sized for embedding.
+// Chunk is a piece of a document sized for embedding. Section headings are
+// not part of Content (except those of small sections merged into a
+// chunk); prepending Heading to the text that is embedded usually improves
+// retrieval.
 type Chunk struct {
 	Index   int    // 0-based position in the document
 	Content string // text to embed and show; starts with Overlap bytes from the previous chunk
@@ -66,13 +69,12 @@ func Chunks(p *Parsed, opt ChunkOptions) []Chunk {
 
 	out := make([]Chunk, 0, len(drafts))
 	for _, d := range drafts {
-		content := d.content
 		out = append(out, Chunk{
 			Index:   len(out),
-			Content: content,
+			Content: d.content,
 			Page:    d.page,
 			Heading: d.heading,
-			Tokens:  EstimateTokens(content),
+			Tokens:  d.tokens,
 			Overlap: d.overlap,
 		})
 	}
@@ -92,6 +94,8 @@ type draft struct {
 	page     int
 	heading  string
 	content  string
+	tokens   int    // EstimateTokens(content)
+	own      int    // EstimateTokens(content[overlap:])
 	overlap  int    // bytes of content repeated from the previous draft
 	firstSep string // separator before the first own piece
 }
@@ -107,8 +111,10 @@ func chunkSection(idx int, s Section, opt ChunkOptions) []draft {
 		firstSep string
 	)
 	emit := func() {
+		content := b.String()
 		out = append(out, draft{section: idx, page: s.Page, heading: s.Heading,
-			content: b.String(), overlap: overlap, firstSep: firstSep})
+			content: content, tokens: EstimateTokens(content), own: EstimateTokens(content[overlap:]),
+			overlap: overlap, firstSep: firstSep})
 	}
 	for _, p := range splitPieces(s.Text, opt.TargetTokens) {
 		if b.Len() > overlap && tokens+p.tokens > opt.TargetTokens {
@@ -118,11 +124,11 @@ func chunkSection(idx int, s Section, opt ChunkOptions) []draft {
 			b.WriteString(tail)
 			tokens, overlap = EstimateTokens(tail), len(tail)
 		}
+		if b.Len() == overlap {
+			firstSep = p.sep // first own piece of this draft
+		}
 		if b.Len() > 0 {
 			b.WriteString(p.sep)
-		}
-		if b.Len() == overlap || b.Len() == overlap+len(p.sep) {
-			firstSep = p.sep
 		}
 		b.WriteString(p.text)
 		tokens += p.tokens
@@ -144,19 +150,20 @@ func mergeSmall(drafts []draft, opt ChunkOptions) []draft {
 	for _, d := range drafts {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
-			own := d.content[d.overlap:]
-			if EstimateTokens(own) < opt.MinTokens || EstimateTokens(last.content) < opt.MinTokens {
-				sep := d.firstSep
-				if d.section != last.section || sep == "" {
-					sep = "\n\n"
+			if d.own < opt.MinTokens || last.tokens < opt.MinTokens {
+				own := d.content[d.overlap:]
+				sep := "\n\n"
+				if d.section == last.section {
+					sep = d.firstSep // "" when a long word was cut between the two
 				}
 				if d.section != last.section && d.heading != "" && d.heading != last.heading {
 					// Keep the merged section's heading visible in the text.
 					own = lastHeading(d.heading) + "\n\n" + own
 				}
-				if merged := last.content + sep + own; EstimateTokens(merged) <= opt.MaxTokens {
-					last.content = merged
-					last.section = d.section
+				merged := last.content + sep + own
+				if tokens := EstimateTokens(merged); tokens <= opt.MaxTokens {
+					last.content, last.tokens, last.section = merged, tokens, d.section
+					last.own = EstimateTokens(merged[last.overlap:])
 					continue
 				}
 			}
@@ -178,31 +185,31 @@ func lastHeading(path string) string {
 // then words; only a single word longer than target is cut between runes.
 func splitPieces(text string, target int) []piece {
 	var out []piece
-	add := func(sep, t string) {
-		out = append(out, piece{sep: sep, text: t, tokens: EstimateTokens(t)})
+	add := func(sep, t string, tokens int) {
+		out = append(out, piece{sep: sep, text: t, tokens: tokens})
 	}
 	for i, para := range strings.Split(text, "\n\n") {
 		sep := sepIf(i, "\n\n", "")
-		if EstimateTokens(para) <= target {
-			add(sep, para)
+		if n := EstimateTokens(para); n <= target {
+			add(sep, para, n)
 			continue
 		}
 		for j, line := range strings.Split(para, "\n") {
 			lsep := sepIf(j, "\n", sep)
-			if EstimateTokens(line) <= target {
-				add(lsep, line)
+			if n := EstimateTokens(line); n <= target {
+				add(lsep, line, n)
 				continue
 			}
 			for k, sent := range sentences(line) {
 				ssep := sepIf(k, " ", lsep)
-				if EstimateTokens(sent) <= target {
-					add(ssep, sent)
+				if n := EstimateTokens(sent); n <= target {
+					add(ssep, sent, n)
 					continue
 				}
 				for m, word := range strings.Fields(sent) {
 					wsep := sepIf(m, " ", ssep)
 					for n, part := range splitWord(word, target) {
-						add(sepIf(n, "", wsep), part)
+						add(sepIf(n, "", wsep), part, EstimateTokens(part))
 					}
 				}
 			}
@@ -295,44 +302,43 @@ func overlapTail(s string, budget int) string {
 	if budget <= 0 {
 		return ""
 	}
-	starts := wordStarts(s)
-	best := len(s)
-	for i := len(starts) - 1; i >= 0; i-- {
-		if EstimateTokens(s[starts[i]:]) > budget {
+	// Walk words backwards; the estimate is additive over words.
+	best, tokens := len(s), 0
+	sentence, sentenceTokens := -1, 0
+	for end := len(s); end > 0; {
+		for end > 0 && isSpaceByte(s, end) {
+			_, n := utf8.DecodeLastRuneInString(s[:end])
+			end -= n
+		}
+		start := end
+		for start > 0 && !isSpaceByte(s, start) {
+			_, n := utf8.DecodeLastRuneInString(s[:start])
+			start -= n
+		}
+		if end == 0 {
 			break
 		}
-		best = starts[i]
-	}
-	if best == len(s) {
-		return ""
-	}
-	// Prefer starting at a sentence: the first word in the tail that
-	// follows ".", "!" or "?".
-	for _, st := range starts {
-		if st <= best {
-			continue
-		}
-		prev := strings.TrimRightFunc(s[:st], unicode.IsSpace)
-		if strings.HasSuffix(prev, ".") || strings.HasSuffix(prev, "!") || strings.HasSuffix(prev, "?") {
-			if EstimateTokens(s[st:])*3 >= budget {
-				best = st
-			}
+		t := EstimateTokens(s[start:end])
+		if tokens+t > budget {
 			break
 		}
+		tokens += t
+		best = start
+		// Remember the earliest word that follows a sentence end.
+		if prev := strings.TrimRightFunc(s[:start], unicode.IsSpace); strings.HasSuffix(prev, ".") ||
+			strings.HasSuffix(prev, "!") || strings.HasSuffix(prev, "?") {
+			sentence, sentenceTokens = start, tokens
+		}
+		end = start
+	}
+	if sentence > best && sentenceTokens*3 >= budget {
+		best = sentence
 	}
 	return s[best:]
 }
 
-// wordStarts lists the byte offsets where whitespace-separated words begin.
-func wordStarts(s string) []int {
-	var out []int
-	inWord := false
-	for i, r := range s {
-		space := unicode.IsSpace(r)
-		if !space && !inWord {
-			out = append(out, i)
-		}
-		inWord = !space
-	}
-	return out
+// isSpaceByte reports whether the rune ending at s[:i] is white space.
+func isSpaceByte(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsSpace(r)
 }

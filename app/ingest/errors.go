@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error classes. Match them with errors.Is; the HTTP layer maps
@@ -59,9 +60,9 @@ func damaged(k Kind, cause error) error {
 		return cause
 	}
 	if cause == nil {
-		return newError(ErrDamaged, nil, "the %s is damaged or not a valid %s file", k.label(), k)
+		return newError(ErrDamaged, nil, "the %s is damaged or not a valid %s file", k.label(), strings.ToUpper(string(k)))
 	}
-	return newError(ErrDamaged, cause, "the %s is damaged or not a valid %s file (%v)", k.label(), k, cause)
+	return newError(ErrDamaged, cause, "the %s is damaged or not a valid %s file (%v)", k.label(), strings.ToUpper(string(k)), cause)
 }
 
 // humanInt formats n with thousands separators: 1000000 → "1,000,000".

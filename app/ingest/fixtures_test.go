@@ -191,11 +191,13 @@ type pdfPage struct {
 }
 
 type pdfOptions struct {
-	title    string
-	compress bool   // FlateDecode the content streams
-	encrypt  bool   // add an /Encrypt dictionary that no empty password opens
-	header   string // default "%PDF-1.4"
-	widths   bool   // give the font a /Widths array (all 500)
+	title     string
+	compress  bool   // FlateDecode the content streams
+	encrypt   bool   // add an /Encrypt dictionary that no empty password opens
+	header    string // default "%PDF-1.4"
+	widths    bool   // give the font a /Widths array (all 500)
+	toUnicode string // a ToUnicode CMap for the font
+	encoding  string // the font's /Encoding (default WinAnsiEncoding)
 }
 
 // buildPDF is a small but valid PDF writer: catalog, page tree, one
@@ -206,9 +208,17 @@ func buildPDF(t testing.TB, opt pdfOptions, pages ...pdfPage) []byte {
 	add := func(s string) int { objs = append(objs, s); return len(objs) }
 	catalog := add("")
 	pagesObj := add("")
-	fontDict := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding"
+	encoding := opt.encoding
+	if encoding == "" {
+		encoding = "WinAnsiEncoding"
+	}
+	fontDict := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /" + encoding
 	if opt.widths {
 		fontDict += " /FirstChar 32 /LastChar 126 /Widths [" + strings.Repeat("500 ", 95) + "]"
+	}
+	if opt.toUnicode != "" {
+		cmap := add(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(opt.toUnicode), opt.toUnicode))
+		fontDict += fmt.Sprintf(" /ToUnicode %d 0 R", cmap)
 	}
 	font := add(fontDict + " >>")
 	var kids []string

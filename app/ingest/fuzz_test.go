@@ -1,7 +1,10 @@
 package ingest
 
 import (
+	"archive/zip"
+	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +25,13 @@ var fuzzLimits = Limits{
 	Timeout:         10 * time.Second,
 }
 
-func fuzzParse(f *testing.F, kind Kind, seeds ...[]byte) {
-	for _, s := range seeds {
-		f.Add(s)
-	}
+// fuzzParse runs the parser of kind on each input, after prepare (if any)
+// has turned the input into a file.
+func fuzzParse(f *testing.F, kind Kind, prepare func(*testing.T, []byte) []byte) {
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if prepare != nil {
+			data = prepare(t, data)
+		}
 		p, err := parseBytes(kind, data, fuzzLimits)
 		if err != nil {
 			checkError(t, err)
@@ -73,6 +78,12 @@ func panicIsOurs(stack string) bool {
 	return false
 }
 
+func addSeeds(f *testing.F, seeds ...[]byte) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+}
+
 func checkChunks(t *testing.T, p *Parsed, opt ChunkOptions) []Chunk {
 	t.Helper()
 	chunks := Chunks(p, opt)
@@ -87,42 +98,106 @@ func checkChunks(t *testing.T, p *Parsed, opt ChunkOptions) []Chunk {
 }
 
 func FuzzParseTXT(f *testing.F) {
-	fuzzParse(f, KindTXT, []byte("hello\n\nworld"), []byte("\xef\xbb\xbfbom\r\n"))
+	addSeeds(f, []byte("hello\n\nworld"), []byte("\xef\xbb\xbfbom\r\n"))
+	fuzzParse(f, KindTXT, nil)
 }
 
 func FuzzParseMD(f *testing.F) {
-	fuzzParse(f, KindMD,
-		[]byte("---\ntitle: T\n---\n# A\n\ntext\n\n## B\n\n```\n# code\n```\n\nSetext\n===\n"),
+	addSeeds(f, []byte("---\ntitle: T\n---\n# A\n\ntext\n\n## B\n\n```\n# code\n```\n\nSetext\n===\n"),
 		[]byte("# \n#\n> # quoted\n- # item\n\n<div>\n# html\n</div>\n"))
+	fuzzParse(f, KindMD, nil)
 }
 
 func FuzzParseHTML(f *testing.F) {
-	fuzzParse(f, KindHTML,
-		[]byte(`<html><head><title>T</title></head><body><nav>x</nav><h1>A</h1><p>t<br>u</p><table><tr><td>1</td><td>2</td></tr></table><pre> x </pre></body></html>`),
+	addSeeds(f, []byte(`<html><head><title>T</title></head><body><nav>x</nav><h1>A</h1><p>t<br>u</p><table><tr><td>1</td><td>2</td></tr></table><pre> x </pre></body></html>`),
 		[]byte(`<meta charset="iso-8859-1"><h2>caf`+"\xe9"+`</h2><main><article><h3>x</h3></article></main>`))
+	fuzzParse(f, KindHTML, nil)
 }
 
 func FuzzParseCSV(f *testing.F) {
-	fuzzParse(f, KindCSV, []byte("a,b,c\n1,2,3\n\"x,y\",\"q\"\"\",z\n"), []byte("title\nk;v\n1;2\n"), []byte("a\tb\n1\t2\n"))
+	addSeeds(f, []byte("a,b,c\n1,2,3\n\"x,y\",\"q\"\"\",z\n"), []byte("title\nk;v\n1;2\n"), []byte("a\tb\n1\t2\n"))
+	fuzzParse(f, KindCSV, nil)
 }
 
 func FuzzParsePDF(f *testing.F) {
-	fuzzParse(f, KindPDF,
-		buildPDF(f, pdfOptions{title: "T"}, pdfPage{lines: []string{"Hello", "World"}}, pdfPage{lines: []string{"p2"}}),
+	addSeeds(f, buildPDF(f, pdfOptions{title: "T"}, pdfPage{lines: []string{"Hello", "World"}}, pdfPage{lines: []string{"p2"}}),
 		buildPDF(f, pdfOptions{compress: true, widths: true}, pdfPage{raw: "BT /F1 10 Tf [(A)-300(B)] TJ 2 Tc (CD) Tj ET q 1 0 0 1 5 5 cm Q Q"}),
-		buildPDF(f, pdfOptions{encrypt: true}, pdfPage{lines: []string{"x"}}))
+		buildPDF(f, pdfOptions{encrypt: true}, pdfPage{lines: []string{"x"}}),
+		buildPDF(f, pdfOptions{encoding: "Identity-H", toUnicode: "1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfchar <01> <0048> endbfchar 1 beginbfrange <02> <04> [<0041> <D83DDE00> <>] endbfrange"},
+			pdfPage{raw: "BT /F1 12 Tf <01020304> Tj ET"}),
+		// Bare content streams exercise the layout interpreter directly.
+		[]byte("BT /F1 12 Tf 14 TL 72 720 Td (a) Tj T* (b) ' 1 2 (c) \" [(d) -500 (e)] TJ ET"),
+		[]byte("q 0 1 -1 0 500 0 cm BT /F1 9 Tf 3 Tz 2 Ts 1 0 0 1 50 50 Tm (rotated) Tj ET Q /X1 Do"))
+	fuzzParse(f, KindPDF, func(t *testing.T, data []byte) []byte {
+		if bytes.HasPrefix(data, []byte("%PDF")) {
+			return data
+		}
+		return buildPDF(t, pdfOptions{widths: true}, pdfPage{raw: string(data)})
+	})
+}
+
+// The OOXML targets take either a whole file or, when the input is not a
+// ZIP, the XML of the main part, which is placed into a valid package: the
+// fuzzer mutates XML far more usefully than deflated bytes.
+func fuzzOOXML(f *testing.F, kind Kind, base []byte, part string, xmlSeeds ...string) {
+	f.Add(base)
+	for _, x := range xmlSeeds {
+		f.Add([]byte(x))
+	}
+	fuzzParse(f, kind, func(t *testing.T, data []byte) []byte {
+		if bytes.HasPrefix(data, []byte("PK")) {
+			return data
+		}
+		return replaceEntry(t, base, part, data)
+	})
+}
+
+// replaceEntry returns a copy of the zip with one entry's content replaced.
+func replaceEntry(t testing.TB, zipData []byte, name string, body []byte) []byte {
+	zr, err := zip.NewReader(bytes.NewReader(zipData), int64(len(zipData)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		w, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name == name {
+			w.Write(body)
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(w, rc)
+		rc.Close()
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func FuzzParseDOCX(f *testing.F) {
-	fuzzParse(f, KindDOCX, buildDOCX(f, "T", []testPara{{"Kop1", "H"}, {"", "body"}, {"MyHeading", "C"}}, [][]string{{"a", "b"}}))
+	fuzzOOXML(f, KindDOCX, buildDOCX(f, "T", []testPara{{"Kop1", "H"}, {"", "body"}, {"MyHeading", "C"}}, [][]string{{"a", "b"}}),
+		"word/document.xml",
+		`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:pPr><w:pStyle w:val="Heading1"/><w:outlineLvl w:val="1"/></w:pPr><w:r><w:t>H</w:t><w:tab/><w:br/></w:r></w:p><w:tbl><w:tr><w:tc><w:p><w:r><w:t>a</w:t></w:r></w:p><w:tbl><w:tr><w:tc><w:p><w:r><w:t>n</w:t></w:r></w:p></w:tc></w:tr></w:tbl></w:tc></w:tr></w:tbl><w:p><w:r><w:txbxContent><w:p><w:r><w:t>box</w:t></w:r></w:p></w:txbxContent></w:r></w:p></w:body></w:document>`)
 }
 
 func FuzzParseXLSX(f *testing.F) {
-	fuzzParse(f, KindXLSX, buildXLSX(f, "T", []string{"S", "T"}, map[string][][]any{"S": {{"a", "b"}, {1, 2.5}}, "T": {{"x"}}}))
+	fuzzOOXML(f, KindXLSX, buildXLSX(f, "T", []string{"S", "T"}, map[string][][]any{"S": {{"a", "b"}, {1, 2.5}}, "T": {{"x"}}}),
+		"xl/worksheets/sheet1.xml",
+		`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="s"><v>0</v></c></row><row r="3"><c r="C3"><v>1.5</v></c></row></sheetData></worksheet>`)
 }
 
 func FuzzParsePPTX(f *testing.F) {
-	fuzzParse(f, KindPPTX, buildPPTX(f, []slide{{title: "A", body: []string{"b"}, notes: "n", table: [][]string{{"1", "2"}}}, {body: []string{"c"}}}))
+	fuzzOOXML(f, KindPPTX, buildPPTX(f, []slide{{title: "A", body: []string{"b"}, notes: "n", table: [][]string{{"1", "2"}}}, {body: []string{"c"}}}),
+		"ppt/slides/slide1.xml",
+		`<p:sld xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"><p:cSld><p:spTree><p:sp><p:nvSpPr><p:nvPr><p:ph type="title"/></p:nvPr></p:nvSpPr><p:txBody><a:p><a:r><a:t>T</a:t></a:r><a:br/><a:fld type="slidenum"><a:t>1</a:t></a:fld></a:p></p:txBody></p:sp><a:tbl><a:tr><a:tc><a:txBody><a:p><a:r><a:t>c</a:t></a:r></a:p></a:txBody></a:tc></a:tr></a:tbl></p:spTree></p:cSld></p:sld>`)
 }
 
 func FuzzDetect(f *testing.F) {

@@ -186,22 +186,11 @@ func cleanText(s string) string {
 	b.Grow(len(s))
 	blank := 0
 	for line := range strings.SplitSeq(s, "\n") {
-		line = strings.TrimRightFunc(strings.Map(func(r rune) rune {
-			switch {
-			case r == '\t':
-				return r
-			case r == '\f' || r == '\v' || r == '\u00a0':
-				return ' '
-			case r == '\u00ad' || r == '\ufeff' || r == '\u200b':
-				return -1 // soft hyphen, BOM, zero-width space: invisible
-			case r == '\u2212':
-				return '-' // minus sign, used as a hyphen by some typesetters
-			case unicode.IsControl(r):
-				return -1
-			}
-			return r
-		}, line), unicode.IsSpace)
-		if strings.TrimSpace(line) == "" {
+		if !plainASCII(line) {
+			line = mapRunes(line)
+		}
+		line = strings.TrimRightFunc(line, unicode.IsSpace)
+		if line == "" {
 			blank++
 			continue
 		}
@@ -216,4 +205,34 @@ func cleanText(s string) string {
 		b.WriteString(line)
 	}
 	return b.String()
+}
+
+// plainASCII reports whether line is printable ASCII (plus tabs), which
+// cleanText can keep as it is.
+func plainASCII(line string) bool {
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; (c < ' ' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// mapRunes replaces or drops the characters cleanText does not keep.
+func mapRunes(line string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t':
+			return r
+		case r == '\f' || r == '\v' || r == '\u00a0':
+			return ' '
+		case r == '\u00ad' || r == '\ufeff' || r == '\u200b':
+			return -1 // soft hyphen, BOM, zero-width space: invisible
+		case r == '\u2212':
+			return '-' // minus sign, used as a hyphen by some typesetters
+		case unicode.IsControl(r):
+			return -1
+		}
+		return r
+	}, line)
 }

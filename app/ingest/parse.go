@@ -47,10 +47,13 @@ var parsers = map[Kind]parseFunc{
 // by Detect).
 //
 // The parser runs in its own goroutine so that Parse returns when ctx is done
-// or lim.Timeout passes even if a parser is stuck; our parsers poll ctx and
-// stop soon after, and closing r after Parse returns makes any straggler fail
-// its next read. Panics inside parsers (ours or third-party) become ErrDamaged
-// errors instead of crashing the process.
+// or lim.Timeout passes even if a parser is stuck. The abandoned goroutine
+// normally stops soon after: our parsers poll ctx, and every read of r fails
+// once ctx is done, which also ends third-party loops that keep reading the
+// file (a cyclic PDF xref chain, say). Only a third-party loop that neither
+// reads r nor checks ctx could keep running; none is known. Panics inside
+// parsers (ours or third-party) become ErrDamaged errors instead of crashing
+// the process.
 func Parse(ctx context.Context, kind Kind, r io.ReaderAt, size int64, lim Limits) (*Parsed, error) {
 	parse, ok := parsers[kind]
 	if !ok {
@@ -73,7 +76,7 @@ func Parse(ctx context.Context, kind Kind, r io.ReaderAt, size int64, lim Limits
 				done <- result{err: newError(ErrDamaged, cause, "the %s could not be read; it may be damaged (%v)", kind.label(), v)}
 			}
 		}()
-		p, err := parse(ctx, r, size, lim)
+		p, err := parse(ctx, ctxReaderAt{ctx, r}, size, lim)
 		done <- result{p, err}
 	}()
 
@@ -112,7 +115,7 @@ func finish(kind Kind, p *Parsed) (*Parsed, error) {
 	}
 	secs := p.Sections[:0]
 	for _, s := range p.Sections {
-		if s.Text = cleanText(s.Text); s.Text != "" {
+		if s.Text != "" { // the collector has already cleaned the text
 			secs = append(secs, s)
 		}
 	}
@@ -145,4 +148,18 @@ func oneLine(s string) string {
 		out = append(out, c)
 	}
 	return string(out)
+}
+
+// ctxReaderAt fails every read once ctx is done, so that a parser stuck in a
+// loop that reads the file stops soon after Parse has given up on it.
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }

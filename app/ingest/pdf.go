@@ -234,18 +234,14 @@ func (l *pdfLayout) run(contents, resources pdf.Value, depth int) {
 	xobjects := resources.Key("XObject")
 	cache := map[string]*pdfFont{}
 
-	pdf.Interpret(contents, func(stk *pdf.Stack, op string) {
-		n := stk.Len()
-		args := make([]pdf.Value, n)
-		for i := n - 1; i >= 0; i-- {
-			args[i] = stk.Pop()
-		}
+	interpret(contentReader(contents), func(op string, args []operand) {
+		n := len(args)
 		if err := l.c.check(); err != nil {
 			panic(abort{err})
 		}
 		num := func(i int) float64 {
-			if i < len(args) {
-				return args[i].Float64()
+			if i < n {
+				return args[i].num
 			}
 			return 0
 		}
@@ -268,7 +264,7 @@ func (l *pdfLayout) run(contents, resources pdf.Value, depth int) {
 			g.tm, g.tlm = identity, identity
 		case "Tf":
 			if n == 2 {
-				name := args[0].Name()
+				name := args[0].str
 				f, ok := cache[name]
 				if !ok {
 					f = newPDFFont(fonts.Key(name))
@@ -302,37 +298,49 @@ func (l *pdfLayout) run(contents, resources pdf.Value, depth int) {
 			l.nextLine()
 		case "Tj":
 			if n == 1 {
-				l.show(args[0].RawString())
+				l.show(args[0].str)
 			}
 		case "'":
 			if n == 1 {
 				l.nextLine()
-				l.show(args[0].RawString())
+				l.show(args[0].str)
 			}
 		case "\"":
 			if n == 3 {
 				g.tw, g.tc = num(0), num(1)
 				l.nextLine()
-				l.show(args[2].RawString())
+				l.show(args[2].str)
 			}
 		case "TJ":
 			if n == 1 {
-				arr := args[0]
-				for i := range arr.Len() {
-					x := arr.Index(i)
-					if x.Kind() == pdf.String {
-						l.show(x.RawString())
+				for _, x := range args[0].arr {
+					if x.kind == 's' {
+						l.show(x.str)
 					} else {
-						g.tm = translate(-x.Float64()/1000*g.tfs*g.th, 0).mul(g.tm)
+						g.tm = translate(-x.num/1000*g.tfs*g.th, 0).mul(g.tm)
 					}
 				}
 			}
 		case "Do":
 			if n == 1 {
-				l.form(xobjects.Key(args[0].Name()), resources, depth)
+				l.form(xobjects.Key(args[0].str), resources, depth)
 			}
 		}
 	})
+}
+
+// contentReader returns the decoded data of a content stream, or of an
+// array of streams read as one (with white space between, so tokens never
+// join across stream boundaries).
+func contentReader(contents pdf.Value) io.Reader {
+	if contents.Kind() != pdf.Array {
+		return contents.Reader()
+	}
+	var rs []io.Reader
+	for i := range min(contents.Len(), 1024) {
+		rs = append(rs, contents.Index(i).Reader(), strings.NewReader("\n"))
+	}
+	return io.MultiReader(rs...)
 }
 
 func (l *pdfLayout) nextLine() {
@@ -389,6 +397,12 @@ func (l *pdfLayout) show(raw string) {
 func (l *pdfLayout) showRun(f *pdfFont, raw string) {
 	g := &l.g
 	text := f.decode(raw)
+	// A space glyph squeezed to nothing by negative word spacing is not a
+	// visual gap (groff does this for italic corrections: "PA TH").
+	if !f.twoByte && f.width(32) > 0 && strings.Contains(text, " ") &&
+		(f.width(32)*g.tfs+g.tc+g.tw)*g.th < 0.1*math.Abs(g.tfs) {
+		text = strings.ReplaceAll(text, " ", "")
+	}
 
 	// Advance in unscaled text space units (PDF 32000 §9.4.4).
 	adv := 0.0
@@ -470,8 +484,7 @@ var noFont = &pdfFont{scale: 1}
 
 func newPDFFont(v pdf.Value) *pdfFont {
 	f := &pdfFont{scale: 1}
-	font := pdf.Font{V: v}
-	f.enc = font.Encoder()
+	f.enc = fontEncoding(v)
 	switch v.Key("Subtype").Name() {
 	case "Type0":
 		f.twoByte = true
@@ -494,6 +507,23 @@ func newPDFFont(v pdf.Value) *pdfFont {
 		}
 	}
 	return f
+}
+
+// fontEncoding picks how a font's codes become text: its ToUnicode CMap
+// (which the spec says wins) parsed by us, else the library's decoder for
+// simple encodings. The library is never asked to read a ToUnicode CMap
+// itself, because its CMap lexer can loop forever on a malformed one.
+func fontEncoding(v pdf.Value) pdf.TextEncoding {
+	if tu := v.Key("ToUnicode"); tu.Kind() == pdf.Stream {
+		if cm := parseToUnicode(tu.Reader()); cm != nil {
+			return cm
+		}
+		if enc := v.Key("Encoding"); enc.Kind() != pdf.Dict && (enc.Kind() != pdf.Name || enc.Name() == "Identity-H") {
+			return latin1{} // the library would read the CMap we could not
+		}
+	}
+	font := pdf.Font{V: v}
+	return font.Encoder()
 }
 
 // parseCIDWidths reads a CIDFont W array: "c [w1 w2 ...]" or "c1 c2 w".

@@ -17,17 +17,23 @@ import (
 // which the chunker relies on.
 func EstimateTokens(s string) int {
 	tokens, word := 0, 0
-	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < utf8.RuneSelf { // fast path for ASCII
+			if asciiSpace[c] {
+				tokens += wordTokens(word)
+				word = 0
+			} else {
+				word++
+			}
+			continue
 		}
-		i += size
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size - 1
 		switch {
-		case r == ' ' || r == '\n' || r == '\t' || (r >= utf8.RuneSelf && unicode.IsSpace(r)):
+		case unicode.IsSpace(r):
 			tokens += wordTokens(word)
 			word = 0
-		case r >= 0x0E00 && isCJK(r):
+		case isCJK(r):
 			tokens += wordTokens(word) + 1
 			word = 0
 		default:
@@ -36,6 +42,8 @@ func EstimateTokens(s string) int {
 	}
 	return tokens + wordTokens(word)
 }
+
+var asciiSpace = [utf8.RuneSelf]bool{' ': true, '\n': true, '\t': true, '\r': true, '\v': true, '\f': true}
 
 func wordTokens(runes int) int { return (runes + 3) / 4 }
 
