@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -133,4 +134,27 @@ func TestChatSharingAndPublicLinks(t *testing.T) {
 	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: owner.token, body: map[string]bool{"allow_public_chats": false}})
 	ts.must(404, req{method: "GET", path: "/api/public/chats/" + pub.PublicID})
 	ts.must(403, req{method: "POST", path: cp + "/public", token: alice.token, body: map[string]bool{"enabled": true}})
+}
+
+func TestChatAttachesOnlyVisibleKnowledgeBases(t *testing.T) {
+	ts := newTestServer(t)
+	owner, member := ts.signup("owner"), ts.signup("member")
+	ws := ts.createWorkspace(owner, "Acme")
+	ts.addMember(ws, owner, member, "member")
+	base := "/api/workspaces/" + ws.ID
+	var open, closed kbJSON
+	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: owner.token, body: map[string]any{"name": "Open"}}).json(&open)
+	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: owner.token, body: map[string]any{"name": "Closed", "shared_with_workspace": false}}).json(&closed)
+	var ch chatJSON
+	ts.must(201, req{method: "POST", path: base + "/chats", token: member.token, body: map[string]any{"knowledge_base_ids": []string{open.ID}}}).json(&ch)
+	if len(ch.KnowledgeBaseIDs) != 1 || ch.KnowledgeBaseIDs[0] != open.ID {
+		t.Fatalf("attached %v", ch.KnowledgeBaseIDs)
+	}
+	if res := ts.must(400, req{method: "PATCH", path: base + "/chats/" + ch.ID, token: member.token, body: map[string]any{"knowledge_base_ids": []string{closed.ID}}}); res.errField() != "knowledge_base_ids" {
+		t.Fatalf("restricted KB attached: %s", res.Body)
+	}
+	page := ts.must(200, req{method: "GET", path: "/w/" + ws.ID + "/c/" + ch.ID, headers: map[string]string{"Cookie": "quire_session=" + member.token}})
+	if !strings.Contains(string(page.Body), "Open") || strings.Contains(string(page.Body), ">Closed<") {
+		t.Fatal("the chat page offers knowledge bases the member cannot see")
+	}
 }

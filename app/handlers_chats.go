@@ -181,14 +181,15 @@ func (s *Server) createChat(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(chatView(ch))
 }
 
-// checkVisibleKBs refuses knowledge bases the caller cannot see (hook for the
-// knowledge layer's visibility rule; existence is checked by the store).
+// checkVisibleKBs refuses knowledge bases the caller cannot see: a chat only
+// retrieves from what its owner may read.
 func (s *Server) checkVisibleKBs(c *fiber.Ctx, ws *store.Workspace, ids *[]string) error {
-	if ids == nil || s.kbVisible == nil {
+	if ids == nil {
 		return nil
 	}
+	v := store.Viewer{UserID: userOf(c).ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
 	for _, id := range *ids {
-		ok, err := s.kbVisible(c.UserContext(), ws, userOf(c), id)
+		ok, err := s.store.KBVisible(c.UserContext(), ws.ID, v, id)
 		if err != nil {
 			return err
 		}

@@ -97,21 +97,20 @@ func (s *Server) pageChat(c *fiber.Ctx) error {
 		if ch.PublicID != "" {
 			data["PublicURL"] = s.cfg.PublicURL() + "/p/" + ch.PublicID
 		}
-		if s.listKBs != nil {
-			kbs, err := s.listKBs(ctx, ws, u)
-			if err != nil {
-				return err
-			}
-			attached := map[string]bool{}
-			for _, id := range ch.KnowledgeBaseIDs {
-				attached[id] = true
-			}
-			var opts []kbOption
-			for _, kb := range kbs {
-				opts = append(opts, kbOption{kb.ID, kb.Name, attached[kb.ID]})
-			}
-			data["KBs"] = opts
+		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		kbs, err := s.store.ListKnowledgeBases(ctx, ws.ID, v, "", "", 200)
+		if err != nil {
+			return err
 		}
+		attached := map[string]bool{}
+		for _, id := range ch.KnowledgeBaseIDs {
+			attached[id] = true
+		}
+		var opts []kbOption
+		for _, kb := range kbs {
+			opts = append(opts, kbOption{kb.ID, kb.Name, attached[kb.ID]})
+		}
+		data["KBs"] = opts
 	}
 	title := ch.Name
 	if title == "" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/billing"
 	"quire/app/chat"
 	"quire/app/config"
 	"quire/app/limit"
@@ -50,11 +51,9 @@ type Server struct {
 
 	// Hooks filled by the knowledge and usage layers.
 	retrieve func(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error)
-	listKBs  func(ctx context.Context, ws *store.Workspace, u *store.User) ([]kbRef, error)
 	docGate  func(ctx context.Context, ws *store.Workspace, extraBytes int64) error // plan limits on documents (billing)
 
-	// kbVisible reports whether a user may see a knowledge base (set by the knowledge layer).
-	kbVisible func(ctx context.Context, ws *store.Workspace, u *store.User, kbID string) (bool, error)
+	billing *billing.Service // Stripe billing; nil when billing is off (handlers_billing.go)
 
 	mu       sync.RWMutex
 	settings Settings
@@ -99,6 +98,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		ErrorHandler:          s.handleError,
 		ProxyHeader:           "",
 	})
+	s.initBilling()
 	s.register(web)
 	return s, nil
 }
@@ -138,9 +138,6 @@ func (s *Server) loadSecret(ctx context.Context) error {
 	s.secret = hexSecret
 	return err
 }
-
-// kbRef names a knowledge base for pickers.
-type kbRef struct{ ID, Name string }
 
 // Settings are what the instance admin changes at run time.
 type Settings struct {
