@@ -34,16 +34,7 @@ func TestBrowserChatStreamShareRead(t *testing.T) {
 	}
 	in.api("POST", "/api/workspaces/"+ws.ID+"/members", token, map[string]string{"email": "grace@example.com"}, nil)
 
-	login := func(email, pw string) {
-		run(t, ctx, "login "+email,
-			chromedp.Navigate(in.URL+"/login"),
-			chromedp.SendKeys(`main input[name=email]`, email),
-			chromedp.SendKeys(`main input[name=password]`, pw),
-			chromedp.Click(`main button[type=submit]`),
-			waitPath(ctx, func(p string) bool { return strings.HasPrefix(p, "/w/") }),
-		)
-	}
-	login("ada@example.com", "analytical-engine")
+	loginAs(t, ctx, in, "ada@example.com", "analytical-engine")
 	var answer string
 	run(t, ctx, "new chat and ask",
 		chromedp.Click(`#new-chat button`),
@@ -66,7 +57,7 @@ func TestBrowserChatStreamShareRead(t *testing.T) {
 		chromedp.Click(`#logout`),
 		waitPath(ctx, func(p string) bool { return p == "/login" }),
 	)
-	login("grace@example.com", "compiler-1952")
+	loginAs(t, ctx, in, "grace@example.com", "compiler-1952")
 	var read string
 	run(t, ctx, "the colleague reads it",
 		chromedp.Navigate(in.URL+"/shared"),

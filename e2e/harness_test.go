@@ -6,6 +6,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"quire/app/llm/ollamatest"
 )
@@ -178,4 +181,16 @@ func (in *instance) logLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// loginAs signs in through the login form and waits for a workspace page.
+func loginAs(t *testing.T, ctx context.Context, in *instance, email, pw string) {
+	t.Helper()
+	run(t, ctx, "login "+email,
+		chromedp.Navigate(in.URL+"/login"),
+		chromedp.SendKeys(`main input[name=email]`, email),
+		chromedp.SendKeys(`main input[name=password]`, pw),
+		chromedp.Click(`main button[type=submit]`),
+		waitPath(ctx, func(p string) bool { return strings.HasPrefix(p, "/w/") }),
+	)
 }
