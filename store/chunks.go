@@ -221,7 +221,9 @@ func newVecWriter(ctx context.Context, tx *sql.Tx, dim int) (*vecWriter, error) 
 	}
 	vw := &vecWriter{}
 	for _, t := range tables {
-		st, err := tx.PrepareContext(ctx, `DELETE FROM `+vecTable(t)+` WHERE rowid = ?`)
+		// Deleting through vec0 costs even when the rowid is absent (the
+		// common case), so the rowids shadow table is asked first.
+		st, err := tx.PrepareContext(ctx, `DELETE FROM `+vecTable(t)+` WHERE rowid = ?1 AND EXISTS (SELECT 1 FROM `+vecTable(t)+`_rowids WHERE rowid = ?1)`)
 		if err != nil {
 			vw.close()
 			return nil, err

@@ -280,15 +280,15 @@ func (s *Store) RemoveKBDocuments(ctx context.Context, wsID, kbID string, docIDs
 // DocumentKBIDs lists the knowledge bases a document belongs to that the
 // viewer can see (the others are not revealed).
 func (s *Store) DocumentKBIDs(ctx context.Context, wsID string, v Viewer, docID string) ([]string, error) {
-	m, err := s.documentsKBIDs(ctx, wsID, v, []string{docID})
+	m, err := s.DocumentsKBIDs(ctx, wsID, v, []string{docID})
 	if err != nil {
 		return nil, err
 	}
 	return m[docID], nil
 }
 
-// documentsKBIDs maps each document to the knowledge bases the viewer can see it in.
-func (s *Store) documentsKBIDs(ctx context.Context, wsID string, v Viewer, docIDs []string) (map[string][]string, error) {
+// DocumentsKBIDs maps each document to the knowledge bases the viewer can see it in.
+func (s *Store) DocumentsKBIDs(ctx context.Context, wsID string, v Viewer, docIDs []string) (map[string][]string, error) {
 	args := append(viewerArgs(wsID, v), sql.Named("docs", jsonIDs(docIDs)))
 	rows, err := s.r.QueryContext(ctx, `SELECT kd.document_id, kb.id FROM knowledge_base_documents kd JOIN knowledge_bases kb ON kb.id = kd.knowledge_base_id
 		WHERE kd.workspace_id = :ws AND kd.document_id IN (SELECT value FROM json_each(:docs)) AND `+kbVisibleSQL+`

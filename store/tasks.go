@@ -128,12 +128,15 @@ func (s *Store) ClaimTask(ctx context.Context, owner string, kinds []string) (*T
 	return t, err
 }
 
-// NextTaskDue reports when the earliest queued task of the given kinds
-// becomes due (ok false when none is queued), so an idle runner sleeps just
-// long enough.
+// NextTaskDue reports when the earliest claimable queued task of the given
+// kinds becomes due (ok false when there is none), so an idle runner sleeps
+// just long enough. Tasks waiting for another task of their document to
+// finish do not count: the runner looks again when that one ends.
 func (s *Store) NextTaskDue(ctx context.Context, kinds []string) (at time.Time, ok bool, err error) {
 	var v sql.NullString
-	err = s.r.QueryRowContext(ctx, `SELECT min(run_after) FROM document_processing_tasks WHERE status = 'queued' AND kind IN (SELECT value FROM json_each(?))`,
+	err = s.r.QueryRowContext(ctx, `SELECT min(t.run_after) FROM document_processing_tasks t
+		WHERE t.status = 'queued' AND t.kind IN (SELECT value FROM json_each(?))
+		AND (t.document_id IS NULL OR NOT EXISTS (SELECT 1 FROM document_processing_tasks r WHERE r.status = 'running' AND r.document_id = t.document_id))`,
 		jsonIDs(kinds)).Scan(&v)
 	if err != nil || !v.Valid {
 		return time.Time{}, false, err

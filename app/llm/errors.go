@@ -1,0 +1,80 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+
+	"github.com/ollama/ollama/api"
+)
+
+var (
+	// ErrUnavailable matches every error meaning the model server cannot
+	// serve the model now: unreachable, too slow, model not installed,
+	// server-side failure. HTTP: 503 model_unavailable.
+	ErrUnavailable = errors.New("model server unavailable")
+	// ErrModelNotFound additionally matches a model that is not installed.
+	ErrModelNotFound = errors.New("model not installed")
+)
+
+// UnavailableError explains why the model server could not serve a call.
+// Its message is written for the person who has to fix it.
+type UnavailableError struct {
+	URL     string
+	Model   string
+	Reason  string
+	Missing bool  // the model is not installed
+	Err     error // the underlying error, for logs
+}
+
+func (e *UnavailableError) Error() string { return e.Reason }
+
+func (e *UnavailableError) Is(target error) bool {
+	return target == ErrUnavailable || (e.Missing && target == ErrModelNotFound)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Classify turns an error of the official client into an *UnavailableError
+// when it means the server cannot serve the model; other errors (a refused
+// request, the caller's own cancellation) come back unchanged.
+func (c *Client) Classify(ctx context.Context, err error, model string) error {
+	return c.classify(ctx, err, model)
+}
+
+func (c *Client) classify(ctx context.Context, err error, model string) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return err // the caller gave up; nothing is wrong with the server
+	}
+	base := c.BaseURL()
+	ue := &UnavailableError{URL: base, Model: model, Err: err}
+	var se api.StatusError
+	var ne net.Error
+	var urlErr *url.Error
+	switch {
+	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
+		ue.Missing = true
+		ue.Reason = fmt.Sprintf("the model %q is not installed on the Ollama server at %s; install it with `ollama pull %s` or choose another model in the admin settings",
+			model, base, model)
+	case errors.As(err, &se) && se.StatusCode >= 500:
+		ue.Reason = fmt.Sprintf("the Ollama server at %s failed with the model %q (%d %s); check its log", base, model, se.StatusCode, se.ErrorMessage)
+	case errors.As(err, &se):
+		return fmt.Errorf("the Ollama server refused the request for %q: %s", model, se.ErrorMessage)
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		ue.Reason = fmt.Sprintf("the Ollama server at %s did not answer in time; it may be overloaded or still loading the model", base)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		ue.Reason = fmt.Sprintf("cannot reach the Ollama server at %s (connection refused); start Ollama or correct its URL in the admin settings", base)
+	case errors.As(err, &urlErr) || errors.As(err, &ne):
+		ue.Reason = fmt.Sprintf("cannot reach the Ollama server at %s (%v); start Ollama or correct its URL in the admin settings", base, err)
+	default:
+		return err
+	}
+	return ue
+}
