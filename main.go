@@ -6,6 +6,10 @@
 //	quire admin create-user --email E [--name N] [--password P] [--admin]
 //	quire admin reset-password --email E [--password P]
 //	quire health [--listen ADDR]   (exit 0 when the local server answers /api/health; for container health checks)
+//	quire stripe sync   (first import of the Stripe catalogue and subscriptions; webhooks keep it current)
+//	quire backup FILE    (online backup: database snapshot + files, one .tar.gz; safe while serving)
+//	quire restore FILE   (into an empty --data-dir only)
+//	quire doctor [--full] (checks data dir, database, migrations, Ollama, disk, backups; exit 1 on failure)
 //	quire version
 package main
 
@@ -59,13 +63,24 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return resetPassword(args[1:], stdin, stdout)
 		}
 		return fmt.Errorf("unknown admin command %q: want create-user or reset-password", args[0])
+	case "stripe":
+		if len(args) == 0 || args[0] != "sync" {
+			return errors.New("usage: quire stripe sync [--config FILE]: imports products, prices, features and subscriptions from Stripe")
+		}
+		return stripeSync(args[1:], stdout)
 	case "health":
 		return healthCmd(args, stdout)
+	case "backup":
+		return backupCmd(args, stdout)
+	case "restore":
+		return restoreCmd(args, stdout)
+	case "doctor":
+		return doctorCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quire", app.Version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: quire [serve|migrate|admin create-user|admin reset-password|version] [flags]; quire serve -h lists flags")
+		fmt.Fprintln(stdout, "usage: quire [serve|migrate|admin create-user|admin reset-password|stripe sync|backup FILE|restore FILE|doctor|version] [flags]; quire serve -h lists flags")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: quire help)", cmd)
@@ -89,6 +104,10 @@ func openStore(fs *flag.FlagSet, args []string) (config.Config, *store.Store, er
 	}
 	if err := os.MkdirAll(cfg.FilesDir(), 0o750); err != nil {
 		return cfg, nil, fmt.Errorf("data_dir %s is not writable: %w", cfg.DataDir, err)
+	}
+	// An older database is backed up before it is migrated (main_ops.go).
+	if err := backupBeforeMigrate(cfg); err != nil {
+		return cfg, nil, err
 	}
 	st, err := store.Open(context.Background(), cfg.DBPath())
 	return cfg, st, err
@@ -114,6 +133,9 @@ func serve(args []string) error {
 	}
 	log.Info("quire is serving", "url", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "version", app.Version)
 	errc := make(chan error, 1)
+	if err := srv.Start(ctx); err != nil {
+		return fmt.Errorf("start document processing: %w", err)
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:

@@ -73,10 +73,34 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 			*p = *v
 		}
 	}
+	old := s.currentSettings()
 	if err := s.saveSettings(c.UserContext(), st); err != nil {
 		return err
 	}
+	if st.OllamaURL != old.OllamaURL {
+		if err := s.llm.SetBaseURL(st.OllamaURL); err != nil {
+			return invalid("ollama_url", "%s", err.Error())
+		}
+	}
+	if st.DefaultEmbeddingModel != old.DefaultEmbeddingModel {
+		// Re-embed in the background; search uses only the new model's vectors meanwhile.
+		if _, err := s.knowledge.Reindex(c.UserContext()); err != nil {
+			s.log.Error("queue re-embedding", "err", err)
+		}
+	}
 	return c.JSON(st)
+}
+
+// reindex re-embeds every document with the current embedding model, in the background.
+func (s *Server) reindex(c *fiber.Ctx) error {
+	if s.currentSettings().DefaultEmbeddingModel == "" {
+		return invalid("default_embedding_model", "choose an embedding model first (Administration → Models)")
+	}
+	n, err := s.knowledge.Reindex(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"queued": n})
 }
 
 func (s *Server) listUsers(c *fiber.Ctx) error {

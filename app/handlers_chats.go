@@ -334,6 +334,9 @@ func (s *Server) setPublic(c *fiber.Ctx) error {
 		if !s.currentSettings().AllowPublicChats {
 			return forbidden("the administrator of this instance does not allow public chats")
 		}
+		if err := s.publicChatsAllowed(c.UserContext(), ws); err != nil {
+			return err
+		}
 		publicID = ch.PublicID
 		if publicID == "" {
 			publicID, _ = auth.NewToken("")
@@ -367,6 +370,12 @@ func (s *Server) loadPublicChat(c *fiber.Ctx) (*publicChat, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	// A link published under a plan that no longer allows it stops working.
+	if ws, err := s.store.WorkspaceByID(c.UserContext(), ch.WorkspaceID); err != nil {
+		return nil, err
+	} else if s.publicChatsAllowed(c.UserContext(), ws) != nil {
+		return nil, notFound("chat")
 	}
 	msgs, err := s.store.ListMessages(c.UserContext(), ch.WorkspaceID, ch.ID)
 	if err != nil {

@@ -290,17 +290,27 @@ func (s *Server) patchDocument(c *fiber.Ctx) error {
 
 func (s *Server) deleteDocument(c *fiber.Ctx) error {
 	d := documentOf(c)
-	s.cancelDocumentJobs(d)
-	path, err := s.store.DeleteDocument(c.UserContext(), d.WorkspaceID, d.ID)
+	// The service stops the document's running task first, then deletes it with
+	// its chunks, FTS rows and vectors in one transaction, then its file.
+	if err := s.knowledge.DeleteDocument(c.UserContext(), d.WorkspaceID, d.ID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) reprocessDocument(c *fiber.Ctx) error {
+	d := documentOf(c)
+	if err := s.knowledge.Reprocess(c.UserContext(), d.WorkspaceID, d.ID); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return conflict("the document is still being processed; try again in a moment")
+		}
+		return err
+	}
+	d, err := s.store.GetDocument(c.UserContext(), d.WorkspaceID, d.ID)
 	if err != nil {
 		return err
 	}
-	if path != "" {
-		if err := os.Remove(s.filePath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("remove document file", "document_id", d.ID, "err", err)
-		}
-	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return c.Status(fiber.StatusAccepted).JSON(documentView(d))
 }
 
 func (s *Server) documentFile(c *fiber.Ctx) error {

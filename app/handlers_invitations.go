@@ -77,6 +77,9 @@ func (s *Server) createInvitation(c *fiber.Ctx) error {
 		}
 		teamID = *in.TeamID
 	}
+	if err := s.seatsAllowed(ctx, ws); err != nil {
+		return err // the plan's seats are taken (the store also enforces the admin's seat_limit)
+	}
 	secret, hash := auth.NewToken("qi_")
 	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, in.Role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration))
 	switch {

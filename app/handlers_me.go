@@ -115,10 +115,14 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 	}
 	u := userOf(c)
 	if in.WorkspaceID != "" {
-		if _, err := s.store.WorkspaceForUser(c.UserContext(), in.WorkspaceID, u.ID); errors.Is(err, store.ErrNotFound) {
+		ws, err := s.store.WorkspaceForUser(c.UserContext(), in.WorkspaceID, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
 			return invalid("workspace_id", "you are not a member of that workspace")
 		} else if err != nil {
 			return err
+		}
+		if err := s.apiAccessAllowed(c.UserContext(), ws); err != nil {
+			return err // a workspace key is for the /v1 API, which the plan must include
 		}
 	}
 	if bound := identityOf(c).token.WorkspaceID; bound != "" && bound != in.WorkspaceID {

@@ -160,6 +160,9 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.seatsAllowed(ctx, ws); err != nil {
+		return err // the plan's seats are taken (the store also enforces the admin's seat_limit)
+	}
 	switch err := s.store.AddMemberWithinSeats(ctx, ws.ID, u.ID, in.Role); {
 	case errors.Is(err, store.ErrConflict):
 		return conflict("%s is already a member of this workspace", email)

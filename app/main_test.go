@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ func newOllamaServer(t testing.TB) (*testServer, *ollamatest.Server) {
 	o := ollamaForTest(t)
 	ts := newTestServer(t, func(c *config.Config) { c.OllamaURL = o.URL })
 	setModels(t, ts, o)
+	startProcessing(t, ts)
 	return ts, o
 }
 
@@ -39,3 +42,19 @@ func setModels(t testing.TB, ts *testServer, o *ollamatest.Server) {
 }
 
 func sleepBriefly() { time.Sleep(20 * time.Millisecond) }
+
+// startProcessing runs the document pipeline for the test's lifetime.
+func startProcessing(t testing.TB, ts *testServer) {
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := ts.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		ts.srv.runner.Stop(stop)
+	})
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

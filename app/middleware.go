@@ -58,6 +58,7 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 			status = fiber.StatusInternalServerError
 		}
 	}
+	s.observeRequest(c, status, time.Since(start)) // Prometheus metrics (handlers_ops.go)
 	s.log.Debug("request", "method", c.Method(), "path", c.Path(), "status", status, "ms", time.Since(start).Milliseconds())
 	return err
 }
@@ -214,6 +215,9 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			}
 			if err != nil {
 				return err
+			}
+			if err := s.apiAccessAllowed(c.UserContext(), ws); err != nil {
+				return err // the workspace's plan has no API access (402)
 			}
 			c.Locals("workspace", ws)
 		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader, KBReader, KBManager, DocReader, DocManager:

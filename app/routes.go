@@ -63,6 +63,13 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/workspaces/:ws/usage", Access: WSAdmin, Handler: s.workspaceUsage},
 		{Method: get, Path: "/api/workspaces/:ws/usage/limits", Access: WSMember, Handler: s.usageLimits},
 
+		// Billing (Stripe; 404 billing_disabled when not configured)
+		{Method: get, Path: "/api/billing/plans", Access: SignedIn, Handler: s.billingPlans},
+		{Method: get, Path: "/api/workspaces/:ws/billing", Access: WSMember, Handler: s.workspaceBilling},
+		{Method: post, Path: "/api/workspaces/:ws/billing/checkout", Access: WSOwner, Handler: s.billingCheckout},
+		{Method: post, Path: "/api/workspaces/:ws/billing/portal", Access: WSOwner, Handler: s.billingPortal},
+		{Method: post, Path: "/api/stripe/webhook", Access: Public, Handler: s.stripeWebhook}, // signed by Stripe
+
 		// Teams
 		{Method: get, Path: "/api/workspaces/:ws/teams", Access: WSMember, Handler: s.listTeams},
 		{Method: post, Path: "/api/workspaces/:ws/teams", Access: WSAdmin, Handler: s.createTeam},
@@ -106,6 +113,8 @@ func (s *Server) Routes() []Route {
 		{Method: del, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.deleteDocument},
 		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/file", Access: DocReader, Handler: s.documentFile},
 		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/chunks", Access: DocReader, Handler: s.documentChunks},
+		{Method: post, Path: "/api/workspaces/:ws/documents/:doc/reprocess", Access: DocManager, Handler: s.reprocessDocument},
+		{Method: post, Path: "/api/workspaces/:ws/search", Access: WSMember, Handler: s.searchAPI},
 
 		// Chats (private to their owner unless shared or published)
 		{Method: get, Path: "/api/workspaces/:ws/chats", Access: WSMember, Handler: s.listChats},
@@ -136,9 +145,16 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.listUsers},
 		{Method: patch, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.patchUser},
 		{Method: get, Path: "/api/admin/outbox", Access: InstanceAdmin, Handler: s.listOutbox},
+
+		// Operations: online backups, Prometheus metrics (handlers_ops.go)
+		{Method: post, Path: "/api/admin/backups", Access: InstanceAdmin, Handler: s.createBackup},
+		{Method: get, Path: "/api/admin/backups", Access: InstanceAdmin, Handler: s.listBackups},
+		{Method: get, Path: "/api/admin/backups/:name", Access: InstanceAdmin, Handler: s.downloadBackup},
+		{Method: get, Path: "/metrics", Access: s.metricsAccess(), Handler: s.metrics},
 		{Method: get, Path: "/api/admin/models", Access: InstanceAdmin, Handler: s.adminModels},
 		{Method: post, Path: "/api/admin/models/pull", Access: InstanceAdmin, Handler: s.pullModel},
 		{Method: get, Path: "/api/admin/jobs", Access: InstanceAdmin, Handler: s.adminJobs},
+		{Method: post, Path: "/api/admin/reindex", Access: InstanceAdmin, Handler: s.reindex},
 
 		// UI pages
 		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.pageHome},
@@ -155,9 +171,11 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws/teams", Access: WSMember, Page: true, Handler: s.pageTeams},
 		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.pageFolders},
 		{Method: get, Path: "/w/:ws/usage", Access: WSAdmin, Page: true, Handler: s.pageUsage},
+		{Method: get, Path: "/w/:ws/billing", Access: WSMember, Page: true, Handler: s.pageBilling},
 		{Method: get, Path: "/w/:ws/documents", Access: WSMember, Page: true, Handler: s.pageDocuments},
 		{Method: get, Path: "/w/:ws/documents/:doc", Access: DocReader, Page: true, Handler: s.pageDocument},
 		{Method: get, Path: "/w/:ws/knowledge", Access: WSMember, Page: true, Handler: s.pageKnowledgeBases},
+		{Method: get, Path: "/w/:ws/search", Access: WSMember, Page: true, Handler: s.pageSearch},
 		{Method: get, Path: "/w/:ws/knowledge/:kb", Access: KBReader, Page: true, Handler: s.pageKnowledgeBase},
 		{Method: get, Path: "/w/:ws/chats", Access: WSMember, Page: true, Handler: s.pageChats},
 		{Method: get, Path: "/w/:ws/c/:chat", Access: ChatReader, Page: true, Handler: s.pageChat},
@@ -168,6 +186,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/admin", Access: InstanceAdmin, Page: true, Handler: s.pageAdminUsers},
 		{Method: get, Path: "/admin/settings", Access: InstanceAdmin, Page: true, Handler: s.pageAdminSettings},
 		{Method: get, Path: "/admin/outbox", Access: InstanceAdmin, Page: true, Handler: s.pageAdminOutbox},
+		{Method: get, Path: "/admin/backups", Access: InstanceAdmin, Page: true, Handler: s.pageAdminBackups},
 		{Method: get, Path: "/admin/models", Access: InstanceAdmin, Page: true, Handler: s.pageAdminModels},
 		{Method: get, Path: "/admin/jobs", Access: InstanceAdmin, Page: true, Handler: s.pageAdminJobs},
 	}

@@ -19,8 +19,12 @@ import (
 	"quire/app/billing"
 	"quire/app/chat"
 	"quire/app/config"
+	"quire/app/jobs"
+	"quire/app/knowledge"
 	"quire/app/limit"
+	"quire/app/llm"
 	"quire/app/mail"
+	"quire/app/ops"
 	"quire/store"
 )
 
@@ -47,13 +51,19 @@ type Server struct {
 	models modelCache  // what Ollama said about each model
 	gens   generations // replies being written, by chat
 
-	jobs runner // the document processing runner (nil in tests that do not process)
+	llm       *llm.Client
+	runner    *jobs.Runner
+	knowledge *knowledge.Service
+	jobs      runner   // the knowledge service as the HTTP layer drives it
+	search    searcher // hybrid search over knowledge
 
 	// Hooks filled by the knowledge and usage layers.
 	retrieve func(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error)
 	docGate  func(ctx context.Context, ws *store.Workspace, extraBytes int64) error // plan limits on documents (billing)
 
 	billing *billing.Service // Stripe billing; nil when billing is off (handlers_billing.go)
+
+	backups *ops.Backups // the backups folder and its schedule (handlers_ops.go)
 
 	mu       sync.RWMutex
 	settings Settings
@@ -92,16 +102,24 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		AppName:               "quire",
 		DisableStartupMessage: true,
 		BodyLimit:             (cfg.MaxUploadMB + 1) << 20, // uploads; JSON bodies get the smaller limit in middleware
-		ReadTimeout:           30 * time.Second,            // slowloris
+		ReadTimeout:           cfg.ReadTimeout.Duration,    // slowloris (read_timeout, default 30s)
 		WriteTimeout:          0,                           // streamed replies may last minutes
 		IdleTimeout:           120 * time.Second,
 		ErrorHandler:          s.handleError,
 		ProxyHeader:           "",
 	})
 	s.initBilling()
+	if err := s.initKnowledge(); err != nil {
+		return nil, err
+	}
+	s.startOps(ctx)
 	s.register(web)
 	return s, nil
 }
+
+// Start begins background document processing (serve calls it; most tests
+// do not, so their documents stay pending).
+func (s *Server) Start(ctx context.Context) error { return s.startKnowledge(ctx) }
 
 // App exposes the Fiber app (tests call its Test method).
 func (s *Server) App() *fiber.App { return s.fiber }
@@ -114,6 +132,7 @@ func (s *Server) Serve(ln net.Listener) error { return s.fiber.Listener(ln) }
 func (s *Server) Shutdown(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	err := s.fiber.ShutdownWithTimeout(timeout)
+	s.backups.Stop()
 	done := make(chan struct{})
 	go func() { s.gens.wg.Wait(); close(done) }()
 	select {
@@ -121,6 +140,12 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	case <-time.After(time.Until(deadline)):
 		s.gens.stopAll()
 		<-done
+	}
+	// Running document tasks stop and go back to the queue; they resume on the next start.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(5*time.Second))
+	defer cancel()
+	if rerr := s.runner.Stop(ctx); rerr != nil {
+		s.log.Warn("stopping document processing", "err", rerr)
 	}
 	return err
 }

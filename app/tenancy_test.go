@@ -112,6 +112,14 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 			}
 			return strconv.FormatInt(tok.ID, 10)
 		}
+		if p == ":name" && strings.HasPrefix(path, "/api/admin/backups/") {
+			// A real backup in the instance's backups folder.
+			info, err := ts.srv.backups.Run(context.Background(), "manual")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return info.Name
+		}
 		if strings.HasPrefix(path, "/api/admin/users/") && p == ":id" {
 			return strconv.FormatInt(w.target.ID, 10)
 		}
@@ -274,8 +282,12 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]any{"document_ids": []string{w.doc.ID}}
 	case "POST /api/workspaces/:ws/documents/url":
 		return map[string]string{"url": "http://127.0.0.1:1/page.html"}
+	case "POST /api/workspaces/:ws/search":
+		return map[string]any{"query": "handbook", "mode": "keyword"}
 	case "PATCH /api/workspaces/:ws/documents/:doc":
 		return map[string]string{"name": "renamed.txt"}
+	case "POST /api/workspaces/:ws/billing/checkout":
+		return map[string]string{"price_id": walkPriceID} // seeded by the billing walk (billing_api_test.go)
 	case "POST /api/workspaces/:ws/chats/:chat/public":
 		return map[string]bool{"enabled": true}
 	case "POST /api/workspaces/:ws/chats/:chat/messages", "POST /api/workspaces/:ws/chats/:chat/messages/:msg/edit":
@@ -369,6 +381,12 @@ var accessSpec = map[string]Access{
 	"GET /api/workspaces/:ws/usage":                                 WSAdmin,
 	"GET /api/workspaces/:ws/usage/limits":                          WSMember,
 	"GET /w/:ws/usage":                                              WSAdmin,
+	"GET /api/billing/plans":                                        SignedIn,
+	"GET /api/workspaces/:ws/billing":                               WSMember,
+	"POST /api/workspaces/:ws/billing/checkout":                     WSOwner,
+	"POST /api/workspaces/:ws/billing/portal":                       WSOwner,
+	"POST /api/stripe/webhook":                                      Public,
+	"GET /w/:ws/billing":                                            WSMember,
 	"GET /api/workspaces/:ws/knowledge-bases":                       WSMember,
 	"POST /api/workspaces/:ws/knowledge-bases":                      WSAdmin,
 	"GET /api/workspaces/:ws/knowledge-bases/:kb":                   KBReader,
@@ -396,11 +414,19 @@ var accessSpec = map[string]Access{
 	"GET /api/admin/jobs":                                           InstanceAdmin,
 	"GET /admin/models":                                             InstanceAdmin,
 	"GET /admin/jobs":                                               InstanceAdmin,
+	"POST /api/workspaces/:ws/search":                               WSMember,
+	"GET /w/:ws/search":                                             WSMember,
+	"POST /api/workspaces/:ws/documents/:doc/reprocess":             DocManager,
+	"POST /api/admin/reindex":                                       InstanceAdmin,
 	"GET /api/admin/settings":                                       InstanceAdmin,
 	"PATCH /api/admin/settings":                                     InstanceAdmin,
 	"GET /api/admin/users":                                          InstanceAdmin,
 	"PATCH /api/admin/users/:id":                                    InstanceAdmin,
 	"GET /api/admin/outbox":                                         InstanceAdmin,
+	"POST /api/admin/backups":                                       InstanceAdmin,
+	"GET /api/admin/backups":                                        InstanceAdmin,
+	"GET /api/admin/backups/:name":                                  InstanceAdmin,
+	"GET /metrics":                                                  InstanceAdmin, // unless metrics_public
 	"GET /":                                                         SignedIn,
 	"GET /login":                                                    Public,
 	"GET /signup":                                                   Public,
@@ -415,6 +441,7 @@ var accessSpec = map[string]Access{
 	"GET /admin":                                                    InstanceAdmin,
 	"GET /admin/settings":                                           InstanceAdmin,
 	"GET /admin/outbox":                                             InstanceAdmin,
+	"GET /admin/backups":                                            InstanceAdmin,
 }
 
 // expectation is what a caller of the given role must get from a route.
@@ -485,7 +512,7 @@ func TestTenancyRouteWalk(t *testing.T) {
 				t.Errorf("%s: status %d, want %d (%s)", name, res.Status, want, res.Body)
 			case denied && want == 303 && !strings.HasPrefix(res.Header.Get("Location"), "/login"):
 				t.Errorf("%s: redirected to %q, want /login", name, res.Header.Get("Location"))
-			case !denied && (res.Status == 401 || res.Status == 403 || res.Status == 404 || (res.Status >= 500 && res.errCode() != "model_unavailable")):
+			case !denied && (res.Status == 401 || res.Status == 403 || (res.Status == 404 && res.errCode() != "billing_disabled") || (res.Status >= 500 && res.errCode() != "model_unavailable")):
 				t.Errorf("%s: allowed caller got %d: %s", name, res.Status, res.Body)
 			}
 		}

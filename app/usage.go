@@ -42,11 +42,12 @@ type limits struct {
 	CreditLimit int64 // micro-units
 }
 
-// limitsFor returns the workspace's plan limits: the self-hosted plan's, set by
-// the instance admin (unlimited unless set).
+// limitsFor returns the workspace's plan limits (planFor): the self-hosted
+// plan's, set by the instance admin (unlimited unless set), or with billing on
+// the Stripe plan's.
 func (s *Server) limitsFor(ws *store.Workspace) limits {
-	st := s.currentSettings()
-	return limits{Plan: ws.Plan, TokenLimit: st.TokenLimit, CreditLimit: st.CreditLimitMicros}
+	p := s.planOrFree(ws)
+	return limits{Plan: p.Key, TokenLimit: p.Tokens, CreditLimit: p.CreditMicros}
 }
 
 // period is the current accounting month, in UTC.

@@ -35,6 +35,14 @@ type Config struct {
 	RequireVerification bool     `toml:"require_email_verification" env:"QUIRE_REQUIRE_EMAIL_VERIFICATION"`
 	ShutdownTimeout     Duration `toml:"shutdown_timeout" env:"QUIRE_SHUTDOWN_TIMEOUT"`
 	InvitationTTL       Duration `toml:"invitation_ttl" env:"QUIRE_INVITATION_TTL"`
+	Workers             int      `toml:"workers" env:"QUIRE_WORKERS"`
+	// ReadTimeout bounds reading one whole request (slowloris); uploads must fit in it.
+	ReadTimeout Duration `toml:"read_timeout" env:"QUIRE_READ_TIMEOUT"`
+
+	// Operations: scheduled backups into data_dir/backups (0 = off) and /metrics.
+	BackupInterval Duration `toml:"backup_interval" env:"QUIRE_BACKUP_INTERVAL"`
+	BackupKeep     int      `toml:"backup_keep" env:"QUIRE_BACKUP_KEEP"`
+	MetricsPublic  bool     `toml:"metrics_public" env:"QUIRE_METRICS_PUBLIC"`
 
 	// Prices per model, for cost accounting; models not listed cost nothing (local models).
 	Prices map[string]Price `toml:"prices"`
@@ -104,6 +112,8 @@ type Stripe struct {
 	SecretKey     string `toml:"secret_key" env:"QUIRE_STRIPE_SECRET_KEY"`
 	WebhookSecret string `toml:"webhook_secret" env:"QUIRE_STRIPE_WEBHOOK_SECRET"`
 	APIURL        string `toml:"api_url" env:"QUIRE_STRIPE_API_URL"`
+	// TrialDays is the free trial of a customer's first subscription (0 = none).
+	TrialDays int `toml:"trial_days" env:"QUIRE_STRIPE_TRIAL_DAYS"`
 }
 
 // Duration reads "30s", "12h" and the like from TOML and the environment.
@@ -132,8 +142,12 @@ func Default() Config {
 		SessionTTL:      Duration{30 * 24 * time.Hour},
 		ShutdownTimeout: Duration{30 * time.Second},
 		InvitationTTL:   Duration{7 * 24 * time.Hour},
+		Workers:         2,
+		ReadTimeout:     Duration{30 * time.Second},
+		BackupKeep:      7,
 		Login:           Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
 		SMTP:            SMTP{Port: 587},
+		Stripe:          Stripe{TrialDays: 14},
 	}
 }
 
@@ -242,8 +256,20 @@ func (c *Config) Validate() error {
 	if c.SessionTTL.Duration < time.Minute {
 		bad("session_ttl %s is too short: use at least 1m", c.SessionTTL)
 	}
+	if c.Workers < 1 || c.Workers > 64 {
+		bad("workers %d: want 1 to 64 document-processing workers", c.Workers)
+	}
 	if c.InvitationTTL.Duration < time.Hour {
 		bad("invitation_ttl %s is too short: use at least 1h", c.InvitationTTL)
+	}
+	if c.ReadTimeout.Duration < 100*time.Millisecond {
+		bad("read_timeout %s is too short: use at least 1s", c.ReadTimeout)
+	}
+	if d := c.BackupInterval.Duration; d != 0 && d < time.Minute {
+		bad("backup_interval %s is too short: use 0 (off) or at least 1m, e.g. 24h", c.BackupInterval)
+	}
+	if c.BackupKeep < 1 {
+		bad("backup_keep must be at least 1 (the number of scheduled backups kept)")
 	}
 	if c.Login.MaxFailures < 1 || c.Login.Window.Duration <= 0 {
 		bad("login.max_failures and login.window must be positive")
@@ -269,6 +295,9 @@ func (c *Config) Validate() error {
 	if c.Stripe.SecretKey != "" && c.Stripe.WebhookSecret == "" {
 		bad("stripe.webhook_secret is required when stripe.secret_key is set")
 	}
+	if c.Stripe.TrialDays < 0 || c.Stripe.TrialDays > 730 {
+		bad("stripe.trial_days %d: want 0 (no trial) to 730", c.Stripe.TrialDays)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
@@ -288,6 +317,9 @@ func (c *Config) DBPath() string { return filepath.Join(c.DataDir, "quire.db") }
 
 // FilesDir holds uploaded originals.
 func (c *Config) FilesDir() string { return filepath.Join(c.DataDir, "files") }
+
+// BackupsDir holds scheduled, manual and pre-upgrade backups.
+func (c *Config) BackupsDir() string { return filepath.Join(c.DataDir, "backups") }
 
 // PublicURL is where people reach this instance, for links in mail.
 func (c *Config) PublicURL() string {

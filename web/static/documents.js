@@ -13,9 +13,9 @@
 
   function upload(file) {
     const li = document.createElement('li');
-    li.innerHTML = `<span class="name">${esc(file.name)}</span><progress max="100" value="0"></progress><span class="msg muted small">waiting…</span>`;
+    li.innerHTML = `<span class="name">${esc(file.name)}</span><progress max="100" value="0"></progress><span class="upload-msg muted small">waiting…</span>`;
     list.appendChild(li);
-    const bar = li.querySelector('progress'), msg = li.querySelector('.msg');
+    const bar = li.querySelector('progress'), msg = li.querySelector('.upload-msg');
     if (file.size > maxBytes) { msg.textContent = `too large: the limit is ${zone.dataset.maxMb} MB`; li.classList.add('failed'); return Promise.resolve(); }
     return new Promise((resolve) => {
       const fd = new FormData();
