@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"quire/app/chat"
+	"quire/app/ops"
 	"quire/store"
 )
 
@@ -196,6 +197,7 @@ func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *s
 	_, kept := chat.Messages(req)
 	g.emit("citations", kept)
 	res, err := chat.Stream(ctx, s.ollama(), req, func(d string) { g.emit("delta", fiber.Map{"content": d}) })
+	ops.ObserveOllama("chat", res.Duration, err)
 
 	out := store.MessageResult{Content: res.Content, Status: store.MsgComplete, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}
 	out.Citations, _ = json.Marshal(res.Sources)

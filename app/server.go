@@ -226,6 +226,10 @@ func (s *Server) saveSettings(ctx context.Context, st Settings) error {
 // an HTML page for the UI. Unexpected errors are logged and reported as internal.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	ae := toAPIError(err)
+	if ae == nil && store.IsDiskFull(err) {
+		s.log.Error("disk full", "method", c.Method(), "path", c.Path(), "err", err)
+		ae = errorf(fiber.StatusInsufficientStorage, "insufficient_storage", "the server's disk is full, so nothing was saved; an administrator needs to free space (quire doctor shows how much is left)")
+	}
 	if ae == nil {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		ae = errorf(fiber.StatusInternalServerError, "internal", "something went wrong on the server; it has been logged")

@@ -222,6 +222,9 @@ func TestDiskFull(t *testing.T) {
 	}
 	code := in.api("POST", "/api/workspaces/"+wsID+"/folders", token, map[string]string{"name": "on a full disk"}, &e)
 	t.Logf("write on a full disk: %d %+v; %d writes refused meanwhile", code, e, failsWhileFull)
+	if code != 201 && (code != 507 || e.Error.Code != "insufficient_storage" || !strings.Contains(e.Error.Message, "disk is full")) {
+		t.Errorf("a write on a full disk got %d %+v, want 507 insufficient_storage saying the disk is full", code, e)
+	}
 
 	os.Remove(filepath.Join(mnt, "filler"))
 	time.Sleep(500 * time.Millisecond)
