@@ -67,7 +67,10 @@ func dsn(path string, readOnly bool) string {
 		"journal_mode(WAL)",
 		"foreign_keys(1)",
 		"synchronous(NORMAL)",
-		"mmap_size(268435456)", // measured: vec0 inserts 4-5x and queries ~1.7x faster
+		// Measured: vec0 inserts 4-5x and queries ~1.7x faster with mmap, and a
+		// 100k×768 vector table searches 1.35x faster with 8 GiB than with 256 MiB
+		// (it only reserves address space; pages are read as needed).
+		"mmap_size(8589934592)",
 		"cache_size(-16000)",
 		"temp_store(MEMORY)",
 	} {
