@@ -24,13 +24,13 @@ func barChart(title string, points []store.UsagePoint, value func(store.UsagePoi
 		maxV = math.Max(maxV, value(p))
 	}
 	if maxV == 0 {
-		maxV = 1
+		return template.HTML(`<p class="empty">Nothing to show: every call in this period was free.</p>`)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`, w, h+labelH, template.HTMLEscapeString(title))
 	fmt.Fprintf(&b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, pad, h, w, h)
 	slot := float64(w-pad) / float64(len(points))
-	bw := math.Max(2, slot*0.7)
+	bw := math.Min(48, math.Max(2, slot*0.7)) // a lone bar should not fill the chart
 	for i, p := range points {
 		v := value(p)
 		bh := v / maxV * float64(h-20)

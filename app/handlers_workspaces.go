@@ -39,7 +39,16 @@ func (s *Server) createWorkspace(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(workspaceView(ws))
 }
 
-func (s *Server) getWorkspace(c *fiber.Ctx) error { return c.JSON(workspaceView(workspaceOf(c))) }
+// getWorkspace reports the workspace with the plan it is really on (with
+// billing on, that follows its subscription, not the stored default).
+func (s *Server) getWorkspace(c *fiber.Ctx) error {
+	ws := workspaceOf(c)
+	v := workspaceView(ws)
+	if p, err := s.planFor(c.UserContext(), ws); err == nil {
+		v.Plan = p.Key
+	}
+	return c.JSON(v)
+}
 
 func (s *Server) patchWorkspace(c *fiber.Ctx) error {
 	var in struct {

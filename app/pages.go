@@ -33,8 +33,12 @@ var funcs = template.FuncMap{
 	},
 	"rankAtLeast": func(role, min string) bool { return store.RoleRank(role) >= store.RoleRank(min) },
 	"bytes":       humanBytes,
-	"list":        func(items ...string) []string { return items },
-	"costOf":      func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
+	// sameModel treats "name" and "name:latest" as one model, as Ollama does.
+	"sameModel": func(a, b string) bool {
+		return a != "" && strings.TrimSuffix(a, ":latest") == strings.TrimSuffix(b, ":latest")
+	},
+	"list":   func(items ...string) []string { return items },
+	"costOf": func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
 	// msgData pairs a transcript message with its workspace (for source links).
 	"msgData": func(m messagePage, ws string) map[string]any {
 		return map[string]any{"ID": m.ID, "Role": m.Role, "Status": m.Status, "Content": m.Content, "ContentHTML": m.ContentHTML,
@@ -202,12 +206,21 @@ func (s *Server) pageNewWorkspace(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageWorkspace(c *fiber.Ctx) error {
-	ws := workspaceOf(c)
-	members, err := s.store.ListMembers(c.UserContext(), ws.ID, 0, 200)
+	ws, ctx := workspaceOf(c), c.UserContext()
+	members, err := s.store.ListMembers(ctx, ws.ID, 0, 200)
 	if err != nil {
 		return err
 	}
-	return s.render(c, "workspace", ws.Name, fiber.Map{"MemberCount": len(members)})
+	v := viewerOf(c)
+	docs, err := s.store.ListDocuments(ctx, ws.ID, v, store.DocumentFilter{Limit: 6})
+	if err != nil {
+		return err
+	}
+	kbs, err := s.store.ListKnowledgeBases(ctx, ws.ID, v, "", "", 200)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "workspace", ws.Name, fiber.Map{"MemberCount": len(members), "Docs": mapSlice(docs, documentView), "KBCount": len(kbs)})
 }
 
 func (s *Server) pageMembers(c *fiber.Ctx) error {
