@@ -194,3 +194,18 @@ func loginAs(t *testing.T, ctx context.Context, in *instance, email, pw string) 
 		waitPath(ctx, func(p string) bool { return strings.HasPrefix(p, "/w/") }),
 	)
 }
+
+// startWithOllama runs quire against the shared real Ollama with the tiny models
+// and makes the first account, an instance admin, with the chat model as default.
+func startWithOllama(t *testing.T) (*instance, *ollamatest.Server, string) {
+	o := ollamatest.StartShared(t)
+	in := start(t, "", "QUIRE_OLLAMA_URL="+o.URL)
+	var su struct{ Token string }
+	if code := in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su); code != 201 {
+		t.Fatalf("signup %d", code)
+	}
+	if code := in.api("PATCH", "/api/admin/settings", su.Token, map[string]string{"ollama_url": o.URL, "default_chat_model": o.ChatModel, "default_embedding_model": o.EmbedModel}, nil); code != 200 {
+		t.Fatalf("settings %d", code)
+	}
+	return in, o, su.Token
+}

@@ -74,6 +74,11 @@ func TestBrowserUploadAskCiteShare(t *testing.T) {
 	if read != "answers.md" {
 		t.Fatalf("the colleague sees citation %q", read)
 	}
+	var composers int
+	run(t, ctx, "read-only", chromedp.Evaluate(`document.querySelectorAll('#composer').length`, &composers))
+	if composers != 0 {
+		t.Fatal("a read-only reader gets a composer")
+	}
 	// The citation opens the cited chunk of the document.
 	var target string
 	run(t, ctx, "open the source",
