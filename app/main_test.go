@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
@@ -11,11 +10,7 @@ import (
 	"quire/app/llm/ollamatest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 // newOllamaServer is a test server wired to the shared real Ollama with the
 // project's tiny models, the chat model set as the instance default.

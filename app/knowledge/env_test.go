@@ -16,11 +16,7 @@ import (
 	"quire/store"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 // env is a Quire knowledge layer over a real SQLite file and a real Ollama:
 // one workspace with an owner (admin), a member in team "eng" and a member

@@ -110,3 +110,12 @@ func tail(s string, n int) string {
 	}
 	return "..." + s[len(s)-n:]
 }
+
+// Main runs a package's tests and then stops the shared server:
+//
+//	func TestMain(m *testing.M) { ollamatest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}

@@ -3,7 +3,6 @@ package tinymodel_test
 import (
 	"context"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +16,7 @@ import (
 // These tests load the generated models into a real Ollama server; they are
 // skipped when the binary is not built (see scripts/build-ollama.sh).
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), time.Minute)
