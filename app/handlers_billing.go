@@ -74,20 +74,23 @@ func (s *Server) planFor(ctx context.Context, ws *store.Workspace) (billing.Plan
 }
 
 // seatsAllowed refuses a new member or invitation when the plan's seats
-// (members plus pending invitations) are all taken.
-func (s *Server) seatsAllowed(ctx context.Context, ws *store.Workspace) error {
+// (members plus pending invitations) are all taken, with a message naming the
+// plan. It returns the plan's seats for the store to enforce again inside the
+// transaction that adds the person (0 = unlimited), which closes the race
+// between two simultaneous invitations.
+func (s *Server) seatsAllowed(ctx context.Context, ws *store.Workspace) (int64, error) {
 	p, err := s.planFor(ctx, ws)
 	if err != nil || p.Seats == 0 {
-		return err
+		return 0, err
 	}
 	used, err := s.store.SeatsUsed(ctx, ws.ID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if used >= p.Seats {
-		return quotaExceeded("the %s plan includes %d seats and all are taken (members plus pending invitations); remove someone, cancel an invitation, or %s", p.Name, p.Seats, s.upgradeHint())
+		return 0, quotaExceeded("the %s plan includes %d seats and all are taken (members plus pending invitations); remove someone, cancel an invitation, or %s", p.Name, p.Seats, s.upgradeHint())
 	}
-	return nil
+	return p.Seats, nil
 }
 
 // publicChatsAllowed gates publishing a chat, and serving already published

@@ -77,11 +77,12 @@ func (s *Server) createInvitation(c *fiber.Ctx) error {
 		}
 		teamID = *in.TeamID
 	}
-	if err := s.seatsAllowed(ctx, ws); err != nil {
-		return err // the plan's seats are taken (the store also enforces the admin's seat_limit)
+	planSeats, err := s.seatsAllowed(ctx, ws)
+	if err != nil {
+		return err // the plan's seats are taken
 	}
 	secret, hash := auth.NewToken("qi_")
-	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, in.Role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration))
+	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, in.Role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration), planSeats)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return conflict("%s is already a member or already invited; resend the pending invitation instead", email)

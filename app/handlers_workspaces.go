@@ -170,10 +170,11 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.seatsAllowed(ctx, ws); err != nil {
-		return err // the plan's seats are taken (the store also enforces the admin's seat_limit)
+	planSeats, err := s.seatsAllowed(ctx, ws)
+	if err != nil {
+		return err // the plan's seats are taken
 	}
-	switch err := s.store.AddMemberWithinSeats(ctx, ws.ID, u.ID, in.Role); {
+	switch err := s.store.AddMemberWithinSeats(ctx, ws.ID, u.ID, in.Role, planSeats); {
 	case errors.Is(err, store.ErrConflict):
 		return conflict("%s is already a member of this workspace", email)
 	case errors.Is(err, store.ErrSeatLimit):

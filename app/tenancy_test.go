@@ -192,7 +192,7 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 			return strconv.FormatInt(f.ID, 10)
 		case strings.HasPrefix(path, "/api/workspaces/:ws/invitations/"):
 			_, h := auth.NewToken("qi_")
-			inv, err := ts.store.CreateInvitation(ctx, w.ws.ID, uniqueEmail("invitee"), "member", 0, w.owner.ID, h, time.Now().Add(time.Hour))
+			inv, err := ts.store.CreateInvitation(ctx, w.ws.ID, uniqueEmail("invitee"), "member", 0, w.owner.ID, h, time.Now().Add(time.Hour), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +204,7 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 				email = caller.Email
 			}
 			secret, h := auth.NewToken("qi_")
-			inv, err := ts.store.CreateInvitation(ctx, w.other.ID, email, "member", 0, w.spare.ID, h, time.Now().Add(time.Hour))
+			inv, err := ts.store.CreateInvitation(ctx, w.other.ID, email, "member", 0, w.spare.ID, h, time.Now().Add(time.Hour), 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -72,20 +72,30 @@ func scanInvitations(rows *sql.Rows, err error) ([]Invitation, error) {
 	return out, rows.Err()
 }
 
-// seatsUsed counts members plus live pending invitations.
-func seatsUsed(ctx context.Context, tx *sql.Tx, wsID string) (used int, limit sql.NullInt64, err error) {
-	if err = tx.QueryRowContext(ctx, `SELECT seat_limit FROM workspaces WHERE id = ?`, wsID).Scan(&limit); err != nil {
-		return 0, limit, notFound(err)
+// checkSeats refuses one more person (member or pending invitation) when the
+// workspace's own seat_limit or the plan's seats (planSeats, 0 = unlimited)
+// are all taken. It runs inside the write transaction that adds the person,
+// so two concurrent invitations cannot both take the last seat.
+func checkSeats(ctx context.Context, tx *sql.Tx, wsID string, planSeats int64) error {
+	var limit sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT seat_limit FROM workspaces WHERE id = ?`, wsID).Scan(&limit); err != nil {
+		return notFound(err)
 	}
-	err = tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM workspace_memberships WHERE workspace_id = ?)
-		+ (SELECT count(*) FROM invitations WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?)`, wsID, wsID, now()).Scan(&used)
-	return used, limit, err
+	var used int64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM workspace_memberships WHERE workspace_id = ?)
+		+ (SELECT count(*) FROM invitations WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?)`, wsID, wsID, now()).Scan(&used); err != nil {
+		return err
+	}
+	if (limit.Valid && used >= limit.Int64) || (planSeats > 0 && used >= planSeats) {
+		return ErrSeatLimit
+	}
+	return nil
 }
 
 // CreateInvitation records an invitation by the hash of its token. It refuses
 // with ErrConflict when the address already belongs to a member or has a live
 // invitation, and with ErrSeatLimit when the workspace's seats are all taken.
-func (s *Store) CreateInvitation(ctx context.Context, wsID, email, role string, teamID, inviterID int64, hash []byte, expires time.Time) (*Invitation, error) {
+func (s *Store) CreateInvitation(ctx context.Context, wsID, email, role string, teamID, inviterID int64, hash []byte, expires time.Time, planSeats int64) (*Invitation, error) {
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -103,12 +113,8 @@ func (s *Store) CreateInvitation(ctx context.Context, wsID, email, role string, 
 		if n > 0 {
 			return ErrConflict
 		}
-		used, limit, err := seatsUsed(ctx, tx, wsID)
-		if err != nil {
+		if err := checkSeats(ctx, tx, wsID, planSeats); err != nil {
 			return err
-		}
-		if limit.Valid && int64(used) >= limit.Int64 {
-			return ErrSeatLimit
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO invitations (workspace_id, email, role, team_id, inviter_id, token_hash, expires_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, wsID, email, role, nullInt(teamID), nullInt(inviterID), hash, formatTime(expires), now()).Scan(&id)
@@ -219,17 +225,14 @@ func (s *Store) SetSeatLimit(ctx context.Context, wsID string, limit *int) error
 	return affected(s.w.ExecContext(ctx, `UPDATE workspaces SET seat_limit = ?, updated_at = ? WHERE id = ?`, v, now(), wsID))
 }
 
-// AddMemberWithinSeats adds a member unless the workspace's seats are all taken.
-func (s *Store) AddMemberWithinSeats(ctx context.Context, wsID string, userID int64, role string) error {
+// AddMemberWithinSeats adds a member unless the workspace's seats (its own
+// limit or the plan's planSeats, 0 = unlimited) are all taken.
+func (s *Store) AddMemberWithinSeats(ctx context.Context, wsID string, userID int64, role string, planSeats int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		used, limit, err := seatsUsed(ctx, tx, wsID)
-		if err != nil {
+		if err := checkSeats(ctx, tx, wsID, planSeats); err != nil {
 			return err
 		}
-		if limit.Valid && int64(used) >= limit.Int64 {
-			return ErrSeatLimit
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO workspace_memberships (workspace_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`, wsID, userID, role, now())
+		_, err := tx.ExecContext(ctx, `INSERT INTO workspace_memberships (workspace_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`, wsID, userID, role, now())
 		if isUnique(err) {
 			return ErrConflict
 		}
