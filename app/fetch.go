@@ -136,7 +136,7 @@ func (s *Server) addURLDocument(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.kickJobs()
+	s.knowledge.Wake()
 	return c.Status(fiber.StatusAccepted).JSON(documentView(d))
 }
 

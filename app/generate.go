@@ -239,10 +239,10 @@ func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *s
 // retrieveSources finds passages for the question in the chat's knowledge bases
 // (none until the knowledge layer is attached, or when no KB is attached).
 func (s *Server) retrieveSources(ctx context.Context, t turn) []chat.Source {
-	if s.retrieve == nil || len(t.chat.KnowledgeBaseIDs) == 0 {
+	if len(t.chat.KnowledgeBaseIDs) == 0 {
 		return nil
 	}
-	src, err := s.retrieve(ctx, t.ws, t.user, t.chat.KnowledgeBaseIDs, t.question.Content)
+	src, err := s.retrieveKnowledge(ctx, t.ws, t.user, t.chat.KnowledgeBaseIDs, t.question.Content)
 	if err != nil {
 		s.log.Warn("retrieval failed; answering without sources", "chat_id", t.chat.ID, "err", err)
 	}

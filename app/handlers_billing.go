@@ -34,7 +34,6 @@ func money(minor int64, currency string) string {
 
 // initBilling wires the billing service when Stripe is configured.
 func (s *Server) initBilling() {
-	s.docGate = s.documentsAllowedFor
 	if !s.cfg.BillingEnabled() {
 		return
 	}

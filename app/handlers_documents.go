@@ -151,7 +151,7 @@ func (s *Server) uploadDocument(c *fiber.Ctx) error {
 		os.Remove(s.filePath(rel))
 		return err
 	}
-	s.kickJobs()
+	s.knowledge.Wake()
 	v := documentView(d)
 	v.KnowledgeBaseIDs = kbIDs
 	return c.Status(fiber.StatusAccepted).JSON(v)
@@ -224,10 +224,7 @@ func humanBytes(n int64) string {
 
 // documentsAllowed is the plan's gate on documents and storage (billing).
 func (s *Server) documentsAllowed(c *fiber.Ctx, extraBytes int64) error {
-	if s.docGate == nil {
-		return nil
-	}
-	return s.docGate(c.UserContext(), workspaceOf(c), extraBytes)
+	return s.documentsAllowedFor(c.UserContext(), workspaceOf(c), extraBytes)
 }
 
 func (s *Server) listDocuments(c *fiber.Ctx) error {

@@ -113,9 +113,7 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 		if err := s.checkVisibleKBs(c, ws, &in.KnowledgeBaseIDs); err != nil {
 			return err
 		}
-		if s.retrieve != nil {
-			req.Sources, _ = s.retrieve(c.UserContext(), ws, u, in.KnowledgeBaseIDs, req.Question)
-		}
+		req.Sources, _ = s.retrieveKnowledge(c.UserContext(), ws, u, in.KnowledgeBaseIDs, req.Question)
 	}
 	id, created := "chatcmpl-"+uuid.NewString(), time.Now().Unix()
 	finish := func(res chat.Result) {

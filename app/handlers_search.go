@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"html/template"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/chat"
-	"quire/store"
 )
 
 // searchHit is one passage found by a search.
@@ -24,9 +22,6 @@ type searchHit struct {
 	SectionHeading   string        `json:"section_heading"`
 	Score            float64       `json:"score"`
 }
-
-// searcher runs a search for a viewer: mode is hybrid, vector or keyword.
-type searcher func(ctx context.Context, wsID string, v store.Viewer, query string, kbIDs []string, topK int, mode string) ([]searchHit, error)
 
 type searchInput struct {
 	Query            string   `json:"query"`
@@ -60,10 +55,7 @@ func (in *searchInput) check() error {
 }
 
 func (s *Server) runSearch(c *fiber.Ctx, in searchInput) ([]searchHit, error) {
-	if s.search == nil {
-		return nil, errorf(fiber.StatusServiceUnavailable, "model_unavailable", "search is not available on this server")
-	}
-	hits, err := s.search(c.UserContext(), workspaceOf(c).ID, viewerOf(c), in.Query, in.KnowledgeBaseIDs, in.TopK, in.Mode)
+	hits, err := s.searchKnowledge(c.UserContext(), workspaceOf(c).ID, viewerOf(c), in.Query, in.KnowledgeBaseIDs, in.TopK, in.Mode)
 	if errors.Is(err, chat.ErrUnavailable) {
 		return nil, errorf(fiber.StatusServiceUnavailable, "model_unavailable",
 			"vector search needs the model server, which is unreachable: %s; keyword search still works", err.Error())

@@ -32,9 +32,6 @@ func (s *Server) initKnowledge() error {
 		return err
 	}
 	s.knowledge = svc
-	s.jobs = svc
-	s.search = s.searchKnowledge
-	s.retrieve = s.retrieveKnowledge
 	return nil
 }
 

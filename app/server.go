@@ -17,7 +17,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/billing"
-	"quire/app/chat"
 	"quire/app/config"
 	"quire/app/jobs"
 	"quire/app/knowledge"
@@ -51,15 +50,9 @@ type Server struct {
 	models modelCache  // what Ollama said about each model
 	gens   generations // replies being written, by chat
 
-	llm       *llm.Client
-	runner    *jobs.Runner
-	knowledge *knowledge.Service
-	jobs      runner   // the knowledge service as the HTTP layer drives it
-	search    searcher // hybrid search over knowledge
-
-	// Hooks filled by the knowledge and usage layers.
-	retrieve func(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error)
-	docGate  func(ctx context.Context, ws *store.Workspace, extraBytes int64) error // plan limits on documents (billing)
+	llm       *llm.Client        // Ollama, for embeddings and model info
+	runner    *jobs.Runner       // background document processing
+	knowledge *knowledge.Service // ingestion, search and retrieval (knowledge_wire.go)
 
 	billing *billing.Service // Stripe billing; nil when billing is off (handlers_billing.go)
 
