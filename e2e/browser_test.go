@@ -159,16 +159,18 @@ func TestBrowserSignupWorkspaceMembersLogout(t *testing.T) {
 
 	// Make her an admin; the change survives a reload.
 	var role string
+	// Choosing a role saves it (the form submits on change, then reloads).
 	run(t, ctx, "promote",
-		chromedp.SetValue(row+` select[name=role]`, "admin"),
-		chromedp.Evaluate(`document.querySelector('`+row+` select[name=role]').dispatchEvent(new Event('change', {bubbles: true}))`, nil),
-		chromedp.Sleep(300*time.Millisecond),
-		chromedp.Reload(),
-		chromedp.WaitVisible(row),
-		chromedp.Value(row+` select[name=role]`, &role),
+		chromedp.WaitVisible(row+` select[name=role]`),
+		chromedp.Evaluate(`(() => { const s = document.querySelector('`+row+` select[name=role]');
+			s.value = 'admin'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`, nil),
 	)
-	if role != "admin" {
-		t.Fatalf("role after reload %q", role)
+	for deadline := time.Now().Add(10 * time.Second); role != "admin"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("role after reload %q, want admin", role)
+		}
+		time.Sleep(200 * time.Millisecond)
+		run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(row+` select[name=role]`), chromedp.Value(row+` select[name=role]`, &role))
 	}
 
 	// Remove her (confirming the dialog); the row disappears.
