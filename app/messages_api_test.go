@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -219,17 +218,31 @@ func TestStopKeepsThePartialReply(t *testing.T) {
 	ts := serverWithOllama(t, slowOllama(t, 200).URL)
 	u, cp := chatFixture(ts)
 	base := realHTTP(t, ts)
+	twoWords := make(chan struct{})
 	go func() {
 		r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"long one"}`))
 		r.Header.Set("Authorization", "Bearer "+u.token)
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Accept", "text/event-stream")
-		if resp, err := http.DefaultClient.Do(r); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		sc, deltas := bufio.NewScanner(resp.Body), 0
+		for sc.Scan() {
+			if sc.Text() == "event: delta" {
+				if deltas++; deltas == 2 {
+					close(twoWords)
+				}
+			}
 		}
 	}()
-	time.Sleep(300 * time.Millisecond)
+	select { // stop once a couple of words have streamed
+	case <-twoWords:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no words streamed within 10 s")
+	}
 	var stopped struct {
 		AssistantMessage messageJSON `json:"assistant_message"`
 	}

@@ -30,7 +30,7 @@ func TestUsageIsRecordedWithOllamaCounts(t *testing.T) {
 		Series       []usagePointJSON
 	}
 	// The title is generated after the reply; wait for its row too.
-	for range 50 {
+	for range 250 { // up to 5 s
 		ts.must(200, req{method: "GET", path: "/api/workspaces/" + wsID + "/usage?group_by=model", token: u.token}).json(&byModel)
 		if len(byModel.Series) == 1 && byModel.Series[0].Calls == 2 {
 			break
