@@ -209,3 +209,29 @@ func startWithOllama(t *testing.T) (*instance, *ollamatest.Server, string) {
 	}
 	return in, o, su.Token
 }
+
+// afterReload runs act (a click that saves a form) and waits until the page has
+// reloaded, as forms of the UI do after saving: acting on the old page while
+// the new one loads would lose what is typed.
+func afterReload(act chromedp.Action) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var before float64
+		if err := chromedp.Evaluate(`performance.timeOrigin`, &before).Do(ctx); err != nil {
+			return err
+		}
+		if err := act.Do(ctx); err != nil {
+			return err
+		}
+		for {
+			var now float64
+			if err := chromedp.Evaluate(`performance.timeOrigin`, &now).Do(ctx); err == nil && now != before {
+				return chromedp.WaitReady(`body`).Do(ctx)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the page did not reload: %w", ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}

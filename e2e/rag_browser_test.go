@@ -39,7 +39,7 @@ func TestBrowserUploadAskCiteShare(t *testing.T) {
 		chromedp.Click(`#new-chat button`),
 		waitPath(ctx, func(p string) bool { return strings.Contains(p, "/c/") }),
 		chromedp.Click(`#chat-settings input[name=knowledge_base_ids]`),
-		chromedp.Click(`#chat-settings button[type=submit]`),
+		afterReload(chromedp.Click(`#chat-settings button[type=submit]`)),
 		chromedp.WaitVisible(`#chat-settings input[name=knowledge_base_ids]:checked`),
 		chromedp.SendKeys(`#question`, "How does Quire answer questions?"),
 		chromedp.Click(`#send`),
