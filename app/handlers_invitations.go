@@ -57,14 +57,8 @@ func (s *Server) createInvitation(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email, err := normEmail("email", in.Email)
+	email, err := checkPerson(in.Email, &in.Role)
 	if err != nil {
-		return err
-	}
-	if in.Role == "" {
-		in.Role = store.RoleMember
-	}
-	if err := checkAssignableRole(in.Role); err != nil {
 		return err
 	}
 	ctx, ws := c.UserContext(), workspaceOf(c)

@@ -130,6 +130,19 @@ func (s *Server) listMembers(c *fiber.Ctx) error {
 	return c.JSON(page(rows, limit, func(m *store.Member) string { return strconv.FormatInt(m.UserID, 10) }, memberView))
 }
 
+// checkPerson validates the {email, role} of someone being added or invited:
+// it returns the normalised email and defaults the role to member.
+func checkPerson(rawEmail string, role *string) (string, error) {
+	email, err := normEmail("email", rawEmail)
+	if err != nil {
+		return "", err
+	}
+	if *role == "" {
+		*role = store.RoleMember
+	}
+	return email, checkAssignableRole(*role)
+}
+
 // checkAssignableRole: roles an admin may give. Ownership moves only by transfer.
 func checkAssignableRole(role string) error {
 	switch role {
@@ -151,14 +164,8 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email, err := normEmail("email", in.Email)
+	email, err := checkPerson(in.Email, &in.Role)
 	if err != nil {
-		return err
-	}
-	if in.Role == "" {
-		in.Role = store.RoleMember
-	}
-	if err := checkAssignableRole(in.Role); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
