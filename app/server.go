@@ -116,7 +116,10 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 
 // Start begins background document processing (serve calls it; most tests
 // do not, so their documents stay pending).
-func (s *Server) Start(ctx context.Context) error { return s.startKnowledge(ctx) }
+func (s *Server) Start(ctx context.Context) error {
+	s.purgeOrphans(true) // what a crash between a delete and its cleanup left
+	return s.startKnowledge(ctx)
+}
 
 // App exposes the Fiber app (tests call its Test method).
 func (s *Server) App() *fiber.App { return s.fiber }
