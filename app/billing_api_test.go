@@ -172,6 +172,9 @@ func TestBillingWebhookSignatureCatalogAndIdempotency(t *testing.T) {
 			t.Fatalf("bad signature: %d %s", res.Status, res.Body)
 		}
 		b.must(400, req{method: "POST", path: "/api/stripe/webhook", body: string(payload)}) // no signature at all
+		// A correctly signed event dated a day ahead (a leaked secret minting replayable events) is refused.
+		future := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: testWebhookSecret, Timestamp: time.Now().Add(24 * time.Hour)})
+		b.must(400, req{method: "POST", path: "/api/stripe/webhook", body: string(payload), headers: map[string]string{"Stripe-Signature": future.Header, "Content-Type": "application/json"}})
 		if p, _, _ := b.store.GetPrice(ctx, proPrice); !p.Active {
 			t.Error("an unsigned event deactivated a price")
 		}
@@ -326,6 +329,17 @@ func TestBillingCheckoutAndPortal(t *testing.T) {
 	if cs, _ := b.rec.Last("POST", "/v1/checkout/sessions"); cs.Form.Has("subscription_data[trial_period_days]") {
 		t.Errorf("second subscription got a trial: %v", cs.Form)
 	}
+	// The trial is once per workspace: a new owner (a new Stripe customer) gets none either.
+	heir := b.quickUser("heir")
+	if err := b.store.AddMember(t.Context(), ws.ID, heir.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	b.must(200, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/transfer", token: owner.token, body: map[string]int64{"user_id": heir.ID}})
+	b.must(200, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/billing/checkout", token: heir.token, body: map[string]string{"price_id": proPrice}})
+	if cs, _ := b.rec.Last("POST", "/v1/checkout/sessions"); cs.Form.Get("customer") == customerID || cs.Form.Has("subscription_data[trial_period_days]") {
+		t.Errorf("the new owner's checkout (a new customer) got a second trial for the workspace: %v", cs.Form)
+	}
+	b.must(200, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/transfer", token: heir.token, body: map[string]int64{"user_id": owner.ID}})
 
 	// A live subscription is managed in the portal, not bought twice.
 	live := subscriptionObj("sub_live", ws.ID, "active", time.Now().Unix()+86400, proPrice, proProduct)

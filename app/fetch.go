@@ -26,6 +26,22 @@ import (
 // errPrivateAddress is returned when a URL resolves to this machine or a private network.
 var errPrivateAddress = errors.New("private address")
 
+// nonPublic lists the special-purpose ranges (IANA registries) that
+// netip's predicates do not cover: shared address space, benchmarking, reserved
+// and documentation networks, and the IPv6 forms that embed an IPv4 address
+// (NAT64, IPv4-compatible, 6to4, Teredo), which could carry a private one.
+var nonPublic = func() []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
+		"203.0.113.0/24", "240.0.0.0/4", // 240/4 includes the broadcast address
+		"::/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/32", "2001:db8::/32", "2002::/16", "fec0::/10",
+	} {
+		ps = append(ps, netip.MustParsePrefix(s))
+	}
+	return ps
+}()
+
 // publicOnly refuses connections to loopback, private, link-local and other
 // non-public addresses. It runs on the resolved address at dial time, so a DNS
 // name that points inside the network (or rebinds) is caught too.
@@ -38,12 +54,24 @@ func publicOnly(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return err
 	}
-	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
-		ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() || netip.MustParsePrefix("100.64.0.0/10").Contains(ip) {
+	if !isPublic(ip) {
 		return fmt.Errorf("%w %s", errPrivateAddress, ip)
 	}
 	return nil
+}
+
+func isPublic(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
+		ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // fetchClient fetches web pages for documents; allowPrivate is the admin's switch.
@@ -95,7 +123,10 @@ func (s *Server) addURLDocument(c *fiber.Ctx) error {
 		if errors.Is(err, errPrivateAddress) {
 			return invalid("url", "%s points to this machine or a private network; an administrator can allow such addresses in Settings", u.Host)
 		}
-		return invalid("url", "could not fetch %s: %v", u.Redacted(), unwrapURLError(err))
+		// One answer for refused, reset, timed out and unresolvable: telling them
+		// apart would let a member port-scan hosts through the server.
+		s.log.Debug("fetch failed", "url", u.Redacted(), "err", err)
+		return invalid("url", "could not fetch %s: the site could not be reached", u.Redacted())
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -103,7 +134,7 @@ func (s *Server) addURLDocument(c *fiber.Ctx) error {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		return invalid("url", "reading %s failed: %v", u.Redacted(), err)
+		return invalid("url", "reading %s failed before the page was complete", u.Redacted())
 	}
 	if int64(len(body)) > maxBytes {
 		return tooLarge("the page is larger than the %d MB limit", st.MaxUploadMB)
@@ -154,12 +185,4 @@ func fetchedName(u *url.URL, contentType string) string {
 		base += ext
 	}
 	return cleanFilename(base)
-}
-
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

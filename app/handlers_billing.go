@@ -329,7 +329,7 @@ func (s *Server) billingCheckout(c *fiber.Ctx) error {
 		return s.providerFailed(err)
 	}
 	trial := 0
-	if first, err := s.billing.FirstSubscription(ctx, customer); err != nil {
+	if first, err := s.billing.FirstSubscription(ctx, customer, ws.ID); err != nil {
 		return err
 	} else if first {
 		trial = s.billing.TrialDays()

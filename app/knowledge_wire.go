@@ -102,15 +102,3 @@ func (s *Server) retrieveKnowledge(ctx context.Context, ws *store.Workspace, u *
 	}
 	return out, nil
 }
-
-// purgeVectors removes vectors left by cascading deletes (vec0 tables have no
-// foreign keys), in the background: the delete itself has already answered.
-func (s *Server) purgeVectors() {
-	go func() {
-		if n, err := s.store.PurgeOrphanVectors(context.Background()); err != nil {
-			s.log.Warn("purge orphaned vectors", "err", err)
-		} else if n > 0 {
-			s.log.Info("purged orphaned vectors", "count", n)
-		}
-	}()
-}

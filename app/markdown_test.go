@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMarkdownIsRenderedAndSanitised(t *testing.T) {
@@ -16,5 +17,52 @@ func TestMarkdownIsRenderedAndSanitised(t *testing.T) {
 		if strings.Contains(out, bad) {
 			t.Errorf("unsafe %q survived:\n%s", bad, out)
 		}
+	}
+}
+
+// A citation marker inside an image's alt text once became a link inside the
+// attribute, breaking out of it: markers are linked in text only.
+func TestCitationMarkersOnlyInText(t *testing.T) {
+	out := string(renderMarkdown("![a [1]](x.png) and `arr[2]` and [x [3]](https://example.com) but [4] here"))
+	if strings.Count(out, `class="cite"`) != 1 || !strings.Contains(out, `data-cite="4"`) {
+		t.Fatalf("want exactly the text marker [4] linked:\n%s", out)
+	}
+	if !strings.Contains(out, `alt="a [1]"`) {
+		t.Errorf("alt text was altered:\n%s", out)
+	}
+	if strings.Contains(out, `data-cite="1"`) || strings.Contains(out, `data-cite="2"`) || strings.Contains(out, `data-cite="3"`) {
+		t.Errorf("marker linked inside an attribute, code or link:\n%s", out)
+	}
+}
+
+// Inputs that make goldmark super-linear (53 s for 100 KB of "*a_") are shown
+// as escaped text instead, so a page view cannot pin a core.
+func TestPathologicalMarkdownIsBounded(t *testing.T) {
+	bombs := map[string]string{
+		"emphasis": strings.Repeat("*a_", 33_000),
+		"quotes":   strings.Repeat(">", 100_000),
+		"links":    strings.Repeat("[a](", 25_000),
+		"long":     strings.Repeat("word ", 30_000) + "[1]",
+		"html":     strings.Repeat("*<b>", 1000) + "<script>x</script>",
+		"table":    "|a|b|\n|-|-|\n" + strings.Repeat("|x|y|\n", 20_000),
+	}
+	for name, src := range bombs {
+		done := make(chan string, 1)
+		go func() { done <- string(renderMarkdown(src)) }()
+		select {
+		case out := <-done:
+			if strings.Contains(out, "<script") || strings.Contains(out, "<b>") {
+				t.Errorf("%s: unescaped HTML in the fallback", name)
+			}
+			if name == "long" && !strings.Contains(out, `data-cite="1"`) {
+				t.Errorf("%s: citation not linked in plain text", name)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: rendering did not finish in 10 s", name)
+		}
+	}
+	// Ordinary replies are still Markdown.
+	if out := string(renderMarkdown("**bold** > not a quote\n\n> quote [1]")); !strings.Contains(out, "<strong>") || !strings.Contains(out, "<blockquote>") {
+		t.Errorf("ordinary Markdown not rendered: %s", out)
 	}
 }

@@ -100,6 +100,10 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		IdleTimeout:           120 * time.Second,
 		ErrorHandler:          s.handleError,
 		ProxyHeader:           "",
+		// fasthttp would parse multipart bodies while reading the request, before
+		// routing: a malformed one then answered an HTML page on API paths, since
+		// the failed request has no path left. The upload handler parses instead.
+		DisablePreParseMultipartForm: true,
 	})
 	s.initBilling()
 	if err := s.initKnowledge(); err != nil {
@@ -112,7 +116,10 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 
 // Start begins background document processing (serve calls it; most tests
 // do not, so their documents stay pending).
-func (s *Server) Start(ctx context.Context) error { return s.startKnowledge(ctx) }
+func (s *Server) Start(ctx context.Context) error {
+	s.purgeOrphans(true) // what a crash between a delete and its cleanup left
+	return s.startKnowledge(ctx)
+}
 
 // App exposes the Fiber app (tests call its Test method).
 func (s *Server) App() *fiber.App { return s.fiber }
@@ -236,7 +243,14 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	return c.Status(ae.Status).JSON(fiber.Map{"error": ae})
 }
 
-// isPagePath tells UI pages from API calls for error rendering.
+// isPagePath tells UI pages from API calls for error rendering: everything a
+// program calls (the API, /v1, /mcp, /metrics for Prometheus, static files)
+// answers errors in the JSON shape, whatever went wrong.
 func isPagePath(p string) bool {
-	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/static/")
+	for _, api := range []string{"/api", "/v1", "/mcp", "/metrics", "/static"} {
+		if rest, ok := strings.CutPrefix(p, api); ok && (rest == "" || rest[0] == '/') {
+			return false
+		}
+	}
+	return true
 }

@@ -401,6 +401,14 @@ func (s *Store) CustomerHasSubscribed(ctx context.Context, customerID string) (b
 	return n > 0, err
 }
 
+// WorkspaceHasSubscribed reports whether a workspace ever had a subscription,
+// whoever paid for it.
+func (s *Store) WorkspaceHasSubscribed(ctx context.Context, wsID string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE workspace_id = ?`, wsID).Scan(&n)
+	return n > 0, err
+}
+
 // StripeEventSeen reports whether a webhook event was processed already.
 func (s *Store) StripeEventSeen(ctx context.Context, id string) (bool, error) {
 	var n int

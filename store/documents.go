@@ -217,6 +217,25 @@ func (s *Store) DeleteDocument(ctx context.Context, wsID, id string) (storagePat
 	return storagePath, err
 }
 
+// StoragePaths lists the stored file of every document of a workspace (the
+// orphan sweep keeps exactly these).
+func (s *Store) StoragePaths(ctx context.Context, wsID string) (map[string]bool, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT storage_path FROM documents WHERE workspace_id = ?`, wsID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}
+
 // DocumentsForEmbedding lists every ready document, in any workspace, whose
 // vectors are not all from model: the work of a re-index after the instance's
 // embedding model changed (or of embedding that waited for the model server).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,11 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, signature s
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
+	// stripe-go refuses signatures older than its tolerance but not ones from
+	// the future, which a leaked secret could mint to be replayed for ever.
+	if ts, ok := signedAt(signature); !ok || time.Until(ts) > webhook.DefaultTolerance {
+		return fmt.Errorf("%w: the signature's timestamp is in the future", ErrBadSignature)
+	}
 	seen, err := s.store.StripeEventSeen(ctx, ev.ID)
 	if err != nil || seen {
 		return err
@@ -36,6 +42,17 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, signature s
 		return fmt.Errorf("stripe event %s (%s): %w", ev.ID, ev.Type, err)
 	}
 	return s.store.RecordStripeEvent(ctx, ev.ID, string(ev.Type), ev.Created)
+}
+
+// signedAt reads the t= timestamp of a Stripe-Signature header.
+func signedAt(header string) (time.Time, bool) {
+	for _, part := range strings.Split(header, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return time.Unix(n, 0), err == nil
+		}
+	}
+	return time.Time{}, false
 }
 
 func (s *Service) apply(ctx context.Context, ev *stripe.Event) error {

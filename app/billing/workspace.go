@@ -47,9 +47,15 @@ func (s *Service) EnsureCustomer(ctx context.Context, u *store.User) (string, er
 	return id, nil
 }
 
-// FirstSubscription reports whether a customer has never subscribed, which
-// is when the configured trial applies.
-func (s *Service) FirstSubscription(ctx context.Context, customerID string) (bool, error) {
+// FirstSubscription reports whether neither the customer nor the workspace
+// ever had a subscription, which is when the configured trial applies: once per
+// workspace, so handing a workspace to a new owner (a new customer) or
+// cancelling and subscribing again does not start another trial.
+func (s *Service) FirstSubscription(ctx context.Context, customerID, workspaceID string) (bool, error) {
 	had, err := s.store.CustomerHasSubscribed(ctx, customerID)
+	if err != nil || had {
+		return false, err
+	}
+	had, err = s.store.WorkspaceHasSubscribed(ctx, workspaceID)
 	return !had, err
 }
