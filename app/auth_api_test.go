@@ -264,3 +264,38 @@ func TestPagesRedirectAndRender(t *testing.T) {
 		t.Fatalf("safeNext let %q through", got)
 	}
 }
+
+// The post-login target stays on this site whatever ?next= holds: browsers drop
+// tabs and newlines and read "\" as "/", so these would reach another host, and
+// braces would let the sign-in page put the new session token into the URL.
+func TestSafeNextRejectsHostileTargets(t *testing.T) {
+	hostile := []string{
+		"/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\x00/evil.example", "/ /evil.example",
+		"/\\evil.example", "/\\/evil.example", "\\\\evil.example", "//evil.example", "///evil.example",
+		"https://evil.example", "https:evil.example", "javascript:alert(1)", "JavaScript:alert(1)", "evil.example/x",
+		"/%09/evil.example", "/%0a/evil.example", "/%2F/evil.example", "/%5Cevil.example", "/%5c%5cevil.example",
+		"/x/{token}", "/\u00a0/evil.example", "/\u2028/evil.example", "/%zz",
+		"/" + strings.Repeat("a", 3000), "", " /w/x",
+	}
+	for _, next := range hostile {
+		if got := safeNext(next); got != "/" {
+			t.Errorf("safeNext(%q) = %q, want /", next, got)
+		}
+	}
+	for _, next := range []string{"/", "/w/3f2a/members", "/w/3f2a/search?q=hello%20world&mode=keyword", "/invite/qi_AbC-_09", "/w/x/c/y#m-1"} {
+		if got := safeNext(next); got != next {
+			t.Errorf("safeNext(%q) = %q, want it kept", next, got)
+		}
+	}
+	// The pages only ever carry the checked target.
+	ts := newTestServer(t)
+	redirectRe := regexp.MustCompile(`data-api="/api/auth/(?:login|signup)" data-redirect="([^"]*)"`)
+	for _, page := range []string{"/login", "/signup"} {
+		for _, next := range []string{"/\t/evil.example", "/x?t={token}"} {
+			body := ts.must(200, req{method: "GET", path: page + "?next=" + url.QueryEscape(next)}).Body
+			if m := redirectRe.FindSubmatch(body); m == nil || string(m[1]) != "/" {
+				t.Errorf("%s?next=%q renders data-redirect %q", page, next, m)
+			}
+		}
+	}
+}

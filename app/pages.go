@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -181,12 +182,46 @@ func (s *Server) signedOutPage(name, title string) fiber.Handler {
 	}
 }
 
-// safeNext only allows local paths as post-login targets (no open redirect).
+// maxNext bounds a post-login target: real paths are short, and the page
+// should not echo an attacker's megabyte back.
+const maxNext = 2048
+
+// safeNext only allows a path on this site as the post-login target, else "/".
+// Browsers strip tabs and newlines from URLs and read a backslash as "/", so
+// "/<TAB>/evil.example" becomes "//evil.example", another site: the target
+// must be printable ASCII without spaces, backslashes or braces (braces are
+// the UI's placeholders for response fields), parse as a bare path, and not
+// begin with "//".
 func safeNext(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
-		return next
+	if len(next) > maxNext || !localPath(next) {
+		return "/"
 	}
-	return "/"
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	// Encoded forms ("/%09/host", "/%5Chost") are harmless to a browser but
+	// not to everything that may decode the path once more on the way.
+	dec, err := url.PathUnescape(next)
+	if err != nil || strings.HasPrefix(dec, "//") || strings.ContainsFunc(dec, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	return next
+}
+
+// localPath: "/" followed by printable ASCII other than space, backslash and
+// braces, and not a scheme-relative "//host".
+func localPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c <= ' ' || c >= 0x7f, c == '\\', c == '{', c == '}':
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) pageLogin(c *fiber.Ctx) error { return s.signedOutPage("login", "Sign in")(c) }
