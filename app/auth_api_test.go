@@ -299,3 +299,31 @@ func TestSafeNextRejectsHostileTargets(t *testing.T) {
 		}
 	}
 }
+
+// A new password ends every other way in: sessions and API keys.
+func TestPasswordChangeAndResetRevokeKeys(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.quickUser("keys")
+	newKey := func() string {
+		var k struct{ Token string }
+		ts.must(201, req{method: "POST", path: "/api/me/tokens", token: u.token, body: map[string]string{"name": "script"}}).json(&k)
+		return k.Token
+	}
+	key := newKey()
+	var other struct{ Token string }
+	ts.must(200, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": u.Email, "password": testPassword}}).json(&other)
+	ts.must(204, req{method: "POST", path: "/api/me/password", token: u.token, body: map[string]string{"current_password": testPassword, "new_password": "changed-password"}})
+	ts.must(401, req{method: "GET", path: "/api/me", token: key})
+	ts.must(401, req{method: "GET", path: "/api/me", token: other.Token})
+	ts.must(200, req{method: "GET", path: "/api/me", token: u.token}) // the session that changed it
+	var keys list[tokenJSON]
+	if ts.must(200, req{method: "GET", path: "/api/me/tokens", token: u.token}).json(&keys); len(keys.Items) != 0 {
+		t.Fatalf("keys left after a password change: %+v", keys.Items)
+	}
+
+	key = newKey()
+	ts.must(204, req{method: "POST", path: "/api/auth/password-reset", body: map[string]string{"email": u.Email}})
+	ts.must(204, req{method: "POST", path: "/api/auth/password-reset/confirm", body: map[string]string{"token": ts.lastMailToken(u.Email), "password": "reset-password"}})
+	ts.must(401, req{method: "GET", path: "/api/me", token: key})
+	ts.must(401, req{method: "GET", path: "/api/me", token: u.token})
+}

@@ -149,7 +149,8 @@ func (s *Store) UseEmailToken(ctx context.Context, purpose string, hash []byte) 
 }
 
 // ResetPassword consumes a password-reset token and sets the new password hash in
-// one transaction, revoking every session: a failure leaves the token usable.
+// one transaction, revoking every session and API key (the reset may be because
+// someone else knows the password): a failure leaves the token usable.
 func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHash string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var uid int64
@@ -161,7 +162,7 @@ func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHas
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, passwordHash, now(), uid); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND kind = 'session'`, uid)
+		_, err = tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ?`, uid)
 		return err
 	})
 }

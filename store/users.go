@@ -73,14 +73,15 @@ func (s *Store) UpdateUserName(ctx context.Context, id int64, name string) error
 	return affected(s.w.ExecContext(ctx, `UPDATE users SET name = ?, updated_at = ? WHERE id = ?`, name, now(), id))
 }
 
-// SetPassword stores a new password hash and revokes every session of the user
-// except keepTokenID (0 revokes all). API keys survive: they are not sessions.
+// SetPassword stores a new password hash and revokes every token of the user,
+// sessions and API keys alike, except keepTokenID (0 revokes all): a password
+// is changed because it may be known to someone else, who may have made a key.
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string, keepTokenID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND kind = 'session' AND id <> ?`, id, keepTokenID)
+		_, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND id <> ?`, id, keepTokenID)
 		return err
 	})
 }
