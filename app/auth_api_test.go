@@ -327,3 +327,37 @@ func TestPasswordChangeAndResetRevokeKeys(t *testing.T) {
 	ts.must(401, req{method: "GET", path: "/api/me", token: key})
 	ts.must(401, req{method: "GET", path: "/api/me", token: u.token})
 }
+
+// Addresses are stored in one canonical form and compared exactly: ASCII case
+// and Unicode normalisation do not matter, Unicode case folding does not apply.
+func TestEmailCanonicalForm(t *testing.T) {
+	ts := newTestServer(t)
+	ts.quickUser("root")
+	signup := func(email string, want int) userJSON {
+		var out struct{ User userJSON }
+		res := ts.must(want, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": email, "password": testPassword + email}})
+		if want == 201 {
+			res.json(&out)
+		}
+		return out.User
+	}
+	sam := signup(" Sam@Example.COM ", 201)
+	if sam.Email != "sam@example.com" {
+		t.Fatalf("stored as %q", sam.Email)
+	}
+	signup("SAM@example.com", 409)
+	ts.must(200, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": "sAm@EXAMPLE.com", "password": testPassword + " Sam@Example.COM "}})
+	// "ſ" (long s) folds to "s" under strings.EqualFold: a different address here.
+	longS := signup("ſam@example.com", 201)
+	if longS.ID == sam.ID || longS.Email != "ſam@example.com" {
+		t.Fatalf("ſam@example.com became %+v", longS)
+	}
+	ts.must(401, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": "ſam@example.com", "password": testPassword + " Sam@Example.COM "}})
+	// Non-ASCII letters keep their case; canonically equivalent spellings (NFD é, the Kelvin sign) are one address.
+	if u := signup("Élise@example.com", 201); u.Email != "Élise@example.com" {
+		t.Fatalf("Élise stored as %q", u.Email)
+	}
+	signup("E\u0301lise@example.com", 409)
+	signup("kate@example.com", 201)
+	signup("\u212Aate@example.com", 409)
+}

@@ -251,3 +251,25 @@ func TestInvitationTTLConfig(t *testing.T) {
 		t.Fatalf("default invitation TTL %vh, want 7 days", d)
 	}
 }
+
+// An invitation to sam@… is not for ſam@… ("ſ" folds to "s" in strings.EqualFold).
+func TestInvitationAddressComparedExactly(t *testing.T) {
+	ts := newTestServer(t)
+	ts.quickUser("root")
+	owner := ts.signup("owner")
+	ws := ts.createWorkspace(owner, "Acme")
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": "sam@example.com", "role": "admin"}})
+	token := ts.inviteToken("sam@example.com")
+	res := ts.must(400, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ſam@example.com", "password": testPassword, "invitation_token": token}})
+	if res.errField() != "email" {
+		t.Fatalf("signup as ſam with sam's invitation: %s", res.Body)
+	}
+	var longS struct{ Token string }
+	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ſam@example.com", "password": testPassword}}).json(&longS)
+	ts.must(403, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: longS.Token})
+	ts.must(404, req{method: "GET", path: "/api/workspaces/" + ws.ID, token: longS.Token})
+	// The real Sam, typing the address in capitals, can.
+	var sam struct{ Token string }
+	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "SAM@example.com", "password": testPassword, "invitation_token": token}}).json(&sam)
+	ts.must(200, req{method: "GET", path: "/api/workspaces/" + ws.ID, token: sam.Token})
+}

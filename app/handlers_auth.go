@@ -49,14 +49,14 @@ func (s *Server) ollamaState(ctx context.Context) string {
 	return "ok"
 }
 
-// normEmail validates and normalises an address.
+// normEmail validates an address and returns its canonical form (store.CanonicalEmail).
 func normEmail(field, raw string) (string, error) {
 	e := strings.TrimSpace(raw)
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || len(e) > 254 {
 		return "", invalid(field, "%q is not an email address", raw)
 	}
-	return strings.ToLower(e), nil
+	return store.CanonicalEmail(e), nil
 }
 
 func checkPassword(field, pw string) error {
@@ -140,7 +140,7 @@ func (s *Server) signup(c *fiber.Ctx) error {
 		if inv.Status != store.InvitePending || inv.Expired() {
 			return goneReason(inv)
 		}
-		if !strings.EqualFold(inv.Email, email) {
+		if inv.Email != email {
 			return invalid("email", "this invitation was sent to %s; sign up with that address", inv.Email)
 		}
 	}
@@ -219,7 +219,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email := strings.ToLower(strings.TrimSpace(in.Email))
+	email := store.CanonicalEmail(in.Email)
 	emailKey, ipKey := "email:"+email, clientKey(c)
 	for _, l := range []struct {
 		lim *limit.Limiter
@@ -291,7 +291,7 @@ func (s *Server) requestPasswordReset(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email := strings.ToLower(strings.TrimSpace(in.Email))
+	email := store.CanonicalEmail(in.Email)
 	for _, k := range []string{"email:" + email, clientKey(c)} {
 		if blocked, wait := s.resetReqs.Blocked(k); blocked {
 			return retryAfter(c, wait)

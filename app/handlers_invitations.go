@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -180,9 +179,10 @@ func (s *Server) invitationByToken(c *fiber.Ctx) (*store.Invitation, error) {
 	return inv, s.checkInvitee(c, inv)
 }
 
-// checkInvitee: only the person the invitation was sent to may use it.
+// checkInvitee: only the person the invitation was sent to may use it. Both
+// addresses are canonical (store.CanonicalEmail), so they compare exactly.
 func (s *Server) checkInvitee(c *fiber.Ctx, inv *store.Invitation) error {
-	if u := userOf(c); !strings.EqualFold(u.Email, inv.Email) {
+	if u := userOf(c); u.Email != inv.Email {
 		return forbidden("this invitation was sent to %s; sign in with that address to use it", inv.Email)
 	}
 	if inv.Status != store.InvitePending || inv.Expired() {

@@ -361,7 +361,7 @@ func (s *Server) pageInvite(c *fiber.Ctx) error {
 	}
 	data := fiber.Map{"Invitation": inv, "Token": token}
 	if id := identityOf(c); id != nil {
-		data["Matches"] = strings.EqualFold(id.user.Email, inv.Email)
+		data["Matches"] = id.user.Email == inv.Email // both canonical: compared exactly
 	} else if _, err := s.store.UserByEmail(c.UserContext(), inv.Email); err == nil {
 		data["HasAccount"] = true
 	}
