@@ -60,32 +60,42 @@ func (s *Server) createInvitation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, ws := c.UserContext(), workspaceOf(c)
 	var teamID int64
 	if in.TeamID != nil && *in.TeamID != 0 {
-		if _, err := s.store.GetTeam(ctx, ws.ID, *in.TeamID); errors.Is(err, store.ErrNotFound) {
+		if _, err := s.store.GetTeam(c.UserContext(), workspaceOf(c).ID, *in.TeamID); errors.Is(err, store.ErrNotFound) {
 			return invalid("team_id", "no such team in this workspace")
 		} else if err != nil {
 			return err
 		}
 		teamID = *in.TeamID
 	}
-	planSeats, err := s.seatsAllowed(ctx, ws)
+	inv, err := s.invite(c, email, in.Role, teamID)
 	if err != nil {
-		return err // the plan's seats are taken
-	}
-	secret, hash := auth.NewToken("qi_")
-	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, in.Role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration), planSeats)
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return conflict("%s is already a member or already invited; resend the pending invitation instead", email)
-	case errors.Is(err, store.ErrSeatLimit):
-		return seatsExhausted()
-	case err != nil:
 		return err
 	}
+	return c.Status(fiber.StatusCreated).JSON(inv)
+}
+
+// invite records and mails an invitation of email into the request's workspace.
+// The answer is the same whether or not an account uses the address.
+func (s *Server) invite(c *fiber.Ctx, email, role string, teamID int64) (*invitationWithLink, error) {
+	ctx, ws := c.UserContext(), workspaceOf(c)
+	planSeats, err := s.seatsAllowed(ctx, ws)
+	if err != nil {
+		return nil, err // the plan's seats are taken
+	}
+	secret, hash := auth.NewToken("qi_")
+	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration), planSeats)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil, conflict("%s is already a member or already invited; resend the pending invitation instead", email)
+	case errors.Is(err, store.ErrSeatLimit):
+		return nil, seatsExhausted()
+	case err != nil:
+		return nil, err
+	}
 	s.mailInvitation(ctx, inv, userOf(c), secret)
-	return c.Status(fiber.StatusCreated).JSON(invitationWithLink{invitationView(inv), s.inviteURL(secret)})
+	return &invitationWithLink{invitationView(inv), s.inviteURL(secret)}, nil
 }
 
 func seatsExhausted() *apiError {
