@@ -144,7 +144,7 @@ func (s *Server) signup(c *fiber.Ctx) error {
 			return invalid("email", "this invitation was sent to %s; sign up with that address", inv.Email)
 		}
 	}
-	if err := s.signupAllowed(ctx, email); err != nil {
+	if err := s.signupAllowed(ctx, inv); err != nil {
 		return err
 	}
 	hash, err := auth.HashPassword(in.Password)
@@ -178,9 +178,10 @@ func (s *Server) signup(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
-// signupAllowed applies the admin's signup policy. The first account is always
-// allowed: someone must be able to set the instance up.
-func (s *Server) signupAllowed(ctx context.Context, email string) error {
+// signupAllowed applies the admin's signup policy; inv is the invitation the
+// signup presented a valid token for. The first account is always allowed:
+// someone must be able to set the instance up.
+func (s *Server) signupAllowed(ctx context.Context, inv *store.Invitation) error {
 	n, err := s.store.UserCount(ctx)
 	if err != nil || n == 0 {
 		return err
@@ -189,12 +190,9 @@ func (s *Server) signupAllowed(ctx context.Context, email string) error {
 	case SignupClosed:
 		return forbidden("signup is closed on this instance; ask an administrator for an account")
 	case SignupInviteOnly:
-		ok, err := s.store.HasPendingInvitation(ctx, email)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return forbidden("signup on this instance is by invitation only; ask a workspace admin to invite this email")
+		// The mailed token, not the address: anyone can type an invited address.
+		if inv == nil {
+			return forbidden("signup on this instance is by invitation only; open the link in your invitation mail to create your account")
 		}
 	}
 	return nil

@@ -221,12 +221,17 @@ func (s *Server) declineInvitation(c *fiber.Ctx, inv *store.Invitation) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// The mailed token proves that the caller reads mail at the invited address:
+// using it verifies the account's address.
 func (s *Server) acceptInvitationToken(c *fiber.Ctx) error {
 	inv, err := s.invitationByToken(c)
 	if err != nil {
 		return err
 	}
-	return s.acceptInvitation(c, inv)
+	if err := s.acceptInvitation(c, inv); err != nil {
+		return err
+	}
+	return s.markVerified(c)
 }
 
 func (s *Server) declineInvitationToken(c *fiber.Ctx) error {
@@ -234,14 +239,38 @@ func (s *Server) declineInvitationToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.declineInvitation(c, inv)
+	if err := s.declineInvitation(c, inv); err != nil {
+		return err
+	}
+	return s.markVerified(c)
 }
 
-// myInvitation loads an invitation addressed to the caller by id (404 otherwise).
+func (s *Server) markVerified(c *fiber.Ctx) error {
+	if u := userOf(c); !u.EmailVerified {
+		return s.store.SetEmailVerified(c.UserContext(), u.ID)
+	}
+	return nil
+}
+
+// myPendingInvitations lists the invitations addressed to u, which only a
+// verified address may see: anyone can sign up with an address they do not
+// read, and must not learn or take what was sent to it.
+func (s *Server) myPendingInvitations(ctx context.Context, u *store.User) ([]store.Invitation, error) {
+	if !u.EmailVerified {
+		return nil, nil
+	}
+	return s.store.PendingInvitationsFor(ctx, u.Email)
+}
+
+// myInvitation loads an invitation addressed to the caller by id (404 otherwise);
+// without the mailed token that takes a verified address (403).
 func (s *Server) myInvitation(c *fiber.Ctx) (*store.Invitation, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return nil, notFound("invitation")
+	}
+	if !userOf(c).EmailVerified {
+		return nil, forbidden("your email address is not verified yet: open the link in the invitation mail to answer it, or verify the address with the link in the verification mail first")
 	}
 	pending, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
 	if err != nil {
@@ -256,7 +285,7 @@ func (s *Server) myInvitation(c *fiber.Ctx) (*store.Invitation, error) {
 }
 
 func (s *Server) listMyInvitations(c *fiber.Ctx) error {
-	inv, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
+	inv, err := s.myPendingInvitations(c.UserContext(), userOf(c))
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
 			return err
 		}
 		v.Workspaces = ws
-		inv, err := s.store.PendingInvitationsFor(c.UserContext(), id.user.Email)
+		inv, err := s.myPendingInvitations(c.UserContext(), id.user)
 		if err != nil {
 			return err
 		}
@@ -333,11 +333,11 @@ func (s *Server) pageFolders(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageInvitations(c *fiber.Ctx) error {
-	inv, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
+	inv, err := s.myPendingInvitations(c.UserContext(), userOf(c))
 	if err != nil {
 		return err
 	}
-	return s.render(c, "invitations", "Invitations", fiber.Map{"Invitations": inv})
+	return s.render(c, "invitations", "Invitations", fiber.Map{"Invitations": inv, "Unverified": !userOf(c).EmailVerified})
 }
 
 // pageInvite is where a mailed invitation link lands: accept or decline when

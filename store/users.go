@@ -187,11 +187,3 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 		return affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id))
 	})
 }
-
-// HasPendingInvitation reports whether a live invitation is addressed to email
-// (an invite-only instance lets such a person sign up).
-func (s *Store) HasPendingInvitation(ctx context.Context, email string) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE email = ? AND status = 'pending' AND expires_at > ?`, email, now()).Scan(&n)
-	return n > 0, err
-}
