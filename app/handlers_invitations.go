@@ -175,17 +175,17 @@ func (s *Server) invitationStoreError(ctx context.Context, wsID string, id int64
 // tokens count against the caller's address, so tokens cannot be guessed in bulk.
 func (s *Server) invitationByToken(c *fiber.Ctx) (*store.Invitation, error) {
 	key := clientKey(c)
-	if blocked, wait := s.tokenGuesses.Blocked(key); blocked {
+	if ok, wait := s.tokenGuesses.Take(key); !ok {
 		return nil, retryAfter(c, wait)
 	}
 	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(c.Params("token")))
 	if errors.Is(err, store.ErrNotFound) {
-		s.tokenGuesses.Fail(key)
 		return nil, notFound("invitation")
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.tokenGuesses.Return(key)
 	return inv, s.checkInvitee(c, inv)
 }
 

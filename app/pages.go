@@ -344,18 +344,18 @@ func (s *Server) pageInvitations(c *fiber.Ctx) error {
 // signed in as the invitee, otherwise create an account (or sign in) right here.
 func (s *Server) pageInvite(c *fiber.Ctx) error {
 	key := clientKey(c)
-	if blocked, wait := s.tokenGuesses.Blocked(key); blocked {
+	if ok, wait := s.tokenGuesses.Take(key); !ok {
 		return retryAfter(c, wait)
 	}
 	token := c.Params("token")
 	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		s.tokenGuesses.Fail(key)
 		return notFound("invitation")
 	}
 	if err != nil {
 		return err
 	}
+	s.tokenGuesses.Return(key)
 	if inv.Status != store.InvitePending || inv.Expired() {
 		return goneReason(inv)
 	}

@@ -148,6 +148,15 @@ func (s *Store) UseEmailToken(ctx context.Context, purpose string, hash []byte) 
 	return uid, notFound(err)
 }
 
+// PasswordResetTokenLive reports whether a reset token is usable, without using
+// it: the new password is hashed (64 MiB, tens of ms) only for a real token.
+func (s *Store) PasswordResetTokenLive(ctx context.Context, tokenHash []byte) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`,
+		tokenHash, PurposePasswordReset, now()).Scan(&n)
+	return n > 0, err
+}
+
 // ResetPassword consumes a password-reset token and sets the new password hash in
 // one transaction, revoking every session and API key (the reset may be because
 // someone else knows the password): a failure leaves the token usable.
