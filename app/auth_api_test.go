@@ -1,12 +1,21 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"quire/app/auth"
 	"quire/app/config"
 )
 
@@ -263,4 +272,243 @@ func TestPagesRedirectAndRender(t *testing.T) {
 	if got := safeNext("//evil.example/x"); got != "/" {
 		t.Fatalf("safeNext let %q through", got)
 	}
+}
+
+// The post-login target stays on this site whatever ?next= holds: browsers drop
+// tabs and newlines and read "\" as "/", so these would reach another host, and
+// braces would let the sign-in page put the new session token into the URL.
+func TestSafeNextRejectsHostileTargets(t *testing.T) {
+	hostile := []string{
+		"/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\x00/evil.example", "/ /evil.example",
+		"/\\evil.example", "/\\/evil.example", "\\\\evil.example", "//evil.example", "///evil.example",
+		"https://evil.example", "https:evil.example", "javascript:alert(1)", "JavaScript:alert(1)", "evil.example/x",
+		"/%09/evil.example", "/%0a/evil.example", "/%2F/evil.example", "/%5Cevil.example", "/%5c%5cevil.example",
+		"/x/{token}", "/\u00a0/evil.example", "/\u2028/evil.example", "/%zz",
+		"/" + strings.Repeat("a", 3000), "", " /w/x",
+	}
+	for _, next := range hostile {
+		if got := safeNext(next); got != "/" {
+			t.Errorf("safeNext(%q) = %q, want /", next, got)
+		}
+	}
+	for _, next := range []string{"/", "/w/3f2a/members", "/w/3f2a/search?q=hello%20world&mode=keyword", "/invite/qi_AbC-_09", "/w/x/c/y#m-1"} {
+		if got := safeNext(next); got != next {
+			t.Errorf("safeNext(%q) = %q, want it kept", next, got)
+		}
+	}
+	// The pages only ever carry the checked target.
+	ts := newTestServer(t)
+	redirectRe := regexp.MustCompile(`data-api="/api/auth/(?:login|signup)" data-redirect="([^"]*)"`)
+	for _, page := range []string{"/login", "/signup"} {
+		for _, next := range []string{"/\t/evil.example", "/x?t={token}"} {
+			body := ts.must(200, req{method: "GET", path: page + "?next=" + url.QueryEscape(next)}).Body
+			if m := redirectRe.FindSubmatch(body); m == nil || string(m[1]) != "/" {
+				t.Errorf("%s?next=%q renders data-redirect %q", page, next, m)
+			}
+		}
+	}
+}
+
+// listen serves ts on a real loopback socket, so that requests can come from
+// distinct client addresses (all of 127.0.0.0/8 is loopback on Linux).
+func (ts *testServer) listen(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.App().Listener(ln)
+	t.Cleanup(func() { ts.srv.App().Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+// loginFrom signs in over HTTP from the client address ip and returns the status.
+func loginFrom(t *testing.T, base, ip, email, password string) int {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	res, err := client.Post(base+"/api/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// Someone else's wrong guesses must not lock the owner out: failures count per
+// (email, address), with a cap per email across all addresses ten times higher.
+func TestLoginLockoutIsPerAddress(t *testing.T) {
+	ts := newTestServer(t)
+	victim := ts.quickUser("victim")
+	base := ts.listen(t)
+	max := ts.cfg.Login.MaxFailures
+	for range max {
+		if code := loginFrom(t, base, "127.0.0.1", victim.Email, "wrong-password"); code != 401 {
+			t.Fatalf("wrong password from the attacker's address: %d", code)
+		}
+	}
+	if code := loginFrom(t, base, "127.0.0.1", victim.Email, testPassword); code != 429 {
+		t.Fatalf("the attacker's address is not locked after %d failures: %d", max, code)
+	}
+	if code := loginFrom(t, base, "127.0.0.2", victim.Email, testPassword); code != 200 {
+		t.Fatalf("the victim from another address cannot sign in: %d", code)
+	}
+	// Guesses spread over many addresses hit the per-email cap (10 × max) after all.
+	failures := max // the attacker's first address
+	for i := 3; failures < 10*max; i++ {
+		for range max {
+			loginFrom(t, base, fmt.Sprintf("127.0.0.%d", i), victim.Email, "wrong-password")
+			failures++
+		}
+	}
+	if code := loginFrom(t, base, "127.0.0.250", victim.Email, testPassword); code != 429 {
+		t.Fatalf("no per-email cap after %d failures from many addresses: %d", failures, code)
+	}
+}
+
+// withHashCost makes new password hashes cost mem KiB for the rest of the test.
+func withHashCost(t *testing.T, mem uint32) {
+	old := auth.DefaultParams
+	auth.DefaultParams = auth.Params{Memory: mem, Time: 1, Threads: 1}
+	t.Cleanup(func() { auth.DefaultParams = old })
+}
+
+// Checking and counting a failure are one step: of 30 parallel wrong passwords,
+// at most the limit are checked (401), the rest are refused (429).
+func TestParallelWrongPasswordsAreLimited(t *testing.T) {
+	ts := newTestServer(t)
+	withHashCost(t, 4*1024) // a few ms per check, so the requests really overlap
+	victim := ts.quickUser("victim")
+	codes := make(chan int, 30)
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() {
+			codes <- ts.do(req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": victim.Email, "password": "wrong-password"}}).Status
+		})
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[401] > ts.cfg.Login.MaxFailures || n[401]+n[429] != 30 {
+		t.Fatalf("30 parallel wrong passwords gave %v; at most %d may be 401, the rest 429", n, ts.cfg.Login.MaxFailures)
+	}
+}
+
+// Requests that will be refused must not run argon2 first: at 64 MiB a hash,
+// a burst of bogus reset confirmations used to take the server to gigabytes.
+func TestRefusedRequestsDoNotHashPasswords(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.quickUser("admin")
+	ts.quickUser("taken")
+	withHashCost(t, 64*1024) // production cost: each hash allocates 64 MiB
+	refused := []struct {
+		name   string
+		status int
+		r      req
+	}{
+		{"bogus reset token", 400, req{method: "POST", path: "/api/auth/password-reset/confirm", body: map[string]string{"token": "bogus", "password": "new-password-1"}}},
+		{"taken email", 409, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": admin.Email, "password": "new-password-1"}}},
+	}
+	for _, c := range refused {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range 3 {
+			ts.must(c.status, c.r)
+		}
+		runtime.ReadMemStats(&after)
+		if mb := (after.TotalAlloc - before.TotalAlloc) >> 20; mb > 32 {
+			t.Errorf("%s: 3 refused requests allocated %d MiB (a password hash each?)", c.name, mb)
+		}
+	}
+}
+
+// When every hashing slot is taken, a sign-in waits briefly, then gets 429 with
+// Retry-After; that does not count as a failed login.
+func TestPasswordHashingIsBounded(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.quickUser("busy")
+	oldWait := auth.Hashing.Wait
+	auth.Hashing.Wait = 50 * time.Millisecond
+	t.Cleanup(func() { auth.Hashing.Wait = oldWait })
+	release := make(chan struct{})
+	var holders sync.WaitGroup
+	for range 4 { // the most slots there are; holders beyond the bound give up
+		holders.Go(func() { auth.Hashing.Do(context.Background(), func() { <-release }) })
+	}
+	time.Sleep(100 * time.Millisecond)
+	res := ts.must(429, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": u.Email, "password": testPassword}})
+	if res.Header.Get("Retry-After") == "" || res.errCode() != "rate_limited" {
+		t.Fatalf("busy hashing: %v %s", res.Header, res.Body)
+	}
+	ts.must(429, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": uniqueEmail("new"), "password": testPassword}})
+	close(release)
+	holders.Wait()
+	for range ts.cfg.Login.MaxFailures {
+		ts.must(401, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": u.Email, "password": "wrong-password"}})
+	}
+}
+
+// A new password ends every other way in: sessions and API keys.
+func TestPasswordChangeAndResetRevokeKeys(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.quickUser("keys")
+	newKey := func() string {
+		var k struct{ Token string }
+		ts.must(201, req{method: "POST", path: "/api/me/tokens", token: u.token, body: map[string]string{"name": "script"}}).json(&k)
+		return k.Token
+	}
+	key := newKey()
+	var other struct{ Token string }
+	ts.must(200, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": u.Email, "password": testPassword}}).json(&other)
+	ts.must(204, req{method: "POST", path: "/api/me/password", token: u.token, body: map[string]string{"current_password": testPassword, "new_password": "changed-password"}})
+	ts.must(401, req{method: "GET", path: "/api/me", token: key})
+	ts.must(401, req{method: "GET", path: "/api/me", token: other.Token})
+	ts.must(200, req{method: "GET", path: "/api/me", token: u.token}) // the session that changed it
+	var keys list[tokenJSON]
+	if ts.must(200, req{method: "GET", path: "/api/me/tokens", token: u.token}).json(&keys); len(keys.Items) != 0 {
+		t.Fatalf("keys left after a password change: %+v", keys.Items)
+	}
+
+	key = newKey()
+	ts.must(204, req{method: "POST", path: "/api/auth/password-reset", body: map[string]string{"email": u.Email}})
+	ts.must(204, req{method: "POST", path: "/api/auth/password-reset/confirm", body: map[string]string{"token": ts.lastMailToken(u.Email), "password": "reset-password"}})
+	ts.must(401, req{method: "GET", path: "/api/me", token: key})
+	ts.must(401, req{method: "GET", path: "/api/me", token: u.token})
+}
+
+// Addresses are stored in one canonical form and compared exactly: ASCII case
+// and Unicode normalisation do not matter, Unicode case folding does not apply.
+func TestEmailCanonicalForm(t *testing.T) {
+	ts := newTestServer(t)
+	ts.quickUser("root")
+	signup := func(email string, want int) userJSON {
+		var out struct{ User userJSON }
+		res := ts.must(want, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": email, "password": testPassword + email}})
+		if want == 201 {
+			res.json(&out)
+		}
+		return out.User
+	}
+	sam := signup(" Sam@Example.COM ", 201)
+	if sam.Email != "sam@example.com" {
+		t.Fatalf("stored as %q", sam.Email)
+	}
+	signup("SAM@example.com", 409)
+	ts.must(200, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": "sAm@EXAMPLE.com", "password": testPassword + " Sam@Example.COM "}})
+	// "ſ" (long s) folds to "s" under strings.EqualFold: a different address here.
+	longS := signup("ſam@example.com", 201)
+	if longS.ID == sam.ID || longS.Email != "ſam@example.com" {
+		t.Fatalf("ſam@example.com became %+v", longS)
+	}
+	ts.must(401, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": "ſam@example.com", "password": testPassword + " Sam@Example.COM "}})
+	// Non-ASCII letters keep their case; canonically equivalent spellings (NFD é, the Kelvin sign) are one address.
+	if u := signup("Élise@example.com", 201); u.Email != "Élise@example.com" {
+		t.Fatalf("Élise stored as %q", u.Email)
+	}
+	signup("E\u0301lise@example.com", 409)
+	signup("kate@example.com", 201)
+	signup("\u212Aate@example.com", 409)
 }

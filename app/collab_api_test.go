@@ -116,8 +116,19 @@ func TestInvitationRules(t *testing.T) {
 		t.Fatal("resend did not issue a new token")
 	}
 	ts.must(404, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: existing.token})
-	// The invitee sees it among their invitations and accepts it there.
+	// Without the token, only a verified address sees and answers its invitations.
 	var mine list[invitationJSON]
+	ts.must(200, req{method: "GET", path: "/api/me/invitations", token: existing.token}).json(&mine)
+	if len(mine.Items) != 0 {
+		t.Fatalf("an unverified address sees its invitations: %+v", mine.Items)
+	}
+	ts.must(403, req{method: "POST", path: fmt.Sprintf("/api/me/invitations/%d/accept", first.ID), token: existing.token})
+	for _, u := range []user{existing, member} {
+		if err := ts.store.SetEmailVerified(context.Background(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The verified invitee sees it among their invitations and accepts it there.
 	ts.must(200, req{method: "GET", path: "/api/me/invitations", token: existing.token}).json(&mine)
 	if len(mine.Items) != 1 || mine.Items[0].WorkspaceName != "Acme" || mine.Items[0].InviterName == "" {
 		t.Fatalf("my invitations %+v", mine.Items)
@@ -250,4 +261,96 @@ func TestInvitationTTLConfig(t *testing.T) {
 	if d := config.Default().InvitationTTL.Duration.Hours(); d != 7*24 {
 		t.Fatalf("default invitation TTL %vh, want 7 days", d)
 	}
+}
+
+// Registering an invited address first does not give its invitations away:
+// without the mailed token, only a verified address sees and answers them, and
+// an invite-only instance needs the token to sign up at all.
+func TestInvitationNeedsTheMailedTokenOrAVerifiedAddress(t *testing.T) {
+	ts := newTestServer(t)
+	root := ts.quickUser("root")
+	owner := ts.signup("owner")
+	ws := ts.createWorkspace(owner, "Acme")
+	base := "/api/workspaces/" + ws.ID
+	victim := uniqueEmail("victim")
+	var inv invitationWithLink
+	ts.must(201, req{method: "POST", path: base + "/invitations", token: owner.token, body: map[string]string{"email": victim, "role": "admin"}}).json(&inv)
+
+	// The attacker signs up with the victim's address (open signup) but has no token.
+	var attacker struct{ Token string }
+	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": victim, "password": testPassword}}).json(&attacker)
+	var mine list[invitationJSON]
+	if ts.must(200, req{method: "GET", path: "/api/me/invitations", token: attacker.Token}).json(&mine); len(mine.Items) != 0 {
+		t.Fatalf("an unverified account sees the invitations to its address: %+v", mine.Items)
+	}
+	for _, action := range []string{"accept", "decline"} {
+		res := ts.must(403, req{method: "POST", path: fmt.Sprintf("/api/me/invitations/%d/%s", inv.ID, action), token: attacker.Token})
+		if msg := string(res.Body); !strings.Contains(msg, "invitation mail") || !strings.Contains(msg, "verif") {
+			t.Fatalf("403 does not say what to do: %s", msg)
+		}
+	}
+	ts.must(404, req{method: "GET", path: base, token: attacker.Token})
+	page := ts.must(200, req{method: "GET", path: "/invitations", headers: map[string]string{"Cookie": "quire_session=" + attacker.Token}})
+	if !strings.Contains(string(page.Body), `id="unverified"`) || strings.Contains(string(page.Body), "Acme") {
+		t.Fatal("the invitations page shows an unverified account what was sent to its address")
+	}
+	var pending list[invitationJSON]
+	if ts.must(200, req{method: "GET", path: base + "/invitations", token: owner.token}).json(&pending); len(pending.Items) != 1 {
+		t.Fatalf("the invitation is no longer pending: %+v", pending.Items)
+	}
+
+	// Invite-only: an invited address alone does not open signup; the token does.
+	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: root.token, body: map[string]string{"signup_policy": "invite_only"}})
+	invited := uniqueEmail("invited")
+	ts.must(201, req{method: "POST", path: base + "/invitations", token: owner.token, body: map[string]string{"email": invited}})
+	res := ts.must(403, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": invited, "password": testPassword}})
+	if !strings.Contains(string(res.Body), "invitation mail") {
+		t.Fatalf("invite-only refusal does not point to the mail: %s", res.Body)
+	}
+	ts.must(400, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": invited, "password": testPassword, "invitation_token": "qi_guessed"}})
+	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": invited, "password": testPassword, "invitation_token": ts.inviteToken(invited)}})
+}
+
+// Answering with the mailed token proves the address: afterwards the account's
+// invitations can be answered without a token too.
+func TestMailedTokenVerifiesTheAddress(t *testing.T) {
+	ts := newTestServer(t)
+	ts.quickUser("root")
+	owner, u := ts.signup("owner"), ts.signup("invitee")
+	if u.EmailVerified {
+		t.Fatal("a plain signup starts verified")
+	}
+	a, b := ts.createWorkspace(owner, "A"), ts.createWorkspace(owner, "B")
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + a.ID + "/invitations", token: owner.token, body: map[string]string{"email": u.Email}})
+	ts.must(200, req{method: "POST", path: "/api/invitations/" + ts.inviteToken(u.Email) + "/accept", token: u.token})
+	var me userJSON
+	if ts.must(200, req{method: "GET", path: "/api/me", token: u.token}).json(&me); !me.EmailVerified {
+		t.Fatal("accepting with the mailed token did not verify the address")
+	}
+	var inv invitationWithLink
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + b.ID + "/invitations", token: owner.token, body: map[string]string{"email": u.Email}}).json(&inv)
+	ts.must(200, req{method: "POST", path: fmt.Sprintf("/api/me/invitations/%d/accept", inv.ID), token: u.token})
+	ts.must(200, req{method: "GET", path: "/api/workspaces/" + b.ID, token: u.token})
+}
+
+// An invitation to sam@… is not for ſam@… ("ſ" folds to "s" in strings.EqualFold).
+func TestInvitationAddressComparedExactly(t *testing.T) {
+	ts := newTestServer(t)
+	ts.quickUser("root")
+	owner := ts.signup("owner")
+	ws := ts.createWorkspace(owner, "Acme")
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": "sam@example.com", "role": "admin"}})
+	token := ts.inviteToken("sam@example.com")
+	res := ts.must(400, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ſam@example.com", "password": testPassword, "invitation_token": token}})
+	if res.errField() != "email" {
+		t.Fatalf("signup as ſam with sam's invitation: %s", res.Body)
+	}
+	var longS struct{ Token string }
+	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ſam@example.com", "password": testPassword}}).json(&longS)
+	ts.must(403, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: longS.Token})
+	ts.must(404, req{method: "GET", path: "/api/workspaces/" + ws.ID, token: longS.Token})
+	// The real Sam, typing the address in capitals, can.
+	var sam struct{ Token string }
+	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "SAM@example.com", "password": testPassword, "invitation_token": token}}).json(&sam)
+	ts.must(200, req{method: "GET", path: "/api/workspaces/" + ws.ID, token: sam.Token})
 }

@@ -49,14 +49,22 @@ func (s *Server) ollamaState(ctx context.Context) string {
 	return "ok"
 }
 
-// normEmail validates and normalises an address.
+// normEmail validates an address and returns its canonical form (store.CanonicalEmail).
 func normEmail(field, raw string) (string, error) {
 	e := strings.TrimSpace(raw)
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || len(e) > 254 {
 		return "", invalid(field, "%q is not an email address", raw)
 	}
-	return strings.ToLower(e), nil
+	return store.CanonicalEmail(e), nil
+}
+
+// hashingError turns auth.ErrBusy (every password-hashing slot taken) into a 429.
+func hashingError(c *fiber.Ctx, err error) error {
+	if errors.Is(err, auth.ErrBusy) {
+		return retryAfter(c, time.Second)
+	}
+	return err
 }
 
 func checkPassword(field, pw string) error {
@@ -100,6 +108,10 @@ func (s *Server) startSession(c *fiber.Ctx, u *store.User) (string, error) {
 	return secret, nil
 }
 
+func emailTaken() *apiError {
+	return conflict("an account with this email already exists; sign in or reset the password")
+}
+
 type signupResponse struct {
 	authResponse
 	WorkspaceID string `json:"workspace_id,omitempty"` // joined through invitation_token
@@ -126,35 +138,35 @@ func (s *Server) signup(c *fiber.Ctx) error {
 	if err := checkPassword("password", in.Password); err != nil {
 		return err
 	}
+	// Every check that needs no password hash comes first: hashing costs 64 MiB
+	// for tens of milliseconds, and a refused signup must not cost that.
 	ctx := c.UserContext()
 	var inv *store.Invitation
 	if in.InvitationToken != "" {
 		// Signing up from an invitation link joins the workspace in the same step.
-		inv, err = s.store.InvitationByToken(ctx, auth.HashToken(in.InvitationToken))
-		if errors.Is(err, store.ErrNotFound) {
-			return invalid("invitation_token", "this invitation link is not valid; ask for a new one")
-		}
-		if err != nil {
+		if inv, err = s.invitationForSignup(c, in.InvitationToken); err != nil {
 			return err
 		}
-		if inv.Status != store.InvitePending || inv.Expired() {
-			return goneReason(inv)
-		}
-		if !strings.EqualFold(inv.Email, email) {
+		if inv.Email != email {
 			return invalid("email", "this invitation was sent to %s; sign up with that address", inv.Email)
 		}
 	}
-	if err := s.signupAllowed(ctx, email); err != nil {
+	if err := s.signupAllowed(ctx, inv); err != nil {
 		return err
 	}
-	hash, err := auth.HashPassword(in.Password)
-	if err != nil {
+	if _, err := s.store.UserByEmail(ctx, email); err == nil {
+		return emailTaken()
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	hash, err := auth.Hashing.Hash(ctx, in.Password)
+	if err != nil {
+		return hashingError(c, err)
 	}
 	// A mailed invitation proves the address, so it counts as verified.
 	u, err := s.store.CreateUser(ctx, email, name, hash, inv != nil)
 	if errors.Is(err, store.ErrConflict) {
-		return conflict("an account with this email already exists; sign in or reset the password")
+		return emailTaken() // a parallel signup won
 	}
 	if err != nil {
 		return err
@@ -178,9 +190,31 @@ func (s *Server) signup(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
-// signupAllowed applies the admin's signup policy. The first account is always
-// allowed: someone must be able to set the instance up.
-func (s *Server) signupAllowed(ctx context.Context, email string) error {
+// invitationForSignup resolves the invitation token a signup carries. Unknown
+// tokens count against the caller's address, as on the invitation routes.
+func (s *Server) invitationForSignup(c *fiber.Ctx, token string) (*store.Invitation, error) {
+	key := clientKey(c)
+	if ok, wait := s.tokenGuesses.Take(key); !ok {
+		return nil, retryAfter(c, wait)
+	}
+	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid("invitation_token", "this invitation link is not valid; ask for a new one")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.tokenGuesses.Return(key)
+	if inv.Status != store.InvitePending || inv.Expired() {
+		return nil, goneReason(inv)
+	}
+	return inv, nil
+}
+
+// signupAllowed applies the admin's signup policy; inv is the invitation the
+// signup presented a valid token for. The first account is always allowed:
+// someone must be able to set the instance up.
+func (s *Server) signupAllowed(ctx context.Context, inv *store.Invitation) error {
 	n, err := s.store.UserCount(ctx)
 	if err != nil || n == 0 {
 		return err
@@ -189,12 +223,9 @@ func (s *Server) signupAllowed(ctx context.Context, email string) error {
 	case SignupClosed:
 		return forbidden("signup is closed on this instance; ask an administrator for an account")
 	case SignupInviteOnly:
-		ok, err := s.store.HasPendingInvitation(ctx, email)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return forbidden("signup on this instance is by invitation only; ask a workspace admin to invite this email")
+		// The mailed token, not the address: anyone can type an invited address.
+		if inv == nil {
+			return forbidden("signup on this instance is by invitation only; open the link in your invitation mail to create your account")
 		}
 	}
 	return nil
@@ -219,33 +250,49 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email := strings.ToLower(strings.TrimSpace(in.Email))
-	emailKey, ipKey := "email:"+email, clientKey(c)
-	for _, l := range []struct {
+	email := store.CanonicalEmail(in.Email)
+	// Each attempt takes a failure slot before the password is checked and gives
+	// it back on success, so parallel guesses cannot all slip in under the
+	// limit. Failures count per (email, address), so a stranger's guesses do not
+	// lock the owner out from their own address; per email from everywhere,
+	// with a higher cap, against guesses spread over many addresses; and per address.
+	pairKey := "email:" + email + "|" + clientKey(c)
+	slots := []struct {
 		lim *limit.Limiter
 		key string
-	}{{s.loginFails, emailKey}, {s.loginByIP, ipKey}} {
-		if blocked, wait := l.lim.Blocked(l.key); blocked {
+	}{{s.loginFails, pairKey}, {s.loginByEmail, "email:" + email}, {s.loginByIP, clientKey(c)}}
+	giveBack := func(n int) {
+		for _, l := range slots[:n] {
+			l.lim.Return(l.key)
+		}
+	}
+	for i, l := range slots {
+		if ok, wait := l.lim.Take(l.key); !ok {
+			giveBack(i)
 			return retryAfter(c, wait)
 		}
 	}
 	ctx := c.UserContext()
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		giveBack(len(slots))
 		return err
 	}
 	ok := false
 	if u == nil {
-		auth.BurnPasswordCheck(in.Password) // same cost as a real check: no enumeration by timing
+		err = auth.Hashing.Burn(ctx, in.Password) // same cost as a real check: no enumeration by timing
 	} else {
-		ok, _ = auth.CheckPassword(u.PasswordHash, in.Password)
+		ok, err = auth.Hashing.Check(ctx, u.PasswordHash, in.Password)
+	}
+	if err != nil {
+		giveBack(len(slots)) // not checked, so not a failure
+		return hashingError(c, err)
 	}
 	if !ok || u.Disabled {
-		s.loginFails.Fail(emailKey)
-		s.loginByIP.Fail(ipKey)
 		return unauthenticated("wrong email or password")
 	}
-	s.loginFails.Reset(emailKey)
+	giveBack(len(slots))
+	s.loginFails.Reset(pairKey)
 	token, err := s.startSession(c, u)
 	if err != nil {
 		return err
@@ -291,12 +338,11 @@ func (s *Server) requestPasswordReset(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email := strings.ToLower(strings.TrimSpace(in.Email))
+	email := store.CanonicalEmail(in.Email)
 	for _, k := range []string{"email:" + email, clientKey(c)} {
-		if blocked, wait := s.resetReqs.Blocked(k); blocked {
+		if ok, wait := s.resetReqs.Take(k); !ok {
 			return retryAfter(c, wait)
 		}
-		s.resetReqs.Fail(k)
 	}
 	ctx := c.UserContext()
 	u, err := s.store.UserByEmail(ctx, email)
@@ -330,13 +376,27 @@ func (s *Server) confirmPasswordReset(c *fiber.Ctx) error {
 	if err := checkPassword("password", in.Password); err != nil {
 		return err
 	}
-	hash, err := auth.HashPassword(in.Password)
-	if err != nil {
-		return err
+	// The token is checked before the new password is hashed: a bogus
+	// confirmation must cost a lookup, not 64 MiB of argon2. Unknown tokens
+	// count against the caller's address like invitation tokens.
+	ctx, tokenHash, key := c.UserContext(), auth.HashToken(in.Token), clientKey(c)
+	if ok, wait := s.tokenGuesses.Take(key); !ok {
+		return retryAfter(c, wait)
 	}
-	err = s.store.ResetPassword(c.UserContext(), auth.HashToken(in.Token), hash)
+	badToken := invalid("token", "this reset link is invalid, used or expired; ask for a new one")
+	if live, err := s.store.PasswordResetTokenLive(ctx, tokenHash); err != nil {
+		return err
+	} else if !live {
+		return badToken
+	}
+	s.tokenGuesses.Return(key)
+	hash, err := auth.Hashing.Hash(ctx, in.Password)
+	if err != nil {
+		return hashingError(c, err)
+	}
+	err = s.store.ResetPassword(ctx, tokenHash, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return invalid("token", "this reset link is invalid, used or expired; ask for a new one")
+		return badToken // used by a parallel confirmation meanwhile
 	}
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -61,32 +60,42 @@ func (s *Server) createInvitation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, ws := c.UserContext(), workspaceOf(c)
 	var teamID int64
 	if in.TeamID != nil && *in.TeamID != 0 {
-		if _, err := s.store.GetTeam(ctx, ws.ID, *in.TeamID); errors.Is(err, store.ErrNotFound) {
+		if _, err := s.store.GetTeam(c.UserContext(), workspaceOf(c).ID, *in.TeamID); errors.Is(err, store.ErrNotFound) {
 			return invalid("team_id", "no such team in this workspace")
 		} else if err != nil {
 			return err
 		}
 		teamID = *in.TeamID
 	}
-	planSeats, err := s.seatsAllowed(ctx, ws)
+	inv, err := s.invite(c, email, in.Role, teamID)
 	if err != nil {
-		return err // the plan's seats are taken
-	}
-	secret, hash := auth.NewToken("qi_")
-	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, in.Role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration), planSeats)
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return conflict("%s is already a member or already invited; resend the pending invitation instead", email)
-	case errors.Is(err, store.ErrSeatLimit):
-		return seatsExhausted()
-	case err != nil:
 		return err
 	}
+	return c.Status(fiber.StatusCreated).JSON(inv)
+}
+
+// invite records and mails an invitation of email into the request's workspace.
+// The answer is the same whether or not an account uses the address.
+func (s *Server) invite(c *fiber.Ctx, email, role string, teamID int64) (*invitationWithLink, error) {
+	ctx, ws := c.UserContext(), workspaceOf(c)
+	planSeats, err := s.seatsAllowed(ctx, ws)
+	if err != nil {
+		return nil, err // the plan's seats are taken
+	}
+	secret, hash := auth.NewToken("qi_")
+	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration), planSeats)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil, conflict("%s is already a member or already invited; resend the pending invitation instead", email)
+	case errors.Is(err, store.ErrSeatLimit):
+		return nil, seatsExhausted()
+	case err != nil:
+		return nil, err
+	}
 	s.mailInvitation(ctx, inv, userOf(c), secret)
-	return c.Status(fiber.StatusCreated).JSON(invitationWithLink{invitationView(inv), s.inviteURL(secret)})
+	return &invitationWithLink{invitationView(inv), s.inviteURL(secret)}, nil
 }
 
 func seatsExhausted() *apiError {
@@ -166,23 +175,24 @@ func (s *Server) invitationStoreError(ctx context.Context, wsID string, id int64
 // tokens count against the caller's address, so tokens cannot be guessed in bulk.
 func (s *Server) invitationByToken(c *fiber.Ctx) (*store.Invitation, error) {
 	key := clientKey(c)
-	if blocked, wait := s.tokenGuesses.Blocked(key); blocked {
+	if ok, wait := s.tokenGuesses.Take(key); !ok {
 		return nil, retryAfter(c, wait)
 	}
 	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(c.Params("token")))
 	if errors.Is(err, store.ErrNotFound) {
-		s.tokenGuesses.Fail(key)
 		return nil, notFound("invitation")
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.tokenGuesses.Return(key)
 	return inv, s.checkInvitee(c, inv)
 }
 
-// checkInvitee: only the person the invitation was sent to may use it.
+// checkInvitee: only the person the invitation was sent to may use it. Both
+// addresses are canonical (store.CanonicalEmail), so they compare exactly.
 func (s *Server) checkInvitee(c *fiber.Ctx, inv *store.Invitation) error {
-	if u := userOf(c); !strings.EqualFold(u.Email, inv.Email) {
+	if u := userOf(c); u.Email != inv.Email {
 		return forbidden("this invitation was sent to %s; sign in with that address to use it", inv.Email)
 	}
 	if inv.Status != store.InvitePending || inv.Expired() {
@@ -211,12 +221,17 @@ func (s *Server) declineInvitation(c *fiber.Ctx, inv *store.Invitation) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// The mailed token proves that the caller reads mail at the invited address:
+// using it verifies the account's address.
 func (s *Server) acceptInvitationToken(c *fiber.Ctx) error {
 	inv, err := s.invitationByToken(c)
 	if err != nil {
 		return err
 	}
-	return s.acceptInvitation(c, inv)
+	if err := s.acceptInvitation(c, inv); err != nil {
+		return err
+	}
+	return s.markVerified(c)
 }
 
 func (s *Server) declineInvitationToken(c *fiber.Ctx) error {
@@ -224,14 +239,38 @@ func (s *Server) declineInvitationToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.declineInvitation(c, inv)
+	if err := s.declineInvitation(c, inv); err != nil {
+		return err
+	}
+	return s.markVerified(c)
 }
 
-// myInvitation loads an invitation addressed to the caller by id (404 otherwise).
+func (s *Server) markVerified(c *fiber.Ctx) error {
+	if u := userOf(c); !u.EmailVerified {
+		return s.store.SetEmailVerified(c.UserContext(), u.ID)
+	}
+	return nil
+}
+
+// myPendingInvitations lists the invitations addressed to u, which only a
+// verified address may see: anyone can sign up with an address they do not
+// read, and must not learn or take what was sent to it.
+func (s *Server) myPendingInvitations(ctx context.Context, u *store.User) ([]store.Invitation, error) {
+	if !u.EmailVerified {
+		return nil, nil
+	}
+	return s.store.PendingInvitationsFor(ctx, u.Email)
+}
+
+// myInvitation loads an invitation addressed to the caller by id (404 otherwise);
+// without the mailed token that takes a verified address (403).
 func (s *Server) myInvitation(c *fiber.Ctx) (*store.Invitation, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return nil, notFound("invitation")
+	}
+	if !userOf(c).EmailVerified {
+		return nil, forbidden("your email address is not verified yet: open the link in the invitation mail to answer it, or verify the address with the link in the verification mail first")
 	}
 	pending, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
 	if err != nil {
@@ -246,7 +285,7 @@ func (s *Server) myInvitation(c *fiber.Ctx) (*store.Invitation, error) {
 }
 
 func (s *Server) listMyInvitations(c *fiber.Ctx) error {
-	inv, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
+	inv, err := s.myPendingInvitations(c.UserContext(), userOf(c))
 	if err != nil {
 		return err
 	}

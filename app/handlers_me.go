@@ -34,10 +34,22 @@ func (s *Server) patchMe(c *fiber.Ctx) error {
 }
 
 // verifyCurrentPassword guards account-level changes against a borrowed session.
-func verifyCurrentPassword(u *store.User, pw string) error {
-	if ok, _ := auth.CheckPassword(u.PasswordHash, pw); !ok {
+// Wrong guesses count like failed logins from the same address, so a borrowed
+// session is no way around the login limit.
+func (s *Server) verifyCurrentPassword(c *fiber.Ctx, u *store.User, pw string) error {
+	key := "email:" + u.Email + "|" + clientKey(c)
+	if ok, wait := s.loginFails.Take(key); !ok {
+		return retryAfter(c, wait)
+	}
+	ok, err := auth.Hashing.Check(c.UserContext(), u.PasswordHash, pw)
+	if err != nil {
+		s.loginFails.Return(key)
+		return hashingError(c, err)
+	}
+	if !ok {
 		return invalid("current_password", "the current password is wrong")
 	}
+	s.loginFails.Return(key)
 	return nil
 }
 
@@ -50,16 +62,17 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	id := identityOf(c)
-	if err := verifyCurrentPassword(id.user, in.CurrentPassword); err != nil {
-		return err
-	}
 	if err := checkPassword("new_password", in.NewPassword); err != nil {
 		return err
 	}
-	hash, err := auth.HashPassword(in.NewPassword)
-	if err != nil {
+	if err := s.verifyCurrentPassword(c, id.user, in.CurrentPassword); err != nil {
 		return err
 	}
+	hash, err := auth.Hashing.Hash(c.UserContext(), in.NewPassword)
+	if err != nil {
+		return hashingError(c, err)
+	}
+	// Every other session and every API key is revoked (store.SetPassword).
 	keep := int64(0)
 	if id.token.Kind == store.TokenSession {
 		keep = id.token.ID // the session that changed it stays signed in
@@ -78,7 +91,7 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 		return err
 	}
 	u := userOf(c)
-	if err := verifyCurrentPassword(u, in.CurrentPassword); err != nil {
+	if err := s.verifyCurrentPassword(c, u, in.CurrentPassword); err != nil {
 		return err
 	}
 	err := s.store.DeleteUser(c.UserContext(), u.ID)

@@ -154,8 +154,13 @@ func checkAssignableRole(role string) error {
 	return invalid("role", "role must be \"admin\" or \"member\"")
 }
 
-// addMember adds an existing account by email: on a LAN appliance the admin
-// often knows who already has an account. Invitations cover everyone else.
+// addMember brings a person into the workspace by email. A workspace admin can
+// only invite: being added to a workspace needs the person's consent, and the
+// answer (202 with the invitation, as POST .../invitations gives) must be the
+// same whether or not an account uses the address, or the form would tell
+// anyone with a workspace who has an account. An instance administrator, who
+// sees every account anyway, adds an existing active account at once (201 with
+// the member); any other address gets the invitation too.
 func (s *Server) addMember(c *fiber.Ctx) error {
 	var in struct {
 		Email string `json:"email"`
@@ -168,22 +173,31 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	ws := workspaceOf(c)
-	u, err := s.store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return invalid("email", "no active account uses this email; invite the person instead")
+	if userOf(c).IsAdmin {
+		u, err := s.store.UserByEmail(c.UserContext(), email)
+		if err == nil && !u.Disabled {
+			return s.addMemberDirectly(c, u, in.Role)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
+	inv, err := s.invite(c, email, in.Role, 0)
 	if err != nil {
 		return err
 	}
+	return c.Status(fiber.StatusAccepted).JSON(inv)
+}
+
+func (s *Server) addMemberDirectly(c *fiber.Ctx, u *store.User, role string) error {
+	ctx, ws := c.UserContext(), workspaceOf(c)
 	planSeats, err := s.seatsAllowed(ctx, ws)
 	if err != nil {
 		return err // the plan's seats are taken
 	}
-	switch err := s.store.AddMemberWithinSeats(ctx, ws.ID, u.ID, in.Role, planSeats); {
+	switch err := s.store.AddMemberWithinSeats(ctx, ws.ID, u.ID, role, planSeats); {
 	case errors.Is(err, store.ErrConflict):
-		return conflict("%s is already a member of this workspace", email)
+		return conflict("%s is already a member of this workspace", u.Email)
 	case errors.Is(err, store.ErrSeatLimit):
 		return seatsExhausted()
 	case err != nil:

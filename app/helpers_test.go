@@ -188,8 +188,22 @@ func (ts *testServer) createWorkspace(owner user, name string) workspaceJSON {
 	return ws
 }
 
+// addMember brings u into ws as an admin of it would: an instance admin adds
+// directly (201); anyone else invites (202) and u accepts with the link.
 func (ts *testServer) addMember(ws workspaceJSON, owner user, u user, role string) {
 	ts.t.Helper()
-	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/members", token: owner.token,
+	res := ts.do(req{method: "POST", path: "/api/workspaces/" + ws.ID + "/members", token: owner.token,
 		body: map[string]string{"email": u.Email, "role": role}})
+	switch res.Status {
+	case 201:
+	case 202:
+		var inv struct {
+			InviteURL string `json:"invite_url"`
+		}
+		res.json(&inv)
+		_, token, _ := strings.Cut(inv.InviteURL, "/invite/")
+		ts.must(200, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: u.token})
+	default:
+		ts.t.Fatalf("add %s to %s: status %d: %s", u.Email, ws.ID, res.Status, res.Body)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
 			return err
 		}
 		v.Workspaces = ws
-		inv, err := s.store.PendingInvitationsFor(c.UserContext(), id.user.Email)
+		inv, err := s.myPendingInvitations(c.UserContext(), id.user)
 		if err != nil {
 			return err
 		}
@@ -181,12 +182,46 @@ func (s *Server) signedOutPage(name, title string) fiber.Handler {
 	}
 }
 
-// safeNext only allows local paths as post-login targets (no open redirect).
+// maxNext bounds a post-login target: real paths are short, and the page
+// should not echo an attacker's megabyte back.
+const maxNext = 2048
+
+// safeNext only allows a path on this site as the post-login target, else "/".
+// Browsers strip tabs and newlines from URLs and read a backslash as "/", so
+// "/<TAB>/evil.example" becomes "//evil.example", another site: the target
+// must be printable ASCII without spaces, backslashes or braces (braces are
+// the UI's placeholders for response fields), parse as a bare path, and not
+// begin with "//".
 func safeNext(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
-		return next
+	if len(next) > maxNext || !localPath(next) {
+		return "/"
 	}
-	return "/"
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	// Encoded forms ("/%09/host", "/%5Chost") are harmless to a browser but
+	// not to everything that may decode the path once more on the way.
+	dec, err := url.PathUnescape(next)
+	if err != nil || strings.HasPrefix(dec, "//") || strings.ContainsFunc(dec, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	return next
+}
+
+// localPath: "/" followed by printable ASCII other than space, backslash and
+// braces, and not a scheme-relative "//host".
+func localPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c <= ' ' || c >= 0x7f, c == '\\', c == '{', c == '}':
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) pageLogin(c *fiber.Ctx) error { return s.signedOutPage("login", "Sign in")(c) }
@@ -298,35 +333,35 @@ func (s *Server) pageFolders(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageInvitations(c *fiber.Ctx) error {
-	inv, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
+	inv, err := s.myPendingInvitations(c.UserContext(), userOf(c))
 	if err != nil {
 		return err
 	}
-	return s.render(c, "invitations", "Invitations", fiber.Map{"Invitations": inv})
+	return s.render(c, "invitations", "Invitations", fiber.Map{"Invitations": inv, "Unverified": !userOf(c).EmailVerified})
 }
 
 // pageInvite is where a mailed invitation link lands: accept or decline when
 // signed in as the invitee, otherwise create an account (or sign in) right here.
 func (s *Server) pageInvite(c *fiber.Ctx) error {
 	key := clientKey(c)
-	if blocked, wait := s.tokenGuesses.Blocked(key); blocked {
+	if ok, wait := s.tokenGuesses.Take(key); !ok {
 		return retryAfter(c, wait)
 	}
 	token := c.Params("token")
 	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		s.tokenGuesses.Fail(key)
 		return notFound("invitation")
 	}
 	if err != nil {
 		return err
 	}
+	s.tokenGuesses.Return(key)
 	if inv.Status != store.InvitePending || inv.Expired() {
 		return goneReason(inv)
 	}
 	data := fiber.Map{"Invitation": inv, "Token": token}
 	if id := identityOf(c); id != nil {
-		data["Matches"] = strings.EqualFold(id.user.Email, inv.Email)
+		data["Matches"] = id.user.Email == inv.Email // both canonical: compared exactly
 	} else if _, err := s.store.UserByEmail(c.UserContext(), inv.Email); err == nil {
 		data["HasAccount"] = true
 	}

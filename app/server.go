@@ -40,10 +40,11 @@ type Server struct {
 	pages  *pages
 	secret []byte // instance secret for CSRF tokens
 
-	loginFails   *limit.Limiter // failed logins per email
+	loginFails   *limit.Limiter // failed logins per (email, client address): a stranger's guesses do not lock the owner out
+	loginByEmail *limit.Limiter // failed logins per email from all addresses together: a slower cap on distributed guessing
 	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs    *limit.Limiter // password-reset mails per email and per address
-	tokenGuesses *limit.Limiter // unknown invitation tokens per client address
+	tokenGuesses *limit.Limiter // unknown invitation and password-reset tokens per client address
 
 	touched sync.Map // token id → time of the last last_used_at write
 
@@ -70,6 +71,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		log:          log,
 		mailer:       &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
 		loginFails:   limit.New(cfg.Login.MaxFailures, cfg.Login.Window.Duration),
+		loginByEmail: limit.New(cfg.Login.MaxFailures*10, cfg.Login.Window.Duration),
 		loginByIP:    limit.New(cfg.Login.MaxFailures*5, cfg.Login.Window.Duration),
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),

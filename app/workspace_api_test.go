@@ -1,8 +1,11 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -16,10 +19,10 @@ func TestMemberManagementRules(t *testing.T) {
 	ts.addMember(ws, owner, admin, "admin")
 	ts.addMember(ws, admin, member, "member") // admins add people too
 	base := "/api/workspaces/" + ws.ID
-	// Adding twice → 409; an unknown email → 400 on the email field.
+	// Adding twice → 409; a malformed email → 400 on the email field.
 	ts.must(409, req{method: "POST", path: base + "/members", token: owner.token, body: map[string]string{"email": member.Email}})
-	if res := ts.must(400, req{method: "POST", path: base + "/members", token: owner.token, body: map[string]string{"email": "ghost@example.com"}}); res.errField() != "email" {
-		t.Fatalf("unknown email: %s", res.Body)
+	if res := ts.must(400, req{method: "POST", path: base + "/members", token: owner.token, body: map[string]string{"email": "ghost-at-example.com"}}); res.errField() != "email" {
+		t.Fatalf("malformed email: %s", res.Body)
 	}
 	ownerPath := fmt.Sprintf("%s/members/%d", base, owner.ID)
 	memberPath := fmt.Sprintf("%s/members/%d", base, member.ID)
@@ -162,5 +165,62 @@ func TestPagination(t *testing.T) {
 	}
 	for _, bad := range []string{"?limit=0", "?limit=201", "?limit=x", "?cursor=%%%"} {
 		ts.must(400, req{method: "GET", path: "/api/workspaces" + bad, token: u.token})
+	}
+}
+
+// A workspace admin cannot put someone into a workspace: POST .../members makes
+// an invitation that the person accepts, with the same answer whether or not an
+// account uses the address. Only an instance admin adds an account directly.
+func TestAddMemberInvitesWithoutEnumeration(t *testing.T) {
+	ts := newTestServer(t)
+	root := ts.quickUser("root")
+	if !root.IsAdmin {
+		t.Fatal("the first account is not instance admin")
+	}
+	owner, victim := ts.quickUser("owner"), ts.quickUser("victim")
+	ws := ts.createWorkspace(owner, "Trap")
+	base := "/api/workspaces/" + ws.ID
+	existing := ts.do(req{method: "POST", path: base + "/members", token: owner.token, body: map[string]string{"email": victim.Email, "role": "admin"}})
+	ghost := ts.do(req{method: "POST", path: base + "/members", token: owner.token, body: map[string]string{"email": "ghost@example.com", "role": "admin"}})
+	shape := func(r response) []string {
+		var m map[string]any
+		r.json(&m)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return keys
+	}
+	if existing.Status != 202 || ghost.Status != 202 || fmt.Sprint(shape(existing)) != fmt.Sprint(shape(ghost)) {
+		t.Fatalf("existing account: %d %s\nunknown address: %d %s", existing.Status, existing.Body, ghost.Status, ghost.Body)
+	}
+	// Nobody joined: the victim decides.
+	ts.must(404, req{method: "GET", path: base, token: victim.token})
+	var members list[memberJSON]
+	if ts.must(200, req{method: "GET", path: base + "/members", token: owner.token}).json(&members); len(members.Items) != 1 {
+		t.Fatalf("members before accepting: %+v", members.Items)
+	}
+	ts.must(204, req{method: "POST", path: "/api/invitations/" + ts.inviteToken(victim.Email) + "/decline", token: victim.token})
+	ts.must(404, req{method: "GET", path: base, token: victim.token})
+	// The page does not offer a direct add to a workspace admin.
+	page := ts.must(200, req{method: "GET", path: "/w/" + ws.ID + "/members", headers: map[string]string{"Cookie": "quire_session=" + owner.token}})
+	if strings.Contains(string(page.Body), `id="add-member"`) || !strings.Contains(string(page.Body), `id="invite"`) {
+		t.Fatal("members page offers a direct add to a workspace admin")
+	}
+
+	// The instance admin adds an existing account at once, within the seats.
+	own := ts.createWorkspace(root, "Ops")
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + own.ID + "/members", token: root.token, body: map[string]string{"email": victim.Email}})
+	ts.must(200, req{method: "GET", path: "/api/workspaces/" + own.ID, token: victim.token})
+	ts.must(202, req{method: "POST", path: "/api/workspaces/" + own.ID + "/members", token: root.token, body: map[string]string{"email": "ghost@example.com"}})
+	seats := 3
+	if err := ts.store.SetSeatLimit(context.Background(), own.ID, &seats); err != nil {
+		t.Fatal(err)
+	}
+	ts.must(402, req{method: "POST", path: "/api/workspaces/" + own.ID + "/members", token: root.token, body: map[string]string{"email": owner.Email}})
+	page = ts.must(200, req{method: "GET", path: "/w/" + own.ID + "/members", headers: map[string]string{"Cookie": "quire_session=" + root.token}})
+	if !strings.Contains(string(page.Body), `id="add-member"`) {
+		t.Fatal("members page lacks the instance admin's direct add")
 	}
 }

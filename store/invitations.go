@@ -92,10 +92,12 @@ func checkSeats(ctx context.Context, tx *sql.Tx, wsID string, planSeats int64) e
 	return nil
 }
 
-// CreateInvitation records an invitation by the hash of its token. It refuses
+// CreateInvitation records an invitation to the canonical form of email by the
+// hash of its token. It refuses
 // with ErrConflict when the address already belongs to a member or has a live
 // invitation, and with ErrSeatLimit when the workspace's seats are all taken.
 func (s *Store) CreateInvitation(ctx context.Context, wsID, email, role string, teamID, inviterID int64, hash []byte, expires time.Time, planSeats int64) (*Invitation, error) {
+	email = CanonicalEmail(email)
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -147,9 +149,9 @@ func (s *Store) ListInvitations(ctx context.Context, wsID string) ([]Invitation,
 	return scanInvitations(s.r.QueryContext(ctx, inviteSelect+`WHERE i.workspace_id = ? AND i.status = 'pending' ORDER BY i.id DESC`, wsID))
 }
 
-// PendingInvitationsFor lists live invitations addressed to email, across workspaces.
+// PendingInvitationsFor lists live invitations addressed to exactly email, across workspaces.
 func (s *Store) PendingInvitationsFor(ctx context.Context, email string) ([]Invitation, error) {
-	return scanInvitations(s.r.QueryContext(ctx, inviteSelect+`WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ? ORDER BY i.id DESC`, email, now()))
+	return scanInvitations(s.r.QueryContext(ctx, inviteSelect+`WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ? ORDER BY i.id DESC`, CanonicalEmail(email), now()))
 }
 
 // RenewInvitation gives a pending invitation a new token and expiry (resend).

@@ -148,8 +148,18 @@ func (s *Store) UseEmailToken(ctx context.Context, purpose string, hash []byte) 
 	return uid, notFound(err)
 }
 
+// PasswordResetTokenLive reports whether a reset token is usable, without using
+// it: the new password is hashed (64 MiB, tens of ms) only for a real token.
+func (s *Store) PasswordResetTokenLive(ctx context.Context, tokenHash []byte) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`,
+		tokenHash, PurposePasswordReset, now()).Scan(&n)
+	return n > 0, err
+}
+
 // ResetPassword consumes a password-reset token and sets the new password hash in
-// one transaction, revoking every session: a failure leaves the token usable.
+// one transaction, revoking every session and API key (the reset may be because
+// someone else knows the password): a failure leaves the token usable.
 func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHash string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var uid int64
@@ -161,7 +171,7 @@ func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHas
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, passwordHash, now(), uid); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND kind = 'session'`, uid)
+		_, err = tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ?`, uid)
 		return err
 	})
 }

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // User is an account of the instance.
@@ -18,6 +21,23 @@ type User struct {
 	CreatedAt     time.Time
 }
 
+// CanonicalEmail is the one form in which addresses are stored and looked up,
+// so that SQL compares them exactly: trimmed, NFC (the same text typed on two
+// keyboards is the same bytes; the Kelvin sign becomes K) and ASCII letters in
+// lower case. Other letters keep their case: Unicode case mappings put distinct
+// letters onto ASCII ones (İ → i) and case folding goes further (ſ → s), so
+// "ſam@x" would pass for "sam@x", while mail servers compare non-ASCII local
+// parts as they are.
+func CanonicalEmail(email string) string {
+	b := []byte(norm.NFC.String(strings.TrimSpace(email)))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return norm.NFC.String(string(b)) // lower-casing "J" before a combining caron makes a composable pair
+}
+
 const userCols = `id, email, name, password_hash, is_admin, disabled, email_verified, created_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
@@ -30,7 +50,7 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	return &u, nil
 }
 
-// CreateUser inserts a user. The very first user of the instance becomes its admin,
+// CreateUser inserts a user under the canonical form of email. The very first user of the instance becomes its admin,
 // decided inside the same write transaction so two racing signups cannot both win.
 // A taken email gives ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, email, name, passwordHash string, verified bool) (*User, error) {
@@ -42,7 +62,7 @@ func (s *Store) CreateUser(ctx context.Context, email, name, passwordHash string
 		}
 		ts := now()
 		row := tx.QueryRowContext(ctx, `INSERT INTO users (email, name, password_hash, is_admin, email_verified, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+userCols, email, name, passwordHash, boolInt(n == 0), boolInt(verified), ts, ts)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+userCols, CanonicalEmail(email), name, passwordHash, boolInt(n == 0), boolInt(verified), ts, ts)
 		var err error
 		u, err = scanUser(row)
 		return err
@@ -64,8 +84,9 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 }
 
+// UserByEmail finds the account of exactly this address (in canonical form).
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, CanonicalEmail(email)))
 }
 
 // UpdateUserName changes the display name.
@@ -73,14 +94,15 @@ func (s *Store) UpdateUserName(ctx context.Context, id int64, name string) error
 	return affected(s.w.ExecContext(ctx, `UPDATE users SET name = ?, updated_at = ? WHERE id = ?`, name, now(), id))
 }
 
-// SetPassword stores a new password hash and revokes every session of the user
-// except keepTokenID (0 revokes all). API keys survive: they are not sessions.
+// SetPassword stores a new password hash and revokes every token of the user,
+// sessions and API keys alike, except keepTokenID (0 revokes all): a password
+// is changed because it may be known to someone else, who may have made a key.
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string, keepTokenID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND kind = 'session' AND id <> ?`, id, keepTokenID)
+		_, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND id <> ?`, id, keepTokenID)
 		return err
 	})
 }
@@ -164,12 +186,4 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 		}
 		return affected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id))
 	})
-}
-
-// HasPendingInvitation reports whether a live invitation is addressed to email
-// (an invite-only instance lets such a person sign up).
-func (s *Store) HasPendingInvitation(ctx context.Context, email string) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE email = ? AND status = 'pending' AND expires_at > ?`, email, now()).Scan(&n)
-	return n > 0, err
 }

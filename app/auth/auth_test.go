@@ -1,8 +1,13 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPasswordHashRoundTrip(t *testing.T) {
@@ -44,5 +49,43 @@ func TestTokensAndCSRF(t *testing.T) {
 	}
 	if CheckCSRF(key, HashToken(b), tok) || CheckCSRF(key, ha, "") || CheckCSRF([]byte("other"), ha, tok) {
 		t.Fatal("CSRF token accepted for another session, empty, or another key")
+	}
+}
+
+func TestSlotsBoundConcurrentHashing(t *testing.T) {
+	s := NewSlots(2, 20*time.Millisecond)
+	release := make(chan struct{})
+	var running, peak atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			errs <- s.Do(context.Background(), func() {
+				if n := running.Add(1); n > peak.Load() {
+					peak.Store(n)
+				}
+				<-release
+				running.Add(-1)
+			})
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // the four without a slot give up after 20 ms
+	close(release)
+	wg.Wait()
+	close(errs)
+	busy := 0
+	for err := range errs {
+		if errors.Is(err, ErrBusy) {
+			busy++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if peak.Load() != 2 || busy != 4 {
+		t.Fatalf("peak %d hashes at once, %d busy; want 2 and 4", peak.Load(), busy)
+	}
+	// Free slots again: a waiting request gets one.
+	if _, err := s.Hash(context.Background(), "correct horse"); err != nil {
+		t.Fatal(err)
 	}
 }

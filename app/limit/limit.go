@@ -27,19 +27,12 @@ func New(max int, w time.Duration) *Limiter {
 	return &Limiter{Max: max, Window: w, hits: map[string]*window{}, now: time.Now}
 }
 
-// Blocked reports whether key is over its budget and, if so, how long until it may retry.
-func (l *Limiter) Blocked(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.live(key)
-	if w == nil || w.n < l.Max {
-		return false, 0
-	}
-	return true, w.start.Add(l.Window).Sub(l.now())
-}
-
-// Fail records one failure for key.
-func (l *Limiter) Fail(key string) {
+// Take counts one failure for key before the attempt is even checked, and
+// refuses (false, with the time until key may retry) when its budget is spent.
+// Checking and counting are one step so that parallel attempts cannot all pass
+// a "not blocked yet" check before any of them is counted. An attempt that
+// turns out to succeed gives its slot back with Return.
+func (l *Limiter) Take(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.live(key)
@@ -50,7 +43,20 @@ func (l *Limiter) Fail(key string) {
 			l.sweep()
 		}
 	}
+	if w.n >= l.Max {
+		return false, w.start.Add(l.Window).Sub(l.now())
+	}
 	w.n++
+	return true, 0
+}
+
+// Return gives back a slot taken by Take for an attempt that did not fail.
+func (l *Limiter) Return(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := l.live(key); w != nil && w.n > 0 {
+		w.n--
+	}
 }
 
 // Reset forgets key (after a success).

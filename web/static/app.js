@@ -53,7 +53,11 @@
     return named ? body : undefined;
   }
 
-  const fill = (tpl, data) => tpl.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(data?.[k] ?? ''));
+  // fill puts ids from the response into a data-redirect template. Only ids: a
+  // response may carry a secret (sign-in returns the session token), and a URL
+  // leaks to history, logs and, through a hostile redirect, to another site.
+  const fillable = new Set(['id', 'workspace_id']);
+  const fill = (tpl, data) => tpl.replace(/\{(\w+)\}/g, (_, k) => (fillable.has(k) ? encodeURIComponent(data?.[k] ?? '') : ''));
 
   async function submit(form) {
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
