@@ -44,6 +44,8 @@ type Server struct {
 	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs    *limit.Limiter // password-reset mails per email and per address
 	tokenGuesses *limit.Limiter // unknown invitation tokens per client address
+	chatPosts    *limit.Limiter // chat messages posted per user per minute (scheduler.go bounds replies)
+	sched        *scheduler     // generations per user and workspace, fair slots to Ollama
 
 	touched sync.Map // token id → time of the last last_used_at write
 
@@ -73,6 +75,8 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		loginByIP:    limit.New(cfg.Login.MaxFailures*5, cfg.Login.Window.Duration),
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),
+		chatPosts:    limit.New(cfg.Generation.PostsPerMinute, time.Minute),
+		sched:        newScheduler(cfg.Generation.PerUser, cfg.Generation.PerWorkspace, cfg.Generation.InFlight),
 	}
 	if err := s.loadSettings(ctx); err != nil {
 		return nil, err

@@ -76,3 +76,24 @@ func (l *Limiter) sweep() {
 		}
 	}
 }
+
+// Take counts one use of key's budget if any is left, in one step so that
+// parallel callers cannot all pass a check before any of them is counted. When
+// the budget is spent it reports how long until key may try again.
+func (l *Limiter) Take(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.live(key)
+	if w == nil {
+		w = &window{start: l.now()}
+		l.hits[key] = w
+		if len(l.hits) > 100_000 {
+			l.sweep()
+		}
+	}
+	if w.n >= l.Max {
+		return false, w.start.Add(l.Window).Sub(l.now())
+	}
+	w.n++
+	return true, 0
+}
