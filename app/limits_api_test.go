@@ -535,3 +535,29 @@ func TestJSONReplyWithModelGoneIs503(t *testing.T) {
 		t.Fatalf("stored %+v", msgs.Items)
 	}
 }
+
+// The public page of a long chat shows one page and links to the next.
+func TestPublicPageLinksToLaterMessages(t *testing.T) {
+	ts := newTestServer(t)
+	u, cp := chatFixture(ts)
+	parts := strings.Split(cp, "/")
+	for i := range 52 {
+		if _, err := ts.store.AddMessage(context.Background(), parts[3], parts[5], "user", fmt.Sprintf("message number %d", i+1), "", "", "complete"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pub struct {
+		PublicID string `json:"public_id"`
+	}
+	ts.must(200, req{method: "POST", path: cp + "/public", token: u.token, body: map[string]bool{"enabled": true}}).json(&pub)
+	page := string(ts.must(200, req{method: "GET", path: "/p/" + pub.PublicID}).Body)
+	if !strings.Contains(page, "message number 50<") || strings.Contains(page, "message number 51<") || !strings.Contains(page, "Later messages") {
+		t.Fatalf("first public page does not stop at 50 with a link to the rest")
+	}
+	next := page[strings.Index(page, `href="?cursor=`)+len(`href="?cursor=`):]
+	next = next[:strings.Index(next, `"`)]
+	page = string(ts.must(200, req{method: "GET", path: "/p/" + pub.PublicID + "?cursor=" + next}).Body)
+	if !strings.Contains(page, "message number 52<") || strings.Contains(page, "message number 50<") || strings.Contains(page, "Later messages") {
+		t.Fatalf("second public page")
+	}
+}
