@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,9 +23,13 @@ import (
 // countingOllama answers like Ollama with honest counts: the reply has exactly
 // num_predict tokens (a real server stops there) and the prompt 20, after a
 // pause so that parallel requests overlap. sem, when set, makes it serve that
-// many requests at a time, as a real server with OLLAMA_NUM_PARALLEL does.
-func countingOllama(t *testing.T, pause time.Duration, sem chan struct{}) string {
+// many requests at a time, as a real server with OLLAMA_NUM_PARALLEL does;
+// arrived, when set, counts the chat requests received.
+func countingOllama(t *testing.T, pause time.Duration, sem chan struct{}, arrived *atomic.Int64) string {
 	return fakeOllama(t, func(w http.ResponseWriter, r *http.Request) {
+		if arrived != nil {
+			arrived.Add(1)
+		}
 		var in struct {
 			Options struct {
 				NumPredict int `json:"num_predict"`
@@ -96,7 +101,7 @@ func TestParallelRepliesStayWithinTheTokenLimit(t *testing.T) {
 		c.Generation = config.Generation{PerUser: 20, PerWorkspace: 20, InFlight: 20, PostsPerMinute: 20}
 	})
 	st := ts.srv.currentSettings()
-	st.OllamaURL, st.DefaultChatModel, st.TokenLimit = countingOllama(t, 100*time.Millisecond, nil), "fake", limit
+	st.OllamaURL, st.DefaultChatModel, st.TokenLimit = countingOllama(t, 100*time.Millisecond, nil, nil), "fake", limit
 	ts.srv.saveSettings(context.Background(), st)
 	u := ts.signup("spender")
 	ws := ts.createWorkspace(u, "Acme")
@@ -270,7 +275,8 @@ func indexOf(xs []string, x string) int {
 func TestFloodInOneWorkspaceDoesNotStarveAnother(t *testing.T) {
 	ts := newTestServer(t, func(c *config.Config) { c.Generation.PostsPerMinute = 100 })
 	st := ts.srv.currentSettings()
-	st.OllamaURL, st.DefaultChatModel = countingOllama(t, 300*time.Millisecond, make(chan struct{}, 4)), "fake"
+	var arrived, refused atomic.Int64
+	st.OllamaURL, st.DefaultChatModel = countingOllama(t, 300*time.Millisecond, make(chan struct{}, 4), &arrived), "fake"
 	ts.srv.saveSettings(context.Background(), st)
 	flooder, other := ts.signup("flooder"), ts.signup("other")
 	wsA, wsB := ts.createWorkspace(flooder, "Busy"), ts.createWorkspace(other, "Quiet")
@@ -285,6 +291,9 @@ func TestFloodInOneWorkspaceDoesNotStarveAnother(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			res := ts.do(req{method: "POST", path: p + "/messages", token: flooder.token, body: map[string]string{"content": "flood"}})
+			if res.Status != 201 {
+				refused.Add(1)
+			}
 			mu.Lock()
 			codes[res.Status]++
 			mu.Unlock()
@@ -293,7 +302,13 @@ func TestFloodInOneWorkspaceDoesNotStarveAnother(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // the flood is in
+	// Ask once every flood request is either refused or at the model server.
+	for deadline := time.Now().Add(10 * time.Second); arrived.Load()+refused.Load() < int64(len(flood)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the flood did not arrive: %d at the model, %d refused", arrived.Load(), refused.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	start := time.Now()
 	ts.must(201, req{method: "POST", path: quiet + "/messages", token: other.token, body: map[string]string{"content": "hello?"}})
 	latency := time.Since(start)
