@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -574,5 +575,43 @@ func TestPublicPageLinksToLaterMessages(t *testing.T) {
 	page = string(ts.must(200, req{method: "GET", path: "/p/" + pub.PublicID + "?cursor=" + next}).Body)
 	if !strings.Contains(page, "message number 52<") || strings.Contains(page, "message number 50<") || strings.Contains(page, "Later messages") {
 		t.Fatalf("second public page")
+	}
+}
+
+// A reply stopped before Ollama's final message (which carries the counts)
+// is still accounted, from its text: stopping early is not a way around the quota.
+func TestStoppedReplyIsAccounted(t *testing.T) {
+	ts := serverWithOllama(t, slowOllama(t, 200).URL)
+	u, cp := chatFixture(ts)
+	base := realHTTP(t, ts)
+	twoWords := make(chan struct{})
+	go func() {
+		r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"long one"}`))
+		r.Header.Set("Authorization", "Bearer "+u.token)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Accept", "text/event-stream")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		sc, deltas := bufio.NewScanner(resp.Body), 0
+		for sc.Scan() {
+			if sc.Text() == "event: delta" {
+				if deltas++; deltas == 2 {
+					close(twoWords)
+				}
+			}
+		}
+	}()
+	select {
+	case <-twoWords:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no words streamed within 10 s")
+	}
+	ts.must(200, req{method: "POST", path: cp + "/stop", token: u.token})
+	costs, _ := ts.store.WorkspaceCosts(context.Background(), strings.Split(cp, "/")[3])
+	if costs.InputTokens == 0 || costs.OutputTokens == 0 {
+		t.Fatalf("stopped reply accounted as %+v", costs)
 	}
 }

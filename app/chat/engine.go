@@ -249,6 +249,14 @@ func Stream(ctx context.Context, client *api.Client, r Request, onDelta func(str
 	res.Content = content.String()
 	res.Duration = time.Since(start)
 	res.Sources = MarkCited(res.Content, kept)
+	if !done && res.Content != "" {
+		// Ollama counts only in its final message; a reply cut short (stopped,
+		// dropped) is counted from its text, so stopping early is not free.
+		for _, m := range msgs {
+			res.InputTokens += estimateTokens(m.Content)
+		}
+		res.OutputTokens = estimateTokens(res.Content)
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return res, ctxErr
 	}
