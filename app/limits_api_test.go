@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -146,8 +147,8 @@ func TestParallelRepliesStayWithinTheTokenLimit(t *testing.T) {
 }
 
 // A reservation left by a process that died mid-call stops counting once it
-// expires; a live one counts.
-func TestQuotaReservationsExpire(t *testing.T) {
+// expires, and a restart releases all of them; a live one counts.
+func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 	ts := newTestServer(t)
 	st := ts.srv.currentSettings()
 	st.TokenLimit = 100
@@ -164,6 +165,14 @@ func TestQuotaReservationsExpire(t *testing.T) {
 	ts.rawDB().Exec(`UPDATE usage_reservations SET expires_at = '2000-01-01T00:00:00.000000Z'`) // as if its process died long ago
 	if _, err := ts.srv.reserveQuota(ctx, ws.ID, "m", 60, 0); err != nil {
 		t.Fatalf("an expired hold still counts: %v", err)
+	}
+	// A restart releases what the previous process held at once.
+	srv, err := New(ctx, ts.cfg, ts.store, os.DirFS("../web"), ts.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.reserveQuota(ctx, ws.ID, "m", 100, 0); err != nil {
+		t.Fatalf("a hold from before the restart still counts: %v", err)
 	}
 }
 

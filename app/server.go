@@ -90,6 +90,11 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	} else if n > 0 {
 		log.Warn("marked interrupted replies as failed", "count", n)
 	}
+	if n, err := st.ClearReservations(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("released the quota reservations of interrupted model calls", "count", n)
+	}
 	p, err := loadPages(web)
 	if err != nil {
 		return nil, err

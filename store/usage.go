@@ -165,3 +165,14 @@ func (s *Store) ReleaseUsage(ctx context.Context, wsID string, id int64) error {
 	_, err := s.w.ExecContext(ctx, `DELETE FROM usage_reservations WHERE workspace_id = ? AND id = ?`, wsID, id)
 	return err
 }
+
+// ClearReservations drops every reservation: at start, none of them belongs to
+// a call still running (one process serves the instance), so the workspaces
+// get back what a crash left held instead of waiting for the expiry.
+func (s *Store) ClearReservations(ctx context.Context) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM usage_reservations`)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
