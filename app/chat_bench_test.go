@@ -20,6 +20,7 @@ import (
 //	go test ./app -run '^$' -bench ReplyOverhead -benchtime 50x
 func BenchmarkReplyOverhead(b *testing.B) {
 	ts, o := newOllamaServer(b)
+	ts.srv.chatPosts.Max = b.N + 1 // one user asks b.N times: past the posts-per-minute cap
 	u, cp := chatFixture(ts)
 	wsBase := cp[:strings.Index(cp, "/chats/")]
 	base := realHTTP(b, ts)

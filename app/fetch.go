@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"syscall"
@@ -139,7 +140,8 @@ func (s *Server) addURLDocument(c *fiber.Ctx) error {
 	if int64(len(body)) > maxBytes {
 		return tooLarge("the page is larger than the %d MB limit", st.MaxUploadMB)
 	}
-	if err := s.documentsAllowed(c, int64(len(body))); err != nil {
+	lim, err := s.documentsAllowed(c, int64(len(body)))
+	if err != nil {
 		return err
 	}
 	filename := fetchedName(u, resp.Header.Get("Content-Type"))
@@ -163,9 +165,10 @@ func (s *Server) addURLDocument(c *fiber.Ctx) error {
 	}
 	d, _, err := s.store.CreateDocument(c.UserContext(), ws.ID, store.NewDocument{ID: docID, Name: name, OriginalFilename: filename,
 		MimeType: kind.MIME(), FileSize: int64(len(body)), SHA256: sum, StoragePath: rel, SourceURL: u.String(), UploadedBy: userOf(c).ID,
-		KnowledgeBaseIDs: in.KnowledgeBaseIDs})
+		KnowledgeBaseIDs: in.KnowledgeBaseIDs, Limits: lim})
 	if err != nil {
-		return err
+		os.Remove(s.filePath(rel)) // nothing refers to the saved file
+		return s.documentLimitError(lim, err)
 	}
 	s.knowledge.Wake()
 	return c.Status(fiber.StatusAccepted).JSON(documentView(d))

@@ -35,6 +35,7 @@ type generation struct {
 	wake   chan struct{} // closed and replaced on every event
 	cancel context.CancelFunc
 	result *store.Message // the stored assistant message once done
+	err    *apiError      // why the reply failed (model unavailable or failed), if it did
 }
 
 func newGeneration(cancel context.CancelFunc) *generation {
@@ -49,9 +50,9 @@ func (g *generation) emit(name string, data any) {
 	g.mu.Unlock()
 }
 
-func (g *generation) finish(final *store.Message) {
+func (g *generation) finish(final *store.Message, err *apiError) {
 	g.mu.Lock()
-	g.done, g.result = true, final
+	g.done, g.result, g.err = true, final, err
 	close(g.wake)
 	g.wake = make(chan struct{})
 	g.mu.Unlock()
@@ -65,19 +66,20 @@ func (g *generation) next(cursor int) ([]sseEvent, bool, <-chan struct{}) {
 	return g.events[cursor:], g.done, g.wake
 }
 
-// wait blocks until the generation is over and returns its stored reply.
-func (g *generation) wait(ctx context.Context) (*store.Message, error) {
+// wait blocks until the generation is over and returns its stored reply and
+// why it failed, if it did.
+func (g *generation) wait(ctx context.Context) (*store.Message, *apiError, error) {
 	for {
 		_, done, wake := g.next(0)
 		if done {
 			g.mu.Lock()
 			defer g.mu.Unlock()
-			return g.result, nil
+			return g.result, g.err, nil
 		}
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
 }
@@ -134,8 +136,8 @@ type turn struct {
 	history  []store.Message // before the question
 }
 
-// prepare checks everything that can be refused before anything is generated:
-// a reply already running, the model unavailable. Errors here are plain HTTP errors.
+// prepare checks what can be refused before anything is generated: a reply
+// already running, the model unavailable. Errors here are plain HTTP errors.
 func (s *Server) prepare(c *fiber.Ctx, ch *store.Chat) (model string, info modelInfo, err error) {
 	if s.gens.get(ch.ID) != nil {
 		return "", info, conflict("a reply is still being written in this chat; stop it or wait for it")
@@ -157,47 +159,111 @@ func (s *Server) prepare(c *fiber.Ctx, ch *store.Chat) (model string, info model
 	if len(info.Capabilities) > 0 && !info.can("completion") {
 		return "", info, invalid("model", "the model %q cannot chat (it is an embedding model); pick a chat model", model)
 	}
-	return model, info, s.checkQuota(c.UserContext(), ch.WorkspaceID)
+	return model, info, nil
 }
 
-// startReply stores an empty streaming reply and writes it in the background.
-func (s *Server) startReply(t turn, model string, info modelInfo) (*generation, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	g := newGeneration(cancel)
-	if !s.gens.start(t.chat.ID, g) {
-		cancel()
-		return nil, conflict("a reply is still being written in this chat; stop it or wait for it")
-	}
-	reply, err := s.store.AddMessage(ctx, t.ws.ID, t.chat.ID, "assistant", "", t.question.ID, model, store.MsgStreaming)
-	if err != nil {
-		s.gens.end(t.chat.ID)
-		cancel()
-		return nil, err
-	}
-	g.emit("user_message", messageView(t.question))
-	go func() {
-		defer s.gens.end(t.chat.ID)
-		defer cancel()
-		s.writeReply(ctx, g, t, reply, model, info)
-	}()
-	return g, nil
-}
-
-// writeReply retrieves sources, streams the answer and stores it, whatever
-// happens to the client that asked.
-func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *store.Message, model string, info modelInfo) {
-	sources := s.retrieveSources(ctx, t)
-	req := chat.Request{Model: model, System: t.chat.SystemPrompt, Question: t.question.Content, Sources: sources,
+// chatRequest is the model request of a turn, before sources are retrieved.
+func chatRequest(t turn, model string, info modelInfo) chat.Request {
+	req := chat.Request{Model: model, System: t.chat.SystemPrompt, Question: t.question.Content,
 		Temperature: t.chat.Temperature, TopP: t.chat.TopP, MaxTokens: t.chat.MaxTokens, ContextLength: info.ContextLength}
 	for _, m := range t.history {
 		if m.Role != "system" && m.Content != "" && m.Status != store.MsgFailed {
 			req.History = append(req.History, chat.Turn{Role: m.Role, Content: m.Content})
 		}
 	}
-	_, kept := chat.Messages(req)
-	g.emit("citations", kept)
-	res, err := chat.Stream(ctx, s.ollama(), req, func(d string) { g.emit("delta", fiber.Map{"content": d}) })
-	ops.ObserveOllama("chat", res.Duration, err)
+	return req
+}
+
+// admission is what a reply holds before it starts: its place in the
+// scheduler and its quota reservation.
+type admission struct {
+	ticket *ticket
+	hold   int64
+}
+
+// admit takes a scheduler place for the user and reserves the reply's
+// estimated tokens (429 or 402 when refused; nothing is held then). Sources
+// are retrieved later, so a chat with knowledge bases reserves the whole
+// prompt room they may fill.
+func (s *Server) admit(c *fiber.Ctx, t turn, model string, info modelInfo) (admission, error) {
+	tk, err := s.sched.admit(c, t.user.ID, t.ws.ID)
+	if err != nil {
+		return admission{}, err
+	}
+	req := chatRequest(t, model, info)
+	in, out := chat.Estimate(req)
+	if len(t.chat.KnowledgeBaseIDs) > 0 {
+		in = chat.PromptRoom(req)
+	}
+	hold, err := s.reserveQuota(c.UserContext(), t.ws.ID, model, in, out)
+	if err != nil {
+		tk.release()
+		return admission{}, err
+	}
+	return admission{tk, hold}, nil
+}
+
+// release gives back what an admission holds when its reply does not start.
+func (s *Server) release(ctx context.Context, wsID string, a admission) {
+	a.ticket.release()
+	s.releaseQuota(ctx, wsID, a.hold)
+}
+
+// startReply takes the chat's one running reply, then a scheduler place and
+// the quota reservation (admit), and only then drops the reply being
+// regenerated (dropID) and stores the new, empty streaming reply, so a refusal
+// loses nothing. The reply is written in the background.
+func (s *Server) startReply(c *fiber.Ctx, t turn, model string, info modelInfo, dropID string) (*generation, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	g := newGeneration(cancel)
+	if !s.gens.start(t.chat.ID, g) {
+		cancel()
+		return nil, conflict("a reply is still being written in this chat; stop it or wait for it")
+	}
+	adm, err := s.admit(c, t, model, info)
+	if err != nil {
+		s.gens.end(t.chat.ID)
+		cancel()
+		return nil, err
+	}
+	fail := func(err error) (*generation, error) {
+		s.gens.end(t.chat.ID)
+		s.release(ctx, t.ws.ID, adm)
+		cancel()
+		return nil, err
+	}
+	if dropID != "" {
+		if err := s.store.DeleteMessage(ctx, t.ws.ID, dropID); err != nil {
+			return fail(err)
+		}
+	}
+	reply, err := s.store.AddMessage(ctx, t.ws.ID, t.chat.ID, "assistant", "", t.question.ID, model, store.MsgStreaming)
+	if err != nil {
+		return fail(err)
+	}
+	g.emit("user_message", messageView(t.question))
+	go func() {
+		defer s.gens.end(t.chat.ID)
+		defer cancel()
+		defer adm.ticket.release()
+		s.writeReply(ctx, g, t, reply, model, info, adm)
+	}()
+	return g, nil
+}
+
+// writeReply waits for a slot, retrieves sources, streams the answer and
+// stores it, whatever happens to the client that asked.
+func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *store.Message, model string, info modelInfo, adm admission) {
+	req := chatRequest(t, model, info)
+	var res chat.Result
+	err := adm.ticket.wait(ctx)
+	if err == nil {
+		req.Sources = s.retrieveSources(ctx, t)
+		_, kept := chat.Messages(req)
+		g.emit("citations", kept)
+		res, err = chat.Stream(ctx, s.ollama(), req, func(d string) { g.emit("delta", fiber.Map{"content": d}) })
+		ops.ObserveOllama("chat", res.Duration, err)
+	}
 
 	out := store.MessageResult{Content: res.Content, Status: store.MsgComplete, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}
 	out.Citations, _ = json.Marshal(res.Sources)
@@ -217,10 +283,8 @@ func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *s
 	if ferr := s.store.FinishMessage(bg, t.ws.ID, reply.ID, out); ferr != nil {
 		s.log.Error("store reply", "message_id", reply.ID, "err", ferr)
 	}
-	if res.InputTokens+res.OutputTokens > 0 {
-		s.recordAICall(bg, aiCall{kind: "chat", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID, messageID: reply.ID,
-			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration})
-	}
+	s.recordAICall(bg, aiCall{kind: "chat", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID, messageID: reply.ID,
+		input: res.InputTokens, output: res.OutputTokens, duration: res.Duration, hold: adm.hold})
 	final, ferr := s.store.GetMessage(bg, t.ws.ID, t.chat.ID, reply.ID)
 	if ferr != nil {
 		final = reply
@@ -233,7 +297,7 @@ func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *s
 			s.nameChat(bg, t, model)
 		}
 	}
-	g.finish(final)
+	g.finish(final, errEvent)
 }
 
 // retrieveSources finds passages for the question in the chat's knowledge bases
@@ -258,7 +322,13 @@ func (s *Server) nameChat(ctx context.Context, t turn, model string) {
 	max := 24
 	req := chat.Request{Model: model, MaxTokens: &max,
 		Question: "Write a title of at most six words for a conversation that starts with this question. Reply with the title only.\n\n" + t.question.Content}
-	res, err := chat.Stream(ctx, s.ollama(), req, func(string) {})
+	// The title is a model call like any other: it fits the quota or is not made.
+	in, out := chat.Estimate(req)
+	hold, err := s.reserveQuota(ctx, t.ws.ID, model, in, out)
+	var res chat.Result
+	if err == nil {
+		res, err = chat.Stream(ctx, s.ollama(), req, func(string) {})
+	}
 	title := strings.TrimSpace(titleJunk.ReplaceAllString(res.Content, ""))
 	if err != nil || title == "" {
 		title = t.question.Content // fall back to the question itself
@@ -268,10 +338,8 @@ func (s *Server) nameChat(ctx context.Context, t turn, model string) {
 	} else {
 		title = string(r)
 	}
-	if res.InputTokens+res.OutputTokens > 0 {
-		s.recordAICall(ctx, aiCall{kind: "title", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID,
-			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration})
-	}
+	s.recordAICall(ctx, aiCall{kind: "title", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID,
+		input: res.InputTokens, output: res.OutputTokens, duration: res.Duration, hold: hold})
 	if _, err := s.store.UpdateChat(ctx, t.ws.ID, t.chat.ID, store.ChatFields{Name: &title}); err != nil {
 		s.log.Warn("naming chat", "chat_id", t.chat.ID, "err", err)
 	}
@@ -281,9 +349,12 @@ func (s *Server) nameChat(ctx context.Context, t turn, model string) {
 // text/event-stream, else as JSON once the reply is stored.
 func (s *Server) respond(c *fiber.Ctx, g *generation, question *store.Message) error {
 	if !strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
-		final, err := g.wait(c.UserContext())
+		final, failed, err := g.wait(c.UserContext())
 		if err != nil {
 			return err
+		}
+		if failed != nil { // API.md: model_unavailable answers 503; the question and the failed reply are kept
+			return failed
 		}
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user_message": messageView(question), "assistant_message": messageView(final)})
 	}
@@ -319,4 +390,5 @@ type aiCall struct {
 	chatID, messageID, documentID string
 	input, output                 int
 	duration                      time.Duration
+	hold                          int64 // the quota reservation this call settles
 }

@@ -113,24 +113,39 @@ func (s *Server) apiAccessAllowed(ctx context.Context, ws *store.Workspace) erro
 }
 
 // documentsAllowedFor is the plan's gate on adding a document of extraBytes
-// (the upload handler calls it through docGate before storing anything).
-func (s *Server) documentsAllowedFor(ctx context.Context, ws *store.Workspace, extraBytes int64) error {
+// (the upload handler calls it through documentsAllowed before storing
+// anything). It returns the plan's limits for the store to enforce again inside
+// the transaction that adds the document, which closes the race between
+// parallel uploads (documentLimitError words the store's refusal).
+func (s *Server) documentsAllowedFor(ctx context.Context, ws *store.Workspace, extraBytes int64) (store.DocumentLimits, error) {
 	p, err := s.planFor(ctx, ws)
 	if err != nil || (p.Documents == 0 && p.StorageMB == 0) {
-		return err
+		return store.DocumentLimits{}, err
 	}
 	count, used, err := s.store.DocumentTotals(ctx, ws.ID)
 	if err != nil {
-		return err
+		return store.DocumentLimits{}, err
 	}
 	if p.Documents > 0 && count+1 > p.Documents {
-		return quotaExceeded("the %s plan holds %d documents and this workspace has %d; delete some or %s", p.Name, p.Documents, count, s.upgradeHint())
+		return store.DocumentLimits{}, quotaExceeded("the %s plan holds %d documents and this workspace has %d; delete some or %s", p.Name, p.Documents, count, s.upgradeHint())
 	}
 	if limit := p.StorageMB << 20; p.StorageMB > 0 && used+extraBytes > limit {
-		return quotaExceeded("the %s plan holds %d MB of documents; %s are used and this file needs %s more; delete some or %s",
+		return store.DocumentLimits{}, quotaExceeded("the %s plan holds %d MB of documents; %s are used and this file needs %s more; delete some or %s",
 			p.Name, p.StorageMB, humanBytes(used), humanBytes(extraBytes), s.upgradeHint())
 	}
-	return nil
+	return store.DocumentLimits{Documents: p.Documents, Bytes: p.StorageMB << 20}, nil
+}
+
+// documentLimitError words the store's in-transaction refusal of a document
+// (another upload took the last place since documentsAllowedFor looked).
+func (s *Server) documentLimitError(lim store.DocumentLimits, err error) error {
+	switch {
+	case errors.Is(err, store.ErrDocumentLimit):
+		return quotaExceeded("this workspace's plan holds %d documents and they are all used; delete some or %s", lim.Documents, s.upgradeHint())
+	case errors.Is(err, store.ErrStorageLimit):
+		return quotaExceeded("this workspace's plan holds %d MB of documents and this file does not fit; delete some or %s", lim.Bytes>>20, s.upgradeHint())
+	}
+	return err
 }
 
 // planLimitsJSON is what a plan allows; null means unlimited.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -108,28 +110,24 @@ func (in *chatInput) fields() (store.ChatFields, error) {
 		}
 		f.Name = &n
 	}
-	if in.Model != nil && len(*in.Model) > 200 {
-		return f, invalid("model", "model must be at most 200 characters")
+	if in.Model != nil && *in.Model != "" { // "" = the instance default
+		if err := checkModelName("model", *in.Model); err != nil {
+			return f, err
+		}
 	}
 	if in.SystemPrompt != nil && len([]rune(*in.SystemPrompt)) > 20000 {
 		return f, invalid("system_prompt", "system_prompt must be at most 20,000 characters")
 	}
-	if v := in.Temperature; v != nil {
-		if *v < 0 || *v > 2 {
-			return f, invalid("temperature", "temperature must be from 0 to 2")
-		}
+	if err := checkSampling(in.Temperature, in.TopP, in.MaxTokens, 0); err != nil {
+		return f, err
+	}
+	if in.Temperature != nil {
 		f.Temperature = &in.Temperature
 	}
-	if v := in.TopP; v != nil {
-		if *v <= 0 || *v > 1 {
-			return f, invalid("top_p", "top_p must be above 0 and at most 1")
-		}
+	if in.TopP != nil {
 		f.TopP = &in.TopP
 	}
-	if v := in.MaxTokens; v != nil {
-		if *v < 1 || *v > 32768 {
-			return f, invalid("max_tokens", "max_tokens must be from 1 to 32768")
-		}
+	if in.MaxTokens != nil {
 		f.MaxTokens = &in.MaxTokens
 	}
 	if v := in.Status; v != nil && *v != store.ChatActive && *v != store.ChatArchived {
@@ -140,6 +138,43 @@ func (in *chatInput) fields() (store.ChatFields, error) {
 		return f, invalid("knowledge_base_ids", "attach at most 50 knowledge bases")
 	}
 	return f, nil
+}
+
+// modelName is what Ollama accepts as a model reference
+// (registry/namespace/name:tag, or name@digest); anything else never names a model.
+var modelName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$`)
+
+// maxReplyTokens caps max_tokens whatever the model: no local model writes
+// more in one reply, and the quota reserves this much per call.
+const maxReplyTokens = 32768
+
+func checkModelName(field, name string) error {
+	if len(name) > 200 {
+		return invalid(field, "%s must be at most 200 characters", field)
+	}
+	if !modelName.MatchString(name) {
+		return invalid(field, "%s must be an Ollama model name such as llama3.2:3b (letters, digits and . _ - : / @ +)", field)
+	}
+	return nil
+}
+
+// checkSampling validates sampling settings on every entry point that takes
+// them. contextLength, when known, caps max_tokens further.
+func checkSampling(temperature, topP *float64, maxTokens *int, contextLength int) error {
+	if v := temperature; v != nil && (*v < 0 || *v > 2) {
+		return invalid("temperature", "temperature must be from 0 to 2")
+	}
+	if v := topP; v != nil && (*v <= 0 || *v > 1) {
+		return invalid("top_p", "top_p must be above 0 and at most 1")
+	}
+	limit := maxReplyTokens
+	if contextLength > 0 {
+		limit = min(limit, contextLength)
+	}
+	if v := maxTokens; v != nil && (*v < 1 || *v > limit) {
+		return invalid("max_tokens", "max_tokens must be from 1 to %d", limit)
+	}
+	return nil
 }
 
 func chatStoreError(err error) error {
@@ -252,12 +287,39 @@ func (s *Server) deleteChat(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// listMessages pages through a chat in sequence order (API.md lists:
+// ?limit= up to 200, default 50, and the next_cursor of the previous page).
+// ?latest=true gives the newest page instead, still in sequence order, with
+// next_cursor null: what a reader opening a long chat wants first.
 func (s *Server) listMessages(c *fiber.Ctx) error {
-	msgs, err := s.store.ListMessages(c.UserContext(), workspaceOf(c).ID, chatOf(c).ID)
+	msgs, err := s.messagePage(c, workspaceOf(c).ID, chatOf(c).ID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(list[messageJSON]{Items: mapSlice(msgs, messageView)})
+	return c.JSON(msgs)
+}
+
+func (s *Server) messagePage(c *fiber.Ctx, wsID, chatID string) (list[messageJSON], error) {
+	limit, cursor, err := paging(c)
+	if err != nil {
+		return list[messageJSON]{}, err
+	}
+	if c.QueryBool("latest") {
+		if cursor != "" {
+			return list[messageJSON]{}, invalid("cursor", "latest=true gives the newest page; it takes no cursor")
+		}
+		rows, err := s.store.LatestMessages(c.UserContext(), wsID, chatID, math.MaxInt32, limit)
+		return list[messageJSON]{Items: mapSlice(rows, messageView)}, err
+	}
+	after, err := intCursor(cursor)
+	if err != nil {
+		return list[messageJSON]{}, err
+	}
+	rows, err := s.store.ListMessages(c.UserContext(), wsID, chatID, int(after), limit+1)
+	if err != nil {
+		return list[messageJSON]{}, err
+	}
+	return page(rows, limit, func(m *store.Message) string { return strconv.Itoa(m.SequenceNumber) }, messageView), nil
 }
 
 type shareJSON struct {
@@ -352,12 +414,14 @@ func (s *Server) setPublic(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// publicChat is the read-only transcript behind a public link.
+// publicChat is the read-only transcript behind a public link, one page of
+// messages at a time (?limit=&cursor= as in GET messages).
 type publicChat struct {
-	Name      string        `json:"name"`
-	OwnerName string        `json:"owner_name"`
-	Messages  []messageJSON `json:"messages"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	Name       string        `json:"name"`
+	OwnerName  string        `json:"owner_name"`
+	Messages   []messageJSON `json:"messages"`
+	NextCursor *string       `json:"next_cursor"`
+	UpdatedAt  time.Time     `json:"updated_at"`
 }
 
 func (s *Server) loadPublicChat(c *fiber.Ctx) (*publicChat, error) {
@@ -377,11 +441,11 @@ func (s *Server) loadPublicChat(c *fiber.Ctx) (*publicChat, error) {
 	} else if s.publicChatsAllowed(c.UserContext(), ws) != nil {
 		return nil, notFound("chat")
 	}
-	msgs, err := s.store.ListMessages(c.UserContext(), ch.WorkspaceID, ch.ID)
+	msgs, err := s.messagePage(c, ch.WorkspaceID, ch.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &publicChat{Name: ch.Name, OwnerName: ch.OwnerName, Messages: mapSlice(msgs, messageView), UpdatedAt: ch.UpdatedAt}, nil
+	return &publicChat{Name: ch.Name, OwnerName: ch.OwnerName, Messages: msgs.Items, NextCursor: msgs.NextCursor, UpdatedAt: ch.UpdatedAt}, nil
 }
 
 func (s *Server) getPublicChat(c *fiber.Ctx) error {

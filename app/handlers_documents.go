@@ -114,7 +114,8 @@ func (s *Server) uploadDocument(c *fiber.Ctx) error {
 	if err := s.kbTargets(c, kbIDs); err != nil {
 		return err
 	}
-	if err := s.documentsAllowed(c, fh.Size); err != nil {
+	lim, err := s.documentsAllowed(c, fh.Size)
+	if err != nil {
 		return err
 	}
 	src, err := fh.Open()
@@ -146,10 +147,10 @@ func (s *Server) uploadDocument(c *fiber.Ctx) error {
 		return err
 	}
 	d, _, err := s.store.CreateDocument(c.UserContext(), ws.ID, store.NewDocument{ID: docID, Name: name, OriginalFilename: cleanFilename(fh.Filename),
-		MimeType: kind.MIME(), FileSize: fh.Size, SHA256: sum, StoragePath: rel, UploadedBy: userOf(c).ID, KnowledgeBaseIDs: kbIDs})
+		MimeType: kind.MIME(), FileSize: fh.Size, SHA256: sum, StoragePath: rel, UploadedBy: userOf(c).ID, KnowledgeBaseIDs: kbIDs, Limits: lim})
 	if err != nil {
 		os.Remove(s.filePath(rel))
-		return err
+		return s.documentLimitError(lim, err)
 	}
 	s.knowledge.Wake()
 	v := documentView(d)
@@ -222,8 +223,9 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// documentsAllowed is the plan's gate on documents and storage (billing).
-func (s *Server) documentsAllowed(c *fiber.Ctx, extraBytes int64) error {
+// documentsAllowed is the plan's gate on documents and storage (billing); the
+// limits it returns go into store.NewDocument to be enforced atomically.
+func (s *Server) documentsAllowed(c *fiber.Ctx, extraBytes int64) (store.DocumentLimits, error) {
 	return s.documentsAllowedFor(c.UserContext(), workspaceOf(c), extraBytes)
 }
 

@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,6 +13,14 @@ import (
 
 	"quire/store"
 )
+
+// maxMessageBytes caps one question: long enough for pasted pages, short enough
+// that a flood of posts cannot fill the disk or the transcripts others read.
+const maxMessageBytes = 32 << 10
+
+// historyMessages is how many earlier messages a reply is given at most; the
+// prompt is fitted to the model's context from these, newest first.
+const historyMessages = 200
 
 func readContent(c *fiber.Ctx) (string, error) {
 	var in struct {
@@ -22,25 +33,29 @@ func readContent(c *fiber.Ctx) (string, error) {
 	if content == "" {
 		return "", invalid("content", "the message is empty")
 	}
-	if len([]rune(content)) > 100_000 {
-		return "", invalid("content", "the message is longer than 100,000 characters")
+	if len(content) > maxMessageBytes {
+		e := tooLarge("the message is %s; the limit is 32 KB (32,768 bytes) of text — attach long text as a document instead", humanBytes(int64(len(content))))
+		e.Field = "content"
+		return "", e
 	}
 	return content, nil
 }
 
-// history returns the messages of the chat before sequence number seq.
+// countPost takes one of the user's chat posts for this minute (429 with
+// Retry-After when they are spent), before anything is stored.
+func (s *Server) countPost(c *fiber.Ctx) error {
+	ok, wait := s.chatPosts.Take("user:" + strconv.FormatInt(userOf(c).ID, 10))
+	if ok {
+		return nil
+	}
+	e := retryAfter(c, wait)
+	e.Message = fmt.Sprintf("you have posted %d messages in the last minute, the most allowed; try again in %s", s.chatPosts.Max, humanSeconds(int(wait.Seconds()+0.999)))
+	return e
+}
+
+// history returns the recent messages of the chat before sequence number seq.
 func (s *Server) history(ctx context.Context, ch *store.Chat, seq int) ([]store.Message, error) {
-	msgs, err := s.store.ListMessages(ctx, ch.WorkspaceID, ch.ID)
-	if err != nil {
-		return nil, err
-	}
-	var out []store.Message
-	for _, m := range msgs {
-		if m.SequenceNumber < seq {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return s.store.LatestMessages(ctx, ch.WorkspaceID, ch.ID, seq, historyMessages)
 }
 
 // postMessage stores the question first: whatever happens next (model down,
@@ -54,15 +69,20 @@ func (s *Server) postMessage(c *fiber.Ctx) error {
 	if s.gens.get(ch.ID) != nil {
 		return conflict("a reply is still being written in this chat; stop it or wait for it")
 	}
+	if err := s.countPost(c); err != nil {
+		return err
+	}
 	q, err := s.store.AddMessage(c.UserContext(), ws.ID, ch.ID, "user", content, "", "", store.MsgComplete)
 	if err != nil {
 		return err
 	}
-	return s.reply(c, ch, q)
+	return s.reply(c, ch, q, "")
 }
 
-// reply generates the answer to question q of chat ch and responds.
-func (s *Server) reply(c *fiber.Ctx, ch *store.Chat, q *store.Message) error {
+// reply generates the answer to question q of chat ch and responds. A
+// regenerated reply's predecessor (dropID) is deleted only once everything
+// that can refuse (model, scheduler, quota) has agreed (startReply).
+func (s *Server) reply(c *fiber.Ctx, ch *store.Chat, q *store.Message, dropID string) error {
 	model, info, err := s.prepare(c, ch)
 	if err != nil {
 		return err
@@ -71,7 +91,7 @@ func (s *Server) reply(c *fiber.Ctx, ch *store.Chat, q *store.Message) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.startReply(turn{ws: workspaceOf(c), user: userOf(c), chat: ch, question: q, history: hist}, model, info)
+	g, err := s.startReply(c, turn{ws: workspaceOf(c), user: userOf(c), chat: ch, question: q, history: hist}, model, info, dropID)
 	if err != nil {
 		return err
 	}
@@ -84,7 +104,10 @@ func (s *Server) regenerate(c *fiber.Ctx) error {
 	if s.gens.get(ch.ID) != nil {
 		return conflict("a reply is still being written in this chat; stop it or wait for it")
 	}
-	msgs, err := s.store.ListMessages(c.UserContext(), ws.ID, ch.ID)
+	if err := s.countPost(c); err != nil {
+		return err
+	}
+	msgs, err := s.store.LatestMessages(c.UserContext(), ws.ID, ch.ID, math.MaxInt32, 2)
 	if err != nil {
 		return err
 	}
@@ -99,16 +122,11 @@ func (s *Server) regenerate(c *fiber.Ctx) error {
 		}
 		q = msgs[len(msgs)-2]
 	}
-	// Check the model before dropping the old reply, so a refusal loses nothing.
-	if _, _, err := s.prepare(c, ch); err != nil {
-		return err
-	}
+	drop := ""
 	if last.Role == "assistant" {
-		if err := s.store.DeleteMessage(c.UserContext(), ws.ID, last.ID); err != nil {
-			return err
-		}
+		drop = last.ID
 	}
-	return s.reply(c, ch, &q)
+	return s.reply(c, ch, &q, drop)
 }
 
 // editMessage changes an earlier question, drops what followed it, and answers again.
@@ -131,11 +149,14 @@ func (s *Server) editMessage(c *fiber.Ctx) error {
 	if m.Role != "user" {
 		return invalid("msg", "only your own questions can be edited")
 	}
+	if err := s.countPost(c); err != nil {
+		return err
+	}
 	if err := s.store.EditMessage(c.UserContext(), ws.ID, ch.ID, m.ID, content); err != nil {
 		return err
 	}
 	m.Content = content
-	return s.reply(c, ch, m)
+	return s.reply(c, ch, m, "")
 }
 
 // stopChat stops the running reply; what was written so far is kept as "stopped".
@@ -147,7 +168,7 @@ func (s *Server) stopChat(c *fiber.Ctx) error {
 	g.cancel()
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
-	final, err := g.wait(ctx)
+	final, _, err := g.wait(ctx)
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,12 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 	if in.Model == "" {
 		return invalid("model", "model is required")
 	}
+	if err := checkModelName("model", in.Model); err != nil {
+		return err
+	}
+	if err := checkSampling(in.Temperature, in.TopP, in.MaxTokens, 0); err != nil {
+		return err
+	}
 	if len(in.Messages) == 0 || in.Messages[len(in.Messages)-1].Role != "user" {
 		return invalid("messages", "messages must end with a user message")
 	}
@@ -106,7 +112,7 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 		return err
 	}
 	req.ContextLength = info.ContextLength
-	if err := s.checkQuota(c.UserContext(), ws.ID); err != nil {
+	if err := checkSampling(nil, nil, in.MaxTokens, info.ContextLength); err != nil {
 		return err
 	}
 	if len(in.KnowledgeBaseIDs) > 0 {
@@ -115,20 +121,35 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 		}
 		req.Sources, _ = s.retrieveKnowledge(c.UserContext(), ws, u, in.KnowledgeBaseIDs, req.Question)
 	}
+	// Same admission as a chat reply: a scheduler place, then the estimate reserved.
+	tk, err := s.sched.admit(c, u.ID, ws.ID)
+	if err != nil {
+		return err
+	}
+	in1, out1 := chat.Estimate(req)
+	hold, err := s.reserveQuota(c.UserContext(), ws.ID, in.Model, in1, out1)
+	if err != nil {
+		tk.release()
+		return err
+	}
 	id, created := "chatcmpl-"+uuid.NewString(), time.Now().Unix()
 	finish := func(res chat.Result) {
+		tk.release()
 		s.recordAICall(context.Background(), aiCall{kind: "chat", model: in.Model, wsID: ws.ID, userID: u.ID,
-			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration})
+			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration, hold: hold})
 	}
 	if !in.Stream {
-		res, err := chat.Stream(c.UserContext(), s.ollama(), req, func(string) {})
+		res, err := chat.Result{}, tk.wait(c.UserContext())
+		if err == nil {
+			res, err = chat.Stream(c.UserContext(), s.ollama(), req, func(string) {})
+		}
+		finish(res)
 		if err != nil {
 			if errors.Is(err, chat.ErrUnavailable) {
 				return modelUnavailable(err)
 			}
 			return errorf(502, "model_failed", "%s", err.Error())
 		}
-		finish(res)
 		return c.JSON(fiber.Map{
 			"id": id, "object": "chat.completion", "created": created, "model": in.Model,
 			"choices":   []fiber.Map{{"index": 0, "message": fiber.Map{"role": "assistant", "content": res.Content}, "finish_reason": finishReason(res.DoneReason)}},
@@ -147,7 +168,10 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 		}
 		chunk(fiber.Map{"role": "assistant", "content": ""}, nil)
 		// Detached from the connection: the call is accounted even if the client leaves.
-		res, err := chat.Stream(context.Background(), s.ollama(), req, func(d string) { chunk(fiber.Map{"content": d}, nil) })
+		res, err := chat.Result{}, tk.wait(context.Background())
+		if err == nil {
+			res, err = chat.Stream(context.Background(), s.ollama(), req, func(d string) { chunk(fiber.Map{"content": d}, nil) })
+		}
 		finish(res)
 		if err != nil {
 			b, _ := json.Marshal(fiber.Map{"error": fiber.Map{"code": "model_failed", "message": err.Error()}})
@@ -179,6 +203,9 @@ func (s *Server) openAIEmbeddings(c *fiber.Ctx) error {
 	if in.Model == "" {
 		return invalid("model", "model is required")
 	}
+	if err := checkModelName("model", in.Model); err != nil {
+		return err
+	}
 	var inputs []string
 	var one string
 	if err := json.Unmarshal(in.Input, &one); err == nil {
@@ -190,19 +217,35 @@ func (s *Server) openAIEmbeddings(c *fiber.Ctx) error {
 		return invalid("input", "at most 2048 inputs per request")
 	}
 	ws, u := s.keyWorkspace(c), userOf(c)
-	if err := s.checkQuota(c.UserContext(), ws.ID); err != nil {
+	tk, err := s.sched.admit(c, u.ID, ws.ID)
+	if err != nil {
+		return err
+	}
+	defer tk.release()
+	estimate := 0
+	for _, text := range inputs {
+		estimate += chat.TokenBound(text)
+	}
+	hold, err := s.reserveQuota(c.UserContext(), ws.ID, in.Model, estimate, 0)
+	if err != nil {
+		return err
+	}
+	if err := tk.wait(c.UserContext()); err != nil {
+		s.releaseQuota(context.Background(), ws.ID, hold)
 		return err
 	}
 	start := time.Now()
 	resp, err := s.ollama().Embed(c.UserContext(), &api.EmbedRequest{Model: in.Model, Input: inputs})
 	if err != nil {
+		s.releaseQuota(context.Background(), ws.ID, hold)
 		err = chat.Classify(err, in.Model)
 		if errors.Is(err, chat.ErrUnavailable) {
 			return modelUnavailable(err)
 		}
 		return invalid("model", "%s", err.Error())
 	}
-	s.recordAICall(context.Background(), aiCall{kind: "embedding", model: in.Model, wsID: ws.ID, userID: u.ID, input: resp.PromptEvalCount, duration: time.Since(start)})
+	s.recordAICall(context.Background(), aiCall{kind: "embedding", model: in.Model, wsID: ws.ID, userID: u.ID, input: resp.PromptEvalCount,
+		duration: time.Since(start), hold: hold})
 	data := make([]fiber.Map, len(resp.Embeddings))
 	for i, e := range resp.Embeddings {
 		data[i] = fiber.Map{"object": "embedding", "index": i, "embedding": e}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -76,10 +77,14 @@ func (s *Server) pageChats(c *fiber.Ctx) error {
 	return s.render(c, "chats", "Chats · "+ws.Name, fiber.Map{"Chats": chats, "Filter": f, "FolderName": folderName, "Status": c.Query("status", store.ChatActive)})
 }
 
+// chatPageMessages is how many of a chat's latest messages its page shows.
+const chatPageMessages = 200
+
 func (s *Server) pageChat(c *fiber.Ctx) error {
 	ch, ws, u := chatOf(c), workspaceOf(c), userOf(c)
 	ctx := c.UserContext()
-	msgs, err := s.store.ListMessages(ctx, ws.ID, ch.ID)
+	// A long chat opens on its latest messages; the API pages through the rest.
+	msgs, err := s.store.LatestMessages(ctx, ws.ID, ch.ID, math.MaxInt32, chatPageMessages)
 	if err != nil {
 		return err
 	}

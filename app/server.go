@@ -45,6 +45,8 @@ type Server struct {
 	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs    *limit.Limiter // password-reset mails per email and per address
 	tokenGuesses *limit.Limiter // unknown invitation and password-reset tokens per client address
+	chatPosts    *limit.Limiter // chat messages posted per user per minute (scheduler.go bounds replies)
+	sched        *scheduler     // generations per user and workspace, fair slots to Ollama
 
 	touched sync.Map // token id → time of the last last_used_at write
 
@@ -75,6 +77,8 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		loginByIP:    limit.New(cfg.Login.MaxFailures*5, cfg.Login.Window.Duration),
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),
+		chatPosts:    limit.New(cfg.Generation.PostsPerMinute, time.Minute),
+		sched:        newScheduler(cfg.Generation.PerUser, cfg.Generation.PerWorkspace, cfg.Generation.InFlight),
 	}
 	if err := s.loadSettings(ctx); err != nil {
 		return nil, err
@@ -87,6 +91,11 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		return nil, err
 	} else if n > 0 {
 		log.Warn("marked interrupted replies as failed", "count", n)
+	}
+	if n, err := st.ClearReservations(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("released the quota reservations of interrupted model calls", "count", n)
 	}
 	p, err := loadPages(web)
 	if err != nil {

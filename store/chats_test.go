@@ -62,7 +62,7 @@ func TestEditDropsLaterMessages(t *testing.T) {
 	if err := s.EditMessage(ctx, ws.ID, chat.ID, q1.ID, "one, edited"); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ := s.ListMessages(ctx, ws.ID, chat.ID)
+	msgs, _ := s.ListMessages(ctx, ws.ID, chat.ID, 0, 200)
 	if len(msgs) != 1 || msgs[0].Content != "one, edited" {
 		t.Fatalf("after edit: %+v", msgs)
 	}

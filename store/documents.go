@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,6 +57,39 @@ type NewDocument struct {
 	SourceURL        string
 	UploadedBy       int64
 	KnowledgeBaseIDs []string
+	Limits           DocumentLimits // the plan's, checked in the transaction that adds the row
+}
+
+// DocumentLimits are what a workspace's plan holds (0 = unlimited).
+type DocumentLimits struct {
+	Documents int64
+	Bytes     int64
+}
+
+// ErrDocumentLimit and ErrStorageLimit refuse a document the plan has no room for.
+var (
+	ErrDocumentLimit = errors.New("document limit reached")
+	ErrStorageLimit  = errors.New("storage limit reached")
+)
+
+// checkDocumentLimits runs inside the write transaction that adds a document
+// of size bytes, so parallel uploads cannot all take the last place: the new
+// row is the reservation.
+func checkDocumentLimits(ctx context.Context, tx *sql.Tx, wsID string, lim DocumentLimits, size int64) error {
+	if lim.Documents == 0 && lim.Bytes == 0 {
+		return nil
+	}
+	var count, used int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(file_size), 0) FROM documents WHERE workspace_id = ?`, wsID).Scan(&count, &used); err != nil {
+		return err
+	}
+	if lim.Documents > 0 && count >= lim.Documents {
+		return ErrDocumentLimit
+	}
+	if lim.Bytes > 0 && used+size > lim.Bytes {
+		return ErrStorageLimit
+	}
+	return nil
 }
 
 const docCols = `d.id, d.workspace_id, d.name, d.original_filename, d.mime_type, d.file_size, d.sha256, d.storage_path, d.source_url,
@@ -84,6 +118,9 @@ func (s *Store) CreateDocument(ctx context.Context, wsID string, nd NewDocument)
 	var taskID int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ts := now()
+		if err := checkDocumentLimits(ctx, tx, wsID, nd.Limits, nd.FileSize); err != nil {
+			return err
+		}
 		var err error
 		if _, err := tx.ExecContext(ctx, `INSERT INTO documents (id, workspace_id, name, original_filename, mime_type, file_size, sha256,
 			storage_path, source_url, uploaded_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -70,9 +70,23 @@ func (s *Store) AddMessage(ctx context.Context, wsID, chatID, role, content, par
 	return m, err
 }
 
-// ListMessages returns a chat's messages in sequence order.
-func (s *Store) ListMessages(ctx context.Context, wsID, chatID string) ([]Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE workspace_id = ? AND chat_session_id = ? ORDER BY sequence_number`, wsID, chatID)
+// ListMessages returns up to limit messages of a chat in sequence order,
+// starting after sequence number afterSeq (0 = from the first).
+func (s *Store) ListMessages(ctx context.Context, wsID, chatID string, afterSeq, limit int) ([]Message, error) {
+	return s.queryMessages(ctx, `SELECT `+msgCols+` FROM messages WHERE workspace_id = ? AND chat_session_id = ? AND sequence_number > ?
+		ORDER BY sequence_number LIMIT ?`, wsID, chatID, afterSeq, limit)
+}
+
+// LatestMessages returns the last limit messages of a chat before sequence
+// number beforeSeq, in sequence order: the recent history a reply is given and
+// the part of a long transcript a page shows.
+func (s *Store) LatestMessages(ctx context.Context, wsID, chatID string, beforeSeq, limit int) ([]Message, error) {
+	return s.queryMessages(ctx, `SELECT * FROM (SELECT `+msgCols+` FROM messages WHERE workspace_id = ? AND chat_session_id = ? AND sequence_number < ?
+		ORDER BY sequence_number DESC LIMIT ?) ORDER BY sequence_number`, wsID, chatID, beforeSeq, limit)
+}
+
+func (s *Store) queryMessages(ctx context.Context, query string, args ...any) ([]Message, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -86,16 +86,8 @@ If the sources do not contain the answer, say so plainly instead of guessing.`
 // question, then as many sources (best first) and recent history turns as fit.
 // It returns the messages and the sources kept, renumbered from 1.
 func Messages(r Request) ([]api.Message, []Source) {
-	budget := r.ContextLength
-	if budget <= 0 {
-		budget = 4096
-	}
-	reply := defaultReplyBudget
-	if r.MaxTokens != nil {
-		reply = *r.MaxTokens
-	}
-	reply = min(reply, budget/2)
-	left := budget - reply - estimateTokens(r.System) - estimateTokens(groundingPrompt) - estimateTokens(r.Question)
+	budget := contextBudget(r)
+	left := budget - ReplyBudget(r) - estimateTokens(r.System) - estimateTokens(groundingPrompt) - estimateTokens(r.Question)
 
 	var kept []Source
 	var src strings.Builder
@@ -138,6 +130,51 @@ func Messages(r Request) ([]api.Message, []Source) {
 	msgs = append(msgs, api.Message{Role: "user", Content: r.Question})
 	return msgs, kept
 }
+
+func contextBudget(r Request) int {
+	if r.ContextLength <= 0 {
+		return 4096
+	}
+	return r.ContextLength
+}
+
+// ReplyBudget is the most tokens the reply may have: max_tokens (default 1024),
+// at most half the context. Options passes it as num_predict, so it is a real
+// bound that a quota reservation can rely on.
+func ReplyBudget(r Request) int {
+	reply := defaultReplyBudget
+	if r.MaxTokens != nil {
+		reply = *r.MaxTokens
+	}
+	return min(reply, contextBudget(r)/2)
+}
+
+// Estimate is the most usage a request may reach, what a quota reservation
+// holds: the prompt bounded from above (every token is at least one byte;
+// chat templates add a few tokens per message and around the whole) but never
+// beyond the context the model is given, and the reply budget.
+func Estimate(r Request) (input, output int) {
+	msgs, _ := Messages(r)
+	input = templateTokens
+	for _, m := range msgs {
+		input += TokenBound(m.Content)
+	}
+	return min(input, contextBudget(r)), ReplyBudget(r)
+}
+
+// Template overheads for Estimate: generous for the usual chat templates
+// (Llama 3's header tokens, a default system block).
+const (
+	templateTokens = 64
+	messageTokens  = 8
+)
+
+// TokenBound bounds the tokens of one text from above (see Estimate).
+func TokenBound(s string) int { return len(s) + messageTokens }
+
+// PromptRoom is the most prompt tokens a request may be given: the context
+// less the reply budget (sources retrieved later may fill it).
+func PromptRoom(r Request) int { return contextBudget(r) - ReplyBudget(r) }
 
 func formatSource(n int, s Source) string {
 	var b strings.Builder
@@ -185,9 +222,7 @@ func Options(r Request) map[string]any {
 	if r.TopP != nil {
 		o["top_p"] = *r.TopP
 	}
-	if r.MaxTokens != nil {
-		o["num_predict"] = *r.MaxTokens
-	}
+	o["num_predict"] = ReplyBudget(r)
 	return o
 }
 
@@ -214,6 +249,14 @@ func Stream(ctx context.Context, client *api.Client, r Request, onDelta func(str
 	res.Content = content.String()
 	res.Duration = time.Since(start)
 	res.Sources = MarkCited(res.Content, kept)
+	if !done && res.Content != "" {
+		// Ollama counts only in its final message; a reply cut short (stopped,
+		// dropped) is counted from its text, so stopping early is not free.
+		for _, m := range msgs {
+			res.InputTokens += estimateTokens(m.Content)
+		}
+		res.OutputTokens = estimateTokens(res.Content)
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return res, ctxErr
 	}

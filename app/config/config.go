@@ -47,9 +47,10 @@ type Config struct {
 	// Prices per model, for cost accounting; models not listed cost nothing (local models).
 	Prices map[string]Price `toml:"prices"`
 
-	Login  Login  `toml:"login"`
-	SMTP   SMTP   `toml:"smtp"`
-	Stripe Stripe `toml:"stripe"`
+	Login      Login      `toml:"login"`
+	Generation Generation `toml:"generation"`
+	SMTP       SMTP       `toml:"smtp"`
+	Stripe     Stripe     `toml:"stripe"`
 }
 
 // Price is what a model costs per million tokens, as decimal strings in the
@@ -96,6 +97,16 @@ func FormatMicros(m int64) string {
 type Login struct {
 	MaxFailures int      `toml:"max_failures" env:"QUIRE_LOGIN_MAX_FAILURES"`
 	Window      Duration `toml:"window" env:"QUIRE_LOGIN_WINDOW"`
+}
+
+// Generation shares the model server fairly: replies (and /v1 calls) at once
+// per user and per workspace before 429, model calls in flight to Ollama in
+// total (queued round-robin across workspaces), and chat posts per user per minute.
+type Generation struct {
+	PerUser        int `toml:"per_user" env:"QUIRE_GENERATION_PER_USER"`
+	PerWorkspace   int `toml:"per_workspace" env:"QUIRE_GENERATION_PER_WORKSPACE"`
+	InFlight       int `toml:"in_flight" env:"QUIRE_GENERATION_IN_FLIGHT"`
+	PostsPerMinute int `toml:"posts_per_minute" env:"QUIRE_GENERATION_POSTS_PER_MINUTE"`
 }
 
 // SMTP is the outgoing mail server; without Host, mail only goes to the outbox.
@@ -146,6 +157,7 @@ func Default() Config {
 		ReadTimeout:     Duration{30 * time.Second},
 		BackupKeep:      7,
 		Login:           Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
+		Generation:      Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20},
 		SMTP:            SMTP{Port: 587},
 		Stripe:          Stripe{TrialDays: 14},
 	}
@@ -270,6 +282,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BackupKeep < 1 {
 		bad("backup_keep must be at least 1 (the number of scheduled backups kept)")
+	}
+	if g := c.Generation; g.PerUser < 1 || g.PerWorkspace < g.PerUser || g.InFlight < 1 || g.PostsPerMinute < 1 {
+		bad("generation: want per_user ≥ 1, per_workspace ≥ per_user, in_flight ≥ 1 and posts_per_minute ≥ 1")
 	}
 	if c.Login.MaxFailures < 1 || c.Login.Window.Duration <= 0 {
 		bad("login.max_failures and login.window must be positive")
