@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"quire/app/fault"
 )
 
 // apiError is an error with its place in API.md's error contract.
@@ -102,6 +104,9 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	if f, ok := fault.As(err); ok {
+		return faultError(f)
+	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		msg := fe.Message
@@ -116,6 +121,30 @@ func toAPIError(err error) *apiError {
 		return errorf(fe.Code, codeForStatus(fe.Code), "%s", msg)
 	}
 	return nil
+}
+
+// faultStatus is the one mapping of use-case failures to HTTP: status and
+// API.md's code for each kind.
+var faultStatus = map[fault.Kind]struct {
+	status int
+	code   string
+}{
+	fault.Invalid: {400, "invalid_request"}, fault.NotFound: {404, "not_found"}, fault.Forbidden: {403, "forbidden"},
+	fault.Conflict: {409, "conflict"}, fault.Gone: {410, "gone"}, fault.TooLarge: {413, "payload_too_large"},
+	fault.Unsupported: {415, "unsupported_media_type"}, fault.Quota: {402, "quota_exceeded"},
+	fault.RateLimited: {429, "rate_limited"}, fault.Unavailable: {503, "model_unavailable"}, fault.Failed: {502, "model_failed"},
+}
+
+func faultError(f *fault.Error) *apiError {
+	m, ok := faultStatus[f.Kind]
+	if !ok {
+		m.status, m.code = 500, "internal"
+	}
+	ae := &apiError{Status: m.status, Code: m.code, Message: f.Message, Field: f.Field}
+	if f.Code != "" {
+		ae.Code = f.Code
+	}
+	return ae
 }
 
 // decodeJSON reads a JSON object body into v and explains what is wrong with it

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"quire/app/billing"
 	"quire/app/config"
+	"quire/app/fault"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/limit"
@@ -244,6 +246,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if ae == nil {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		ae = errorf(fiber.StatusInternalServerError, "internal", "something went wrong on the server; it has been logged")
+	}
+	if f, ok := fault.As(err); ok && f.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(f.RetryAfter.Seconds()+0.999)))
 	}
 	if ae.Status == fiber.StatusTooManyRequests && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
 		c.Set(fiber.HeaderRetryAfter, "60")
