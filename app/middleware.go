@@ -37,6 +37,27 @@ func workspaceOf(c *fiber.Ctx) *store.Workspace {
 	return ws
 }
 
+// boundWorkspace is the workspace a personal API key was created for ("" for
+// sessions and unbound keys). API.md confines such a key to that workspace.
+func (id *identity) boundWorkspace() string { return id.token.WorkspaceID }
+
+// keyWorkspaceOf is, on a KeyOwnWorkspace route called with a bound key, the
+// key's workspace with the caller's role: the list shows only its items. It is
+// nil for every other caller, who sees all of their workspaces.
+func keyWorkspaceOf(c *fiber.Ctx) *store.Workspace {
+	ws, _ := c.Locals("keyWorkspace").(*store.Workspace)
+	return ws
+}
+
+// forgetBoundKey makes a request with a workspace-bound key anonymous for the
+// HTML UI: every page's layout lists all of the person's workspaces and
+// invitations, which such a key must not reveal, and keys are for programs.
+func forgetBoundKey(c *fiber.Ctx) {
+	if id := identityOf(c); id != nil && id.boundWorkspace() != "" {
+		c.Locals("identity", nil)
+	}
+}
+
 // securityHeaders sets the headers every response carries.
 func securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
@@ -190,6 +211,9 @@ func (a Access) minRole() string {
 // get 404 (its existence is not leaked), members whose role is too low get 403.
 func (s *Server) authorize(r Route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if r.Page {
+			forgetBoundKey(c)
+		}
 		if r.Access == Public {
 			return c.Next()
 		}
@@ -200,19 +224,19 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			}
 			return unauthenticated("sign in or send \"Authorization: Bearer <token>\"")
 		}
+		if err := s.confineKey(c, r, id); err != nil {
+			return err
+		}
 		switch r.Access {
 		case InstanceAdmin:
 			if !id.user.IsAdmin {
 				return forbidden("only instance administrators can do this")
 			}
 		case WorkspaceKey:
-			if id.token.Kind != store.TokenAPIKey || id.token.WorkspaceID == "" {
+			if id.token.Kind != store.TokenAPIKey || id.boundWorkspace() == "" {
 				return forbidden("use a personal API key created for a workspace (Account → API keys)")
 			}
-			ws, err := s.store.WorkspaceForUser(c.UserContext(), id.token.WorkspaceID, id.user.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				return forbidden("this key's workspace no longer includes you")
-			}
+			ws, err := s.loadKeyWorkspace(c, id)
 			if err != nil {
 				return err
 			}
@@ -222,9 +246,6 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			c.Locals("workspace", ws)
 		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader, KBReader, KBManager, DocReader, DocManager:
 			wsID := c.Params("ws")
-			if id.token.WorkspaceID != "" && id.token.WorkspaceID != wsID {
-				return notFound("workspace") // a key bound to one workspace sees no other
-			}
 			ws, err := s.store.WorkspaceForUser(c.UserContext(), wsID, id.user.ID)
 			if errors.Is(err, store.ErrNotFound) {
 				return notFound("workspace")
@@ -242,6 +263,50 @@ func (s *Server) authorize(r Route) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// confineKey applies API.md's rule for a personal API key created for a
+// workspace: it reaches that workspace's routes, /v1 and what the route table
+// opens to keys (Route.Key), never instance administration nor another
+// workspace. Every other workspace id gets the same 403, existing or not, so
+// nothing leaks; sessions and unbound keys pass untouched.
+func (s *Server) confineKey(c *fiber.Ctx, r Route, id *identity) error {
+	bound := id.boundWorkspace()
+	if bound == "" {
+		return nil
+	}
+	switch r.Access {
+	case WorkspaceKey:
+		return nil // the key's own workspace, checked by authorize
+	case InstanceAdmin:
+		return forbidden("a key bound to a workspace cannot administer the instance; use a session or a key without a workspace")
+	case SignedIn:
+		switch r.Key {
+		case KeyAllowed:
+			return nil
+		case KeyOwnWorkspace:
+			ws, err := s.loadKeyWorkspace(c, id)
+			if err != nil {
+				return err
+			}
+			c.Locals("keyWorkspace", ws)
+			return nil
+		}
+		return forbidden("a key bound to a workspace cannot do this; use a session or a key without a workspace")
+	}
+	if c.Params("ws") != bound {
+		return forbidden("this key is bound to another workspace")
+	}
+	return nil
+}
+
+// loadKeyWorkspace loads a bound key's workspace with its owner's current role.
+func (s *Server) loadKeyWorkspace(c *fiber.Ctx, id *identity) (*store.Workspace, error) {
+	ws, err := s.store.WorkspaceForUser(c.UserContext(), id.boundWorkspace(), id.user.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, forbidden("this key's workspace no longer includes you")
+	}
+	return ws, err
 }
 
 // authorizeResource applies the rules for resources inside a workspace: a team

@@ -10,16 +10,33 @@ import (
 
 // Route is one entry of the route table: what it serves, who may call it.
 type Route struct {
-	Method  string
-	Path    string
-	Access  Access
-	Page    bool // an HTML page: anonymous visitors are sent to /login
-	Upload  bool // takes a file body bigger than max_body_kb
+	Method string
+	Path   string
+	Access Access
+	Page   bool // an HTML page: anonymous visitors are sent to /login
+	Upload bool // takes a file body bigger than max_body_kb
+	// Key is what a personal API key bound to a workspace may do on a SignedIn
+	// route. Elsewhere the access level decides: workspace routes and /v1
+	// confine the key to its workspace, instance administration refuses it,
+	// and pages treat it as no session (their layout lists every workspace).
+	Key     KeyScope
 	Handler fiber.Handler
 }
 
+// KeyScope is a SignedIn route's rule for workspace-bound API keys. API.md
+// confines such a key to its workspace, so the zero value refuses it: a new
+// account-wide route stays closed to keys until its entry says otherwise.
+type KeyScope int
+
+const (
+	KeyRefused      KeyScope = iota // 403: account-wide actions and data that span workspaces
+	KeyAllowed                      // the caller's own account, which shows nothing of other workspaces
+	KeyOwnWorkspace                 // a list across workspaces: only the key's workspace's items (keyWorkspaceOf)
+)
+
 // Routes is the whole HTTP surface of Quire at a glance. The tenancy test walks
-// every entry as anonymous, outsider, member, admin and owner.
+// every entry as anonymous, outsider, member, admin and owner, and with keys
+// bound to the walk's workspace and to another one.
 func (s *Server) Routes() []Route {
 	get, post, patch, put, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPatch, fiber.MethodPut, fiber.MethodDelete
 	return []Route{
@@ -30,11 +47,12 @@ func (s *Server) Routes() []Route {
 		// Auth and account
 		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.signup},
 		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.login},
-		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Handler: s.logout},
+		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Handler: s.logout}, // revokes only the token that calls it
 		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.verifyEmail},
 		{Method: post, Path: "/api/auth/password-reset", Access: Public, Handler: s.requestPasswordReset},
 		{Method: post, Path: "/api/auth/password-reset/confirm", Access: Public, Handler: s.confirmPasswordReset},
-		{Method: get, Path: "/api/me", Access: SignedIn, Handler: s.getMe},
+		{Method: get, Path: "/api/me", Access: SignedIn, Key: KeyAllowed, Handler: s.getMe},
+		// Bound keys: no account changes, keys, usage totals or invitations (they span workspaces).
 		{Method: patch, Path: "/api/me", Access: SignedIn, Handler: s.patchMe},
 		{Method: del, Path: "/api/me", Access: SignedIn, Handler: s.deleteMe},
 		{Method: post, Path: "/api/me/password", Access: SignedIn, Handler: s.changePassword},
@@ -47,7 +65,7 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/me/invitations/:id/decline", Access: SignedIn, Handler: s.declineMyInvitation},
 
 		// Workspaces and members
-		{Method: get, Path: "/api/workspaces", Access: SignedIn, Handler: s.listWorkspaces},
+		{Method: get, Path: "/api/workspaces", Access: SignedIn, Key: KeyOwnWorkspace, Handler: s.listWorkspaces},
 		{Method: post, Path: "/api/workspaces", Access: SignedIn, Handler: s.createWorkspace},
 		{Method: get, Path: "/api/workspaces/:ws", Access: WSMember, Handler: s.getWorkspace},
 		{Method: patch, Path: "/api/workspaces/:ws", Access: WSAdmin, Handler: s.patchWorkspace},
@@ -132,7 +150,7 @@ func (s *Server) Routes() []Route {
 		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/shares/:share_id", Access: ChatOwner, Handler: s.deleteShare},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/public", Access: ChatOwner, Handler: s.setPublic},
 		{Method: get, Path: "/api/public/chats/:public_id", Access: Public, Handler: s.getPublicChat},
-		{Method: get, Path: "/api/me/shared-chats", Access: SignedIn, Handler: s.listSharedWithMe},
+		{Method: get, Path: "/api/me/shared-chats", Access: SignedIn, Key: KeyOwnWorkspace, Handler: s.listSharedWithMe},
 
 		// OpenAI-compatible (workspace-bound API keys)
 		{Method: get, Path: "/v1/models", Access: WorkspaceKey, Handler: s.openAIModels},

@@ -231,6 +231,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, "60")
 	}
 	if isPagePath(c.Path()) {
+		forgetBoundKey(c) // also on paths that match no route: the layout would list the key owner's workspaces
 		return s.renderError(c, ae)
 	}
 	return c.Status(ae.Status).JSON(fiber.Map{"error": ae})
