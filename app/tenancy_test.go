@@ -648,6 +648,22 @@ var keySpec = map[string]keyRule{
 	"GET /admin/backups":                                            keyNo,
 }
 
+// callerAs is the caller of a role in this world (nil: anonymous).
+func (w *world) callerAs(ts *testServer, role string) *user {
+	if isKeyRole(role) {
+		return w.keyHolder(ts, role)
+	}
+	return w.caller(role)
+}
+
+// expect is what a caller of the role must get from r (accessSpec in r.Access, keySpec).
+func expect(r Route, role string) (denied bool, status int) {
+	if isKeyRole(role) {
+		return keyExpectation(r, keySpec[r.Method+" "+r.Path], role)
+	}
+	return expectation(r, role)
+}
+
 // keyExpectation is what a key caller must get. The holder owns the walk's
 // workspace, so where the key is let through they get what the owner gets.
 func keyExpectation(r Route, rule keyRule, role string) (denied bool, status int) {
@@ -751,19 +767,15 @@ func TestTenancyRouteWalk(t *testing.T) {
 		for _, role := range roles {
 			name := fmt.Sprintf("%s %s as %s", r.Method, r.Path, role)
 			w := newWorld(ts)
-			caller := w.caller(role)
-			if isKeyRole(role) {
-				caller = w.keyHolder(ts, role)
-			}
+			caller := w.callerAs(ts, role)
 			path := w.fillPath(t, ts, r.Path, caller)
 			rq := req{method: r.Method, path: path, body: w.body(r.Method, r.Path, caller)}
 			if caller != nil {
 				rq.token = caller.token
 			}
 			res := ts.do(rq)
-			denied, want := expectation(r, role)
+			denied, want := expect(r, role)
 			if isKeyRole(role) {
-				denied, want = keyExpectation(r, rule, role)
 				if r.Access != Public && strings.Contains(string(res.Body), w.elsewhere) {
 					t.Errorf("%s: the answer shows the holder's workspace %s, which the key is not bound to: %s", name, w.elsewhere, res.Body)
 				}
