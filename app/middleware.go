@@ -84,16 +84,6 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 	return err
 }
 
-// limitBody caps non-upload bodies at max_body_kb; uploads have their own cap.
-func (s *Server) limitBody(upload bool) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if !upload && len(c.Body()) > s.cfg.MaxBodyKB<<10 {
-			return tooLarge("request body is over %d KB", s.cfg.MaxBodyKB)
-		}
-		return c.Next()
-	}
-}
-
 // authenticate resolves the caller from a bearer token or the session cookie.
 // Cookie-authenticated unsafe requests must carry the session's CSRF token; a
 // bearer token is never sent by a browser on its own, so it needs none.
@@ -152,12 +142,10 @@ func isUnsafe(method string) bool {
 	return true
 }
 
-func csrfPresented(c *fiber.Ctx) string {
-	if v := c.Get("X-CSRF-Token"); v != "" {
-		return v
-	}
-	return c.FormValue("_csrf")
-}
+// csrfPresented is the X-CSRF-Token header. The token is never read from a form
+// field: that would read (and parse) the body before the route decided how much
+// of it to accept, and no page posts forms.
+func csrfPresented(c *fiber.Ctx) string { return c.Get("X-CSRF-Token") }
 
 // sameOrigin rejects a cross-site Origin (defence in depth next to SameSite).
 func sameOrigin(c *fiber.Ctx) bool {

@@ -212,11 +212,11 @@ func (s *Server) Routes() []Route {
 
 // register installs the middleware and the route table on the Fiber app.
 func (s *Server) register(web fs.FS) {
-	s.fiber.Use(securityHeaders, s.logRequests)
+	s.fiber.Use(securityHeaders, s.logRequests, s.readBodies) // bodies.go: nothing over max_body_kb is read here
 	static, _ := fs.Sub(web, "static")
 	s.fiber.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
 	s.fiber.Use(s.authenticate)
 	for _, r := range s.Routes() {
-		s.fiber.Add(r.Method, r.Path, s.limitBody(r.Upload), s.authorize(r), r.Handler)
+		s.fiber.Add(r.Method, r.Path, s.limitBody(r), s.authorize(r), r.Handler)
 	}
 }
