@@ -10,22 +10,21 @@ import (
 
 // Route is one entry of the route table: what it serves, who may call it.
 type Route struct {
-	Method string
-	Path   string
-	Access Access
-	Page   bool // an HTML page: anonymous visitors are sent to /login
-	Upload bool // takes a file body bigger than max_body_kb
-	// Key is what a personal API key bound to a workspace may do on a SignedIn
-	// route. Elsewhere the access level decides: workspace routes and /v1
-	// confine the key to its workspace, instance administration refuses it,
-	// and pages treat it as no session (their layout lists every workspace).
-	Key     KeyScope
+	Method  string
+	Path    string
+	Access  Access
+	Page    bool     // an HTML page: anonymous visitors are sent to /login
+	Upload  bool     // takes a file body bigger than max_body_kb
+	Key     KeyScope // what a workspace-bound API key may do on a SignedIn route
 	Handler fiber.Handler
 }
 
-// KeyScope is a SignedIn route's rule for workspace-bound API keys. API.md
-// confines such a key to its workspace, so the zero value refuses it: a new
-// account-wide route stays closed to keys until its entry says otherwise.
+// KeyScope is a SignedIn route's rule for personal API keys bound to a
+// workspace. API.md confines such a key to its workspace, so the zero value
+// refuses it: a new account-wide route stays closed to keys until its entry
+// says otherwise. On other routes the access level decides: workspace routes
+// and /v1 confine the key to its workspace, instance administration refuses
+// it, and pages treat it as no session (their layout lists every workspace).
 type KeyScope int
 
 const (
