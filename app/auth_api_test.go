@@ -309,18 +309,6 @@ func TestSafeNextRejectsHostileTargets(t *testing.T) {
 	}
 }
 
-// listen serves ts on a real loopback socket, so that requests can come from
-// distinct client addresses (all of 127.0.0.0/8 is loopback on Linux).
-func (ts *testServer) listen(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ts.srv.App().Listener(ln)
-	t.Cleanup(func() { ts.srv.App().Shutdown() })
-	return "http://" + ln.Addr().String()
-}
-
 // loginFrom signs in over HTTP from the client address ip and returns the status.
 func loginFrom(t *testing.T, base, ip, email, password string) int {
 	t.Helper()
@@ -340,7 +328,7 @@ func loginFrom(t *testing.T, base, ip, email, password string) int {
 func TestLoginLockoutIsPerAddress(t *testing.T) {
 	ts := newTestServer(t)
 	victim := ts.quickUser("victim")
-	base := ts.listen(t)
+	base := "http://" + ts.listen() // distinct client addresses: all of 127.0.0.0/8 is loopback on Linux
 	max := ts.cfg.Login.MaxFailures
 	for range max {
 		if code := loginFrom(t, base, "127.0.0.1", victim.Email, "wrong-password"); code != 401 {

@@ -447,13 +447,13 @@ func TestBillingRouteWalk(t *testing.T) {
 		r.Access = accessSpec[r.Method+" "+r.Path]
 		for _, role := range roles {
 			w := newWorld(b.testServer)
-			caller := w.caller(role)
+			caller := w.callerAs(b.testServer, role)
 			rq := req{method: r.Method, path: w.fillPath(t, b.testServer, r.Path, caller), body: w.body(r.Method, r.Path, caller)}
 			if caller != nil {
 				rq.token = caller.token
 			}
 			res := b.do(rq)
-			denied, want := expectation(r, role)
+			denied, want := expect(r, role)
 			switch {
 			case denied && res.Status != want:
 				t.Errorf("%s %s as %s: status %d, want %d (%s)", r.Method, r.Path, role, res.Status, want, res.Body)

@@ -457,7 +457,13 @@ func (s *Server) getPublicChat(c *fiber.Ctx) error {
 }
 
 func (s *Server) listSharedWithMe(c *fiber.Ctx) error {
-	chats, err := s.store.SharedWith(c.UserContext(), userOf(c).ID)
+	var chats []store.Chat
+	var err error
+	if ws := keyWorkspaceOf(c); ws != nil {
+		chats, err = s.store.SharedWithIn(c.UserContext(), ws.ID, userOf(c).ID) // a bound key sees its workspace's only
+	} else {
+		chats, err = s.store.SharedWith(c.UserContext(), userOf(c).ID)
+	}
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -79,9 +78,10 @@ func (s *Server) kbTargets(c *fiber.Ctx, ids []string) error {
 	return nil
 }
 
-func formList(form *multipart.Form, key string) []string {
+// formList splits a form field's values on commas.
+func formList(values []string) []string {
 	var out []string
-	for _, v := range form.Value[key] {
+	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
 			if p := strings.TrimSpace(part); p != "" {
 				out = append(out, p)
@@ -94,60 +94,43 @@ func formList(form *multipart.Form, key string) []string {
 // uploadDocument stores the file under a name of our own, sniffs what it really
 // is, and queues it for processing: 202 with the pending document.
 func (s *Server) uploadDocument(c *fiber.Ctx) error {
-	maxBytes := int64(s.currentSettings().MaxUploadMB) << 20
-	if n := c.Request().Header.ContentLength(); n > 0 && int64(n) > maxBytes+1<<20 {
-		return tooLarge("the file is larger than the %d MB upload limit", s.currentSettings().MaxUploadMB)
-	}
-	form, err := c.MultipartForm()
+	ws := workspaceOf(c)
+	up, err := s.readUpload(c, s.uploadDir(ws.ID)) // streamed to a temporary file under the cap (bodies.go)
 	if err != nil {
-		return errorf(fiber.StatusUnsupportedMediaType, "unsupported_media_type", "send the file as multipart/form-data in a field named \"file\"")
+		return err
 	}
-	files := form.File["file"]
-	if len(files) != 1 {
-		return invalid("file", "send exactly one file in the field \"file\"")
-	}
-	fh := files[0]
-	if fh.Size > maxBytes {
-		return tooLarge("%s is %s, over the %d MB upload limit", fh.Filename, humanBytes(fh.Size), s.currentSettings().MaxUploadMB)
-	}
-	kbIDs := formList(form, "knowledge_base_ids")
+	defer up.discard()
+	kbIDs := formList(up.fields["knowledge_base_ids"])
 	if err := s.kbTargets(c, kbIDs); err != nil {
 		return err
 	}
-	lim, err := s.documentsAllowed(c, fh.Size)
+	lim, err := s.documentsAllowed(c, up.size)
 	if err != nil {
 		return err
 	}
-	src, err := fh.Open()
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	kind, err := ingest.Detect(src, fh.Size, fh.Filename)
+	kind, err := ingest.Detect(up.file, up.size, up.filename)
 	if err != nil {
 		var ie *ingest.Error
 		if errors.As(err, &ie) && !errors.Is(err, ingest.ErrUnsupported) {
 			return invalid("file", "%s", ie.Msg)
 		}
 		return errorf(fiber.StatusUnsupportedMediaType, "unsupported_media_type",
-			"%s: %s. Supported: text, Markdown, HTML, PDF, Word (.docx), CSV, Excel (.xlsx) and PowerPoint (.pptx)", fh.Filename, errMsg(err))
+			"%s: %s. Supported: text, Markdown, HTML, PDF, Word (.docx), CSV, Excel (.xlsx) and PowerPoint (.pptx)", up.filename, errMsg(err))
 	}
-	name := strings.TrimSpace(c.FormValue("name"))
+	name := strings.TrimSpace(up.field("name"))
 	if name == "" {
-		name = cleanFilename(fh.Filename)
+		name = cleanFilename(up.filename)
 	}
 	if name, err = checkName("name", name, true); err != nil {
 		return err
 	}
-	ws := workspaceOf(c)
 	docID := uuid.NewString()
 	rel := ws.ID + "/" + docID
-	sum, err := s.saveFile(rel, src)
-	if err != nil {
+	if err := up.keep(s.filePath(rel)); err != nil {
 		return err
 	}
-	d, _, err := s.store.CreateDocument(c.UserContext(), ws.ID, store.NewDocument{ID: docID, Name: name, OriginalFilename: cleanFilename(fh.Filename),
-		MimeType: kind.MIME(), FileSize: fh.Size, SHA256: sum, StoragePath: rel, UploadedBy: userOf(c).ID, KnowledgeBaseIDs: kbIDs, Limits: lim})
+	d, _, err := s.store.CreateDocument(c.UserContext(), ws.ID, store.NewDocument{ID: docID, Name: name, OriginalFilename: cleanFilename(up.filename),
+		MimeType: kind.MIME(), FileSize: up.size, SHA256: up.sha256, StoragePath: rel, UploadedBy: userOf(c).ID, KnowledgeBaseIDs: kbIDs, Limits: lim})
 	if err != nil {
 		os.Remove(s.filePath(rel))
 		return s.documentLimitError(lim, err)

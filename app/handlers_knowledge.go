@@ -132,7 +132,7 @@ func (s *Server) patchKnowledgeBase(c *fiber.Ctx) error {
 			return err
 		}
 		a.SharedWithWorkspace = *in.SharedWithWorkspace
-		if err := s.store.SetKBAccess(c.UserContext(), ws.ID, kb.ID, *a); err != nil {
+		if err := s.setKBAccess(c, *a); err != nil {
 			return err
 		}
 	}
@@ -180,14 +180,25 @@ func (s *Server) putKBAccess(c *fiber.Ctx) error {
 	if in.TeamIDs == nil {
 		in.TeamIDs = []int64{}
 	}
-	err := s.store.SetKBAccess(c.UserContext(), workspaceOf(c).ID, kbOf(c).ID, store.KBAccess{SharedWithWorkspace: *in.SharedWithWorkspace, TeamIDs: in.TeamIDs})
-	if errors.Is(err, store.ErrInvalidTeam) {
-		return invalid("team_ids", "every team must be a team of this workspace")
-	}
-	if err != nil {
+	if err := s.setKBAccess(c, store.KBAccess{SharedWithWorkspace: *in.SharedWithWorkspace, TeamIDs: in.TeamIDs}); err != nil {
 		return err
 	}
 	return s.getKBAccess(c)
+}
+
+// setKBAccess changes who sees the knowledge base as the caller. A manager who
+// is not an admin (its creator, maybe since demoted) may narrow access, but
+// widen it only over documents they uploaded themselves: sharing a document
+// is for its uploader or an admin to decide.
+func (s *Server) setKBAccess(c *fiber.Ctx, a store.KBAccess) error {
+	err := s.store.SetKBAccess(c.UserContext(), workspaceOf(c).ID, viewerOf(c), kbOf(c).ID, a)
+	switch {
+	case errors.Is(err, store.ErrInvalidTeam):
+		return invalid("team_ids", "every team must be a team of this workspace")
+	case errors.Is(err, store.ErrNotShareable):
+		return forbidden("this would show documents that others uploaded to more people; only their uploaders or a workspace admin can share them")
+	}
+	return err
 }
 
 func (s *Server) listKBDocuments(c *fiber.Ctx) error {
@@ -196,30 +207,42 @@ func (s *Server) listKBDocuments(c *fiber.Ctx) error {
 }
 
 // docIDsBody reads {document_ids:[...]} and checks the caller can see each one.
-func (s *Server) docIDsBody(c *fiber.Ctx) ([]string, error) {
+func (s *Server) docIDsBody(c *fiber.Ctx) ([]string, []*store.Document, error) {
 	var in struct {
 		DocumentIDs []string `json:"document_ids"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(in.DocumentIDs) == 0 || len(in.DocumentIDs) > 500 {
-		return nil, invalid("document_ids", "send 1 to 500 document ids")
+		return nil, nil, invalid("document_ids", "send 1 to 500 document ids")
 	}
+	docs := make([]*store.Document, 0, len(in.DocumentIDs))
 	for _, id := range in.DocumentIDs {
-		if _, err := s.store.GetVisibleDocument(c.UserContext(), workspaceOf(c).ID, viewerOf(c), id); errors.Is(err, store.ErrNotFound) {
-			return nil, invalid("document_ids", "no document %q that you can see in this workspace", id)
+		d, err := s.store.GetVisibleDocument(c.UserContext(), workspaceOf(c).ID, viewerOf(c), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, invalid("document_ids", "no document %q that you can see in this workspace", id)
 		} else if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		docs = append(docs, d)
 	}
-	return in.DocumentIDs, nil
+	return in.DocumentIDs, docs, nil
 }
 
+// addKBDocuments links documents to the knowledge base, which shows them to
+// everyone who sees it: the caller must be allowed to share each one, not
+// merely see it (a team's restricted document stays with that team).
 func (s *Server) addKBDocuments(c *fiber.Ctx) error {
-	ids, err := s.docIDsBody(c)
+	ids, docs, err := s.docIDsBody(c)
 	if err != nil {
 		return err
+	}
+	v := viewerOf(c)
+	for _, d := range docs {
+		if !mayManageDocument(v, d) {
+			return forbidden("only the uploader of %q or a workspace admin can add it to a knowledge base", d.Name)
+		}
 	}
 	if err := s.store.AddKBDocuments(c.UserContext(), workspaceOf(c).ID, kbOf(c).ID, ids); err != nil {
 		return err
@@ -228,7 +251,7 @@ func (s *Server) addKBDocuments(c *fiber.Ctx) error {
 }
 
 func (s *Server) removeKBDocuments(c *fiber.Ctx) error {
-	ids, err := s.docIDsBody(c)
+	ids, _, err := s.docIDsBody(c)
 	if err != nil {
 		return err
 	}

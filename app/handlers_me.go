@@ -139,9 +139,6 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 			return err // a workspace key is for the /v1 API, which the plan must include
 		}
 	}
-	if bound := identityOf(c).token.WorkspaceID; bound != "" && bound != in.WorkspaceID {
-		return forbidden("a key bound to one workspace can only create keys for that workspace")
-	}
 	secret, hash := auth.NewToken("qk_")
 	t, err := s.store.CreateToken(c.UserContext(), u.ID, store.TokenAPIKey, name, hash, in.WorkspaceID, nil)
 	if err != nil {

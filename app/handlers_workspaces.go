@@ -14,6 +14,14 @@ func (s *Server) listWorkspaces(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if ws := keyWorkspaceOf(c); ws != nil {
+		// A bound key lists its own workspace only; it is all of the first page.
+		rows := []store.Workspace{}
+		if cursor == "" {
+			rows = append(rows, *ws)
+		}
+		return c.JSON(page(rows, limit, func(w *store.Workspace) string { return w.ID }, workspaceView))
+	}
 	rows, err := s.store.ListWorkspaces(c.UserContext(), userOf(c).ID, cursor, limit+1)
 	if err != nil {
 		return err

@@ -37,6 +37,27 @@ func workspaceOf(c *fiber.Ctx) *store.Workspace {
 	return ws
 }
 
+// boundWorkspace is the workspace a personal API key was created for ("" for
+// sessions and unbound keys). API.md confines such a key to that workspace.
+func (id *identity) boundWorkspace() string { return id.token.WorkspaceID }
+
+// keyWorkspaceOf is, on a KeyOwnWorkspace route called with a bound key, the
+// key's workspace with the caller's role: the list shows only its items. It is
+// nil for every other caller, who sees all of their workspaces.
+func keyWorkspaceOf(c *fiber.Ctx) *store.Workspace {
+	ws, _ := c.Locals("keyWorkspace").(*store.Workspace)
+	return ws
+}
+
+// forgetBoundKey makes a request with a workspace-bound key anonymous for the
+// HTML UI: every page's layout lists all of the person's workspaces and
+// invitations, which such a key must not reveal, and keys are for programs.
+func forgetBoundKey(c *fiber.Ctx) {
+	if id := identityOf(c); id != nil && id.boundWorkspace() != "" {
+		c.Locals("identity", nil)
+	}
+}
+
 // securityHeaders sets the headers every response carries.
 func securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
@@ -61,16 +82,6 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 	s.observeRequest(c, status, time.Since(start)) // Prometheus metrics (handlers_ops.go)
 	s.log.Debug("request", "method", c.Method(), "path", c.Path(), "status", status, "ms", time.Since(start).Milliseconds())
 	return err
-}
-
-// limitBody caps non-upload bodies at max_body_kb; uploads have their own cap.
-func (s *Server) limitBody(upload bool) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if !upload && len(c.Body()) > s.cfg.MaxBodyKB<<10 {
-			return tooLarge("request body is over %d KB", s.cfg.MaxBodyKB)
-		}
-		return c.Next()
-	}
 }
 
 // authenticate resolves the caller from a bearer token or the session cookie.
@@ -131,12 +142,10 @@ func isUnsafe(method string) bool {
 	return true
 }
 
-func csrfPresented(c *fiber.Ctx) string {
-	if v := c.Get("X-CSRF-Token"); v != "" {
-		return v
-	}
-	return c.FormValue("_csrf")
-}
+// csrfPresented is the X-CSRF-Token header. The token is never read from a form
+// field: that would read (and parse) the body before the route decided how much
+// of it to accept, and no page posts forms.
+func csrfPresented(c *fiber.Ctx) string { return c.Get("X-CSRF-Token") }
 
 // sameOrigin rejects a cross-site Origin (defence in depth next to SameSite).
 func sameOrigin(c *fiber.Ctx) bool {
@@ -190,6 +199,9 @@ func (a Access) minRole() string {
 // get 404 (its existence is not leaked), members whose role is too low get 403.
 func (s *Server) authorize(r Route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if r.Page {
+			forgetBoundKey(c)
+		}
 		if r.Access == Public {
 			return c.Next()
 		}
@@ -200,19 +212,19 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			}
 			return unauthenticated("sign in or send \"Authorization: Bearer <token>\"")
 		}
+		if err := s.confineKey(c, r, id); err != nil {
+			return err
+		}
 		switch r.Access {
 		case InstanceAdmin:
 			if !id.user.IsAdmin {
 				return forbidden("only instance administrators can do this")
 			}
 		case WorkspaceKey:
-			if id.token.Kind != store.TokenAPIKey || id.token.WorkspaceID == "" {
+			if id.token.Kind != store.TokenAPIKey || id.boundWorkspace() == "" {
 				return forbidden("use a personal API key created for a workspace (Account → API keys)")
 			}
-			ws, err := s.store.WorkspaceForUser(c.UserContext(), id.token.WorkspaceID, id.user.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				return forbidden("this key's workspace no longer includes you")
-			}
+			ws, err := s.loadKeyWorkspace(c, id)
 			if err != nil {
 				return err
 			}
@@ -222,9 +234,6 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			c.Locals("workspace", ws)
 		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader, KBReader, KBManager, DocReader, DocManager:
 			wsID := c.Params("ws")
-			if id.token.WorkspaceID != "" && id.token.WorkspaceID != wsID {
-				return notFound("workspace") // a key bound to one workspace sees no other
-			}
 			ws, err := s.store.WorkspaceForUser(c.UserContext(), wsID, id.user.ID)
 			if errors.Is(err, store.ErrNotFound) {
 				return notFound("workspace")
@@ -242,6 +251,50 @@ func (s *Server) authorize(r Route) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// confineKey applies API.md's rule for a personal API key created for a
+// workspace: it reaches that workspace's routes, /v1 and what the route table
+// opens to keys (Route.Key), never instance administration nor another
+// workspace. Every other workspace id gets the same 403, existing or not, so
+// nothing leaks; sessions and unbound keys pass untouched.
+func (s *Server) confineKey(c *fiber.Ctx, r Route, id *identity) error {
+	bound := id.boundWorkspace()
+	if bound == "" {
+		return nil
+	}
+	switch r.Access {
+	case WorkspaceKey:
+		return nil // the key's own workspace, checked by authorize
+	case InstanceAdmin:
+		return forbidden("a key bound to a workspace cannot administer the instance; use a session or a key without a workspace")
+	case SignedIn:
+		switch r.Key {
+		case KeyAllowed:
+			return nil
+		case KeyOwnWorkspace:
+			ws, err := s.loadKeyWorkspace(c, id)
+			if err != nil {
+				return err
+			}
+			c.Locals("keyWorkspace", ws)
+			return nil
+		}
+		return forbidden("a key bound to a workspace cannot do this; use a session or a key without a workspace")
+	}
+	if c.Params("ws") != bound {
+		return forbidden("this key is bound to another workspace")
+	}
+	return nil
+}
+
+// loadKeyWorkspace loads a bound key's workspace with its owner's current role.
+func (s *Server) loadKeyWorkspace(c *fiber.Ctx, id *identity) (*store.Workspace, error) {
+	ws, err := s.store.WorkspaceForUser(c.UserContext(), id.boundWorkspace(), id.user.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, forbidden("this key's workspace no longer includes you")
+	}
+	return ws, err
 }
 
 // authorizeResource applies the rules for resources inside a workspace: a team
@@ -314,12 +367,19 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if err != nil {
 			return err
 		}
-		if a == DocManager && !v.IsAdmin && d.UploadedBy != u.ID {
+		if a == DocManager && !mayManageDocument(v, d) {
 			return forbidden("only the document's uploader or a workspace admin can change it")
 		}
 		c.Locals("document", d)
 	}
 	return nil
+}
+
+// mayManageDocument: a document is managed by its uploader and the
+// workspace's admins (by their current role). Managing includes deciding who
+// sees it, i.e. adding it to a knowledge base.
+func mayManageDocument(v store.Viewer, d *store.Document) bool {
+	return v.IsAdmin || d.UploadedBy == v.UserID
 }
 
 // loadTeam loads the {team} of the workspace into the request (404 when absent).

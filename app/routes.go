@@ -13,13 +13,29 @@ type Route struct {
 	Method  string
 	Path    string
 	Access  Access
-	Page    bool // an HTML page: anonymous visitors are sent to /login
-	Upload  bool // takes a file body bigger than max_body_kb
+	Page    bool     // an HTML page: anonymous visitors are sent to /login
+	Upload  bool     // takes a file body bigger than max_body_kb
+	Key     KeyScope // what a workspace-bound API key may do on a SignedIn route
 	Handler fiber.Handler
 }
 
+// KeyScope is a SignedIn route's rule for personal API keys bound to a
+// workspace. API.md confines such a key to its workspace, so the zero value
+// refuses it: a new account-wide route stays closed to keys until its entry
+// says otherwise. On other routes the access level decides: workspace routes
+// and /v1 confine the key to its workspace, instance administration refuses
+// it, and pages treat it as no session (their layout lists every workspace).
+type KeyScope int
+
+const (
+	KeyRefused      KeyScope = iota // 403: account-wide actions and data that span workspaces
+	KeyAllowed                      // the caller's own account, which shows nothing of other workspaces
+	KeyOwnWorkspace                 // a list across workspaces: only the key's workspace's items (keyWorkspaceOf)
+)
+
 // Routes is the whole HTTP surface of Quire at a glance. The tenancy test walks
-// every entry as anonymous, outsider, member, admin and owner.
+// every entry as anonymous, outsider, member, admin and owner, and with keys
+// bound to the walk's workspace and to another one.
 func (s *Server) Routes() []Route {
 	get, post, patch, put, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPatch, fiber.MethodPut, fiber.MethodDelete
 	return []Route{
@@ -30,11 +46,12 @@ func (s *Server) Routes() []Route {
 		// Auth and account
 		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.signup},
 		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.login},
-		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Handler: s.logout},
+		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Handler: s.logout}, // revokes only the token that calls it
 		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.verifyEmail},
 		{Method: post, Path: "/api/auth/password-reset", Access: Public, Handler: s.requestPasswordReset},
 		{Method: post, Path: "/api/auth/password-reset/confirm", Access: Public, Handler: s.confirmPasswordReset},
-		{Method: get, Path: "/api/me", Access: SignedIn, Handler: s.getMe},
+		{Method: get, Path: "/api/me", Access: SignedIn, Key: KeyAllowed, Handler: s.getMe},
+		// Bound keys: no account changes, keys, usage totals or invitations (they span workspaces).
 		{Method: patch, Path: "/api/me", Access: SignedIn, Handler: s.patchMe},
 		{Method: del, Path: "/api/me", Access: SignedIn, Handler: s.deleteMe},
 		{Method: post, Path: "/api/me/password", Access: SignedIn, Handler: s.changePassword},
@@ -47,7 +64,7 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/me/invitations/:id/decline", Access: SignedIn, Handler: s.declineMyInvitation},
 
 		// Workspaces and members
-		{Method: get, Path: "/api/workspaces", Access: SignedIn, Handler: s.listWorkspaces},
+		{Method: get, Path: "/api/workspaces", Access: SignedIn, Key: KeyOwnWorkspace, Handler: s.listWorkspaces},
 		{Method: post, Path: "/api/workspaces", Access: SignedIn, Handler: s.createWorkspace},
 		{Method: get, Path: "/api/workspaces/:ws", Access: WSMember, Handler: s.getWorkspace},
 		{Method: patch, Path: "/api/workspaces/:ws", Access: WSAdmin, Handler: s.patchWorkspace},
@@ -132,7 +149,7 @@ func (s *Server) Routes() []Route {
 		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/shares/:share_id", Access: ChatOwner, Handler: s.deleteShare},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/public", Access: ChatOwner, Handler: s.setPublic},
 		{Method: get, Path: "/api/public/chats/:public_id", Access: Public, Handler: s.getPublicChat},
-		{Method: get, Path: "/api/me/shared-chats", Access: SignedIn, Handler: s.listSharedWithMe},
+		{Method: get, Path: "/api/me/shared-chats", Access: SignedIn, Key: KeyOwnWorkspace, Handler: s.listSharedWithMe},
 
 		// OpenAI-compatible (workspace-bound API keys)
 		{Method: get, Path: "/v1/models", Access: WorkspaceKey, Handler: s.openAIModels},
@@ -194,11 +211,11 @@ func (s *Server) Routes() []Route {
 
 // register installs the middleware and the route table on the Fiber app.
 func (s *Server) register(web fs.FS) {
-	s.fiber.Use(securityHeaders, s.logRequests)
+	s.fiber.Use(securityHeaders, s.logRequests, s.readBodies) // bodies.go: nothing over max_body_kb is read here
 	static, _ := fs.Sub(web, "static")
 	s.fiber.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
 	s.fiber.Use(s.authenticate)
 	for _, r := range s.Routes() {
-		s.fiber.Add(r.Method, r.Path, s.limitBody(r.Upload), s.authorize(r), r.Handler)
+		s.fiber.Add(r.Method, r.Path, s.limitBody(r), s.authorize(r), r.Handler)
 	}
 }

@@ -107,16 +107,18 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	s.fiber = fiber.New(fiber.Config{
 		AppName:               "quire",
 		DisableStartupMessage: true,
-		BodyLimit:             (cfg.MaxUploadMB + 1) << 20, // uploads; JSON bodies get the smaller limit in middleware
-		ReadTimeout:           cfg.ReadTimeout.Duration,    // slowloris (read_timeout, default 30s)
-		WriteTimeout:          0,                           // streamed replies may last minutes
-		IdleTimeout:           120 * time.Second,
-		ErrorHandler:          s.handleError,
-		ProxyHeader:           "",
-		// fasthttp would parse multipart bodies while reading the request, before
-		// routing: a malformed one then answered an HTML page on API paths, since
-		// the failed request has no path left. The upload handler parses instead.
+		// Bodies are streamed, so that none is read before its route and caller
+		// are known (bodies.go); without the multipart pre-parse, fasthttp would
+		// read a whole upload to memory or disk before any handler. BodyLimit is
+		// then only where fasthttp stops buffering and starts streaming.
+		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
+		BodyLimit:                    cfg.MaxBodyKB << 10,
+		ReadTimeout:                  cfg.ReadTimeout.Duration, // slowloris (read_timeout, default 30s); uploads must fit in it
+		WriteTimeout:                 0,                        // streamed replies may last minutes
+		IdleTimeout:                  120 * time.Second,
+		ErrorHandler:                 s.handleError,
+		ProxyHeader:                  "",
 	})
 	s.initBilling()
 	if err := s.initKnowledge(); err != nil {
@@ -254,6 +256,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, "60")
 	}
 	if isPagePath(c.Path()) {
+		forgetBoundKey(c) // also on paths that match no route: the layout would list the key owner's workspaces
 		return s.renderError(c, ae)
 	}
 	return c.Status(ae.Status).JSON(fiber.Map{"error": ae})

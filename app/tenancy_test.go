@@ -20,7 +20,11 @@ import (
 // A new route is walked automatically; one with an unknown path parameter fails
 // until the walk learns how to fill it.
 
-var roles = []string{"anonymous", "outsider", "member", "admin", "owner", "instance-admin"}
+var roles = []string{"anonymous", "outsider", "member", "admin", "owner", "instance-admin", "bound-key", "other-key"}
+
+// isKeyRole: the caller holds a personal API key bound to a workspace, the
+// walk's ("bound-key") or another one of theirs ("other-key").
+func isKeyRole(role string) bool { return role == "bound-key" || role == "other-key" }
 
 // world is a fresh set of people and a workspace for one (route, role) case, so
 // destructive routes (delete workspace, delete account) cannot spoil other cases.
@@ -32,6 +36,9 @@ type world struct {
 	kb                                                  *store.KnowledgeBase
 	doc                                                 *store.Document
 	share                                               *store.Share
+	mine                                                workspaceJSON // the owner's second workspace, for the key callers
+	key                                                 user          // the owner with a workspace-bound API key
+	keyWS, elsewhere                                    string        // the key's workspace, and the holder's one it is not bound to
 }
 
 func newWorld(ts *testServer) *world {
@@ -87,6 +94,48 @@ func (w *world) caller(role string) *user {
 		return &w.root
 	}
 	return nil
+}
+
+// keyHolder gives the walk's owner everything a key that escaped its
+// workspace could reach: instance administration, a second workspace, chats
+// shared with them in both. Their key is bound to the walk's workspace
+// ("bound-key") or to the second one ("other-key").
+func (w *world) keyHolder(ts *testServer, role string) *user {
+	ctx := context.Background()
+	t := true
+	if _, err := ts.store.UpdateUserAdmin(ctx, w.owner.ID, &t, nil); err != nil {
+		ts.t.Fatal(err)
+	}
+	mine, err := ts.store.CreateWorkspace(ctx, w.owner.ID, "Mine")
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	w.mine = workspaceView(mine)
+	if err := ts.store.AddMember(ctx, mine.ID, w.spare.ID, "member"); err != nil {
+		ts.t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ws string
+		by int64
+	}{{w.ws.ID, w.admin.ID}, {mine.ID, w.spare.ID}} {
+		ch, err := ts.store.CreateChat(ctx, c.ws, c.by, store.ChatFields{})
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		if _, err := ts.store.ShareChat(ctx, c.ws, ch.ID, w.owner.ID, c.by); err != nil {
+			ts.t.Fatal(err)
+		}
+	}
+	w.keyWS, w.elsewhere = w.ws.ID, mine.ID
+	if role == "other-key" {
+		w.keyWS, w.elsewhere = mine.ID, w.ws.ID
+	}
+	secret, h := auth.NewToken("qk_")
+	if _, err := ts.store.CreateToken(ctx, w.owner.ID, store.TokenAPIKey, "walk key", h, w.keyWS, nil); err != nil {
+		ts.t.Fatal(err)
+	}
+	w.key = user{w.owner.User, secret}
+	return &w.key
 }
 
 var paramRe = regexp.MustCompile(`:(\w+)|\*`)
@@ -444,6 +493,220 @@ var accessSpec = map[string]Access{
 	"GET /admin/backups":                                            InstanceAdmin,
 }
 
+// keyRule is what a personal API key bound to a workspace may reach on a
+// route (API.md, Auth: its workspace's routes, /v1, /mcp and the caller's own
+// /api/me reads; never /api/admin/* or other workspaces). Written down per
+// route like accessSpec, so a new route fails the walk until someone decides.
+type keyRule int
+
+const (
+	keyNo    keyRule = iota // refused: 403 on the API; pages treat the key as no session
+	keyYes                  // any bound key: public routes, own account reads, /v1 (the key's workspace)
+	keyWS                   // the key's workspace only: as its holder there; a key bound elsewhere gets 403
+	keyOwnWS                // allowed, but the list shows only the key's workspace's items
+)
+
+var keySpec = map[string]keyRule{
+	"GET /api/health":                                               keyYes,
+	"GET /api/ready":                                                keyYes,
+	"POST /api/auth/signup":                                         keyYes,
+	"POST /api/auth/login":                                          keyYes,
+	"POST /api/auth/logout":                                         keyYes,
+	"POST /api/auth/verify-email":                                   keyYes,
+	"POST /api/auth/password-reset":                                 keyYes,
+	"POST /api/auth/password-reset/confirm":                         keyYes,
+	"GET /api/me":                                                   keyYes,
+	"PATCH /api/me":                                                 keyNo,
+	"DELETE /api/me":                                                keyNo,
+	"POST /api/me/password":                                         keyNo,
+	"GET /api/me/tokens":                                            keyNo,
+	"POST /api/me/tokens":                                           keyNo,
+	"DELETE /api/me/tokens/:id":                                     keyNo,
+	"GET /api/workspaces":                                           keyOwnWS,
+	"POST /api/workspaces":                                          keyNo,
+	"GET /api/workspaces/:ws":                                       keyWS,
+	"PATCH /api/workspaces/:ws":                                     keyWS,
+	"DELETE /api/workspaces/:ws":                                    keyWS,
+	"POST /api/workspaces/:ws/transfer":                             keyWS,
+	"POST /api/workspaces/:ws/leave":                                keyWS,
+	"GET /api/workspaces/:ws/members":                               keyWS,
+	"POST /api/workspaces/:ws/members":                              keyWS,
+	"PATCH /api/workspaces/:ws/members/:user_id":                    keyWS,
+	"DELETE /api/workspaces/:ws/members/:user_id":                   keyWS,
+	"GET /api/me/invitations":                                       keyNo,
+	"POST /api/me/invitations/:id/accept":                           keyNo,
+	"POST /api/me/invitations/:id/decline":                          keyNo,
+	"GET /api/workspaces/:ws/teams":                                 keyWS,
+	"POST /api/workspaces/:ws/teams":                                keyWS,
+	"GET /api/workspaces/:ws/teams/:team":                           keyWS,
+	"PATCH /api/workspaces/:ws/teams/:team":                         keyWS,
+	"DELETE /api/workspaces/:ws/teams/:team":                        keyWS,
+	"GET /api/workspaces/:ws/teams/:team/members":                   keyWS,
+	"POST /api/workspaces/:ws/teams/:team/members":                  keyWS,
+	"DELETE /api/workspaces/:ws/teams/:team/members/:user_id":       keyWS,
+	"GET /api/workspaces/:ws/invitations":                           keyWS,
+	"POST /api/workspaces/:ws/invitations":                          keyWS,
+	"DELETE /api/workspaces/:ws/invitations/:id":                    keyWS,
+	"POST /api/workspaces/:ws/invitations/:id/resend":               keyWS,
+	"POST /api/invitations/:token/accept":                           keyNo,
+	"POST /api/invitations/:token/decline":                          keyNo,
+	"GET /api/workspaces/:ws/folders":                               keyWS,
+	"POST /api/workspaces/:ws/folders":                              keyWS,
+	"PATCH /api/workspaces/:ws/folders/:id":                         keyWS,
+	"DELETE /api/workspaces/:ws/folders/:id":                        keyWS,
+	"GET /w/:ws/teams":                                              keyNo,
+	"GET /w/:ws/folders":                                            keyNo,
+	"GET /invitations":                                              keyNo,
+	"GET /invite/:token":                                            keyYes,
+	"GET /api/workspaces/:ws/chats":                                 keyWS,
+	"POST /api/workspaces/:ws/chats":                                keyWS,
+	"GET /api/workspaces/:ws/chats/:chat":                           keyWS,
+	"PATCH /api/workspaces/:ws/chats/:chat":                         keyWS,
+	"DELETE /api/workspaces/:ws/chats/:chat":                        keyWS,
+	"GET /api/workspaces/:ws/chats/:chat/messages":                  keyWS,
+	"GET /api/workspaces/:ws/chats/:chat/shares":                    keyWS,
+	"POST /api/workspaces/:ws/chats/:chat/shares":                   keyWS,
+	"DELETE /api/workspaces/:ws/chats/:chat/shares/:share_id":       keyWS,
+	"POST /api/workspaces/:ws/chats/:chat/public":                   keyWS,
+	"GET /api/public/chats/:public_id":                              keyYes,
+	"GET /api/me/shared-chats":                                      keyOwnWS,
+	"POST /api/workspaces/:ws/chats/:chat/messages":                 keyWS,
+	"POST /api/workspaces/:ws/chats/:chat/regenerate":               keyWS,
+	"POST /api/workspaces/:ws/chats/:chat/messages/:msg/edit":       keyWS,
+	"POST /api/workspaces/:ws/chats/:chat/stop":                     keyWS,
+	"GET /w/:ws/chats":                                              keyNo,
+	"GET /w/:ws/c/:chat":                                            keyNo,
+	"GET /shared":                                                   keyNo,
+	"GET /p/:public_id":                                             keyYes,
+	"GET /v1/models":                                                keyYes,
+	"POST /v1/chat/completions":                                     keyYes,
+	"POST /v1/embeddings":                                           keyYes,
+	"GET /api/me/usage":                                             keyNo,
+	"GET /api/workspaces/:ws/usage":                                 keyWS,
+	"GET /api/workspaces/:ws/usage/limits":                          keyWS,
+	"GET /w/:ws/usage":                                              keyNo,
+	"GET /api/billing/plans":                                        keyNo,
+	"GET /api/workspaces/:ws/billing":                               keyWS,
+	"POST /api/workspaces/:ws/billing/checkout":                     keyWS,
+	"POST /api/workspaces/:ws/billing/portal":                       keyWS,
+	"POST /api/stripe/webhook":                                      keyYes,
+	"GET /w/:ws/billing":                                            keyNo,
+	"GET /api/workspaces/:ws/knowledge-bases":                       keyWS,
+	"POST /api/workspaces/:ws/knowledge-bases":                      keyWS,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb":                   keyWS,
+	"PATCH /api/workspaces/:ws/knowledge-bases/:kb":                 keyWS,
+	"DELETE /api/workspaces/:ws/knowledge-bases/:kb":                keyWS,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb/access":            keyWS,
+	"PUT /api/workspaces/:ws/knowledge-bases/:kb/access":            keyWS,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb/documents":         keyWS,
+	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents":        keyWS,
+	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents/remove": keyWS,
+	"POST /api/workspaces/:ws/documents":                            keyWS,
+	"GET /api/workspaces/:ws/documents":                             keyWS,
+	"GET /api/workspaces/:ws/documents/:doc":                        keyWS,
+	"PATCH /api/workspaces/:ws/documents/:doc":                      keyWS,
+	"DELETE /api/workspaces/:ws/documents/:doc":                     keyWS,
+	"GET /api/workspaces/:ws/documents/:doc/file":                   keyWS,
+	"GET /api/workspaces/:ws/documents/:doc/chunks":                 keyWS,
+	"GET /w/:ws/documents":                                          keyNo,
+	"GET /w/:ws/documents/:doc":                                     keyNo,
+	"GET /w/:ws/knowledge":                                          keyNo,
+	"GET /w/:ws/knowledge/:kb":                                      keyNo,
+	"POST /api/workspaces/:ws/documents/url":                        keyWS,
+	"GET /api/admin/models":                                         keyNo,
+	"POST /api/admin/models/pull":                                   keyNo,
+	"GET /api/admin/jobs":                                           keyNo,
+	"GET /admin/models":                                             keyNo,
+	"GET /admin/jobs":                                               keyNo,
+	"POST /api/workspaces/:ws/search":                               keyWS,
+	"GET /w/:ws/search":                                             keyNo,
+	"POST /api/workspaces/:ws/documents/:doc/reprocess":             keyWS,
+	"POST /api/admin/reindex":                                       keyNo,
+	"GET /api/admin/settings":                                       keyNo,
+	"PATCH /api/admin/settings":                                     keyNo,
+	"GET /api/admin/users":                                          keyNo,
+	"PATCH /api/admin/users/:id":                                    keyNo,
+	"GET /api/admin/outbox":                                         keyNo,
+	"POST /api/admin/backups":                                       keyNo,
+	"GET /api/admin/backups":                                        keyNo,
+	"GET /api/admin/backups/:name":                                  keyNo,
+	"GET /metrics":                                                  keyNo,
+	"GET /":                                                         keyNo,
+	"GET /login":                                                    keyYes,
+	"GET /signup":                                                   keyYes,
+	"GET /reset":                                                    keyYes,
+	"GET /reset/confirm":                                            keyYes,
+	"GET /verify-email":                                             keyYes,
+	"GET /account":                                                  keyNo,
+	"GET /workspaces/new":                                           keyNo,
+	"GET /w/:ws":                                                    keyNo,
+	"GET /w/:ws/members":                                            keyNo,
+	"GET /w/:ws/settings":                                           keyNo,
+	"GET /admin":                                                    keyNo,
+	"GET /admin/settings":                                           keyNo,
+	"GET /admin/outbox":                                             keyNo,
+	"GET /admin/backups":                                            keyNo,
+}
+
+// callerAs is the caller of a role in this world (nil: anonymous).
+func (w *world) callerAs(ts *testServer, role string) *user {
+	if isKeyRole(role) {
+		return w.keyHolder(ts, role)
+	}
+	return w.caller(role)
+}
+
+// expect is what a caller of the role must get from r (accessSpec in r.Access, keySpec).
+func expect(r Route, role string) (denied bool, status int) {
+	if isKeyRole(role) {
+		return keyExpectation(r, keySpec[r.Method+" "+r.Path], role)
+	}
+	return expectation(r, role)
+}
+
+// keyExpectation is what a key caller must get. The holder owns the walk's
+// workspace, so where the key is let through they get what the owner gets.
+func keyExpectation(r Route, rule keyRule, role string) (denied bool, status int) {
+	if r.Page {
+		if r.Access == Public {
+			return false, 0
+		}
+		return true, 303 // like any visitor without a session
+	}
+	switch rule {
+	case keyNo:
+		return true, 403
+	case keyWS:
+		if role == "other-key" {
+			return true, 403
+		}
+	case keyYes, keyOwnWS:
+		if r.Access == WorkspaceKey || r.Access == Public || r.Access == SignedIn {
+			return false, 0
+		}
+	}
+	return expectation(r, "owner")
+}
+
+// keyListItems checks a list that a bound key sees: something, and nothing
+// of another workspace.
+func keyListItems(t *testing.T, name string, res response, keyWS string) {
+	var l struct{ Items []map[string]any }
+	res.json(&l)
+	if len(l.Items) == 0 {
+		t.Errorf("%s: the key's workspace has items but the list is empty", name)
+	}
+	for _, it := range l.Items {
+		ws, ok := it["workspace_id"]
+		if !ok {
+			ws = it["id"] // a workspace itself
+		}
+		if ws != keyWS {
+			t.Errorf("%s: lists an item of workspace %v, the key is bound to %s", name, ws, keyWS)
+		}
+	}
+}
+
 // expectation is what a caller of the given role must get from a route.
 func expectation(r Route, role string) (denied bool, status int) {
 	if r.Access == Public {
@@ -495,18 +758,31 @@ func TestTenancyRouteWalk(t *testing.T) {
 		if spec != r.Access {
 			t.Errorf("%s %s: the route table gives %s access, the spec says %s", r.Method, r.Path, r.Access, spec)
 		}
+		rule, ok := keySpec[r.Method+" "+r.Path]
+		if !ok {
+			t.Errorf("%s %s is not in keySpec: write down what a workspace-bound API key may reach there", r.Method, r.Path)
+			continue
+		}
 		r.Access = spec // walk against the spec, so the layer is checked against intent
 		for _, role := range roles {
 			name := fmt.Sprintf("%s %s as %s", r.Method, r.Path, role)
 			w := newWorld(ts)
-			caller := w.caller(role)
+			caller := w.callerAs(ts, role)
 			path := w.fillPath(t, ts, r.Path, caller)
 			rq := req{method: r.Method, path: path, body: w.body(r.Method, r.Path, caller)}
 			if caller != nil {
 				rq.token = caller.token
 			}
 			res := ts.do(rq)
-			denied, want := expectation(r, role)
+			denied, want := expect(r, role)
+			if isKeyRole(role) {
+				if r.Access != Public && strings.Contains(string(res.Body), w.elsewhere) {
+					t.Errorf("%s: the answer shows the holder's workspace %s, which the key is not bound to: %s", name, w.elsewhere, res.Body)
+				}
+				if rule == keyOwnWS && res.Status == 200 {
+					keyListItems(t, name, res, w.keyWS)
+				}
+			}
 			switch {
 			case denied && res.Status != want:
 				t.Errorf("%s: status %d, want %d (%s)", name, res.Status, want, res.Body)

@@ -353,6 +353,13 @@ func (s *Store) SharedWith(ctx context.Context, userID int64) ([]Chat, error) {
 		WHERE sh.user_id = ? ORDER BY c.updated_at DESC LIMIT 200`, userID)
 }
 
+// SharedWithIn lists the chats of one workspace that other members shared with userID.
+func (s *Store) SharedWithIn(ctx context.Context, wsID string, userID int64) ([]Chat, error) {
+	return s.scanChats(ctx, `SELECT `+chatCols+chatFrom+`JOIN chat_session_shares sh ON sh.chat_session_id = c.id
+		JOIN workspace_memberships m ON m.workspace_id = c.workspace_id AND m.user_id = sh.user_id
+		WHERE c.workspace_id = ? AND sh.user_id = ? ORDER BY c.updated_at DESC LIMIT 200`, wsID, userID)
+}
+
 // SetPublicID publishes a chat under publicID, or unpublishes it with "".
 func (s *Store) SetPublicID(ctx context.Context, wsID, chatID, publicID string) error {
 	return affected(s.w.ExecContext(ctx, `UPDATE chat_sessions SET public_id = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`,

@@ -204,16 +204,44 @@ func (s *Store) GetKBAccess(ctx context.Context, wsID, id string) (*KBAccess, er
 // ErrInvalidTeam: a team id that is not a team of the workspace.
 var ErrInvalidTeam = errors.New("invalid team")
 
-// SetKBAccess replaces a knowledge base's sharing settings. Every team must
-// belong to the workspace (ErrInvalidTeam otherwise).
-func (s *Store) SetKBAccess(ctx context.Context, wsID, id string, a KBAccess) error {
+// ErrNotShareable: the change would let more people see documents that the
+// person making it may not share (someone else uploaded them).
+var ErrNotShareable = errors.New("documents the caller may not share")
+
+// SetKBAccess replaces a knowledge base's sharing settings on behalf of by.
+// Every team must belong to the workspace (ErrInvalidTeam otherwise).
+// Who sees a document is for its uploader and the admins to decide, so unless
+// by is an admin, a change that lets more people see the knowledge base
+// (sharing it with the workspace, or granting a team it did not have) is
+// refused with ErrNotShareable while it holds a document someone else
+// uploaded. Narrowing is always allowed. Check and change are one transaction,
+// so a document added meanwhile cannot slip through.
+func (s *Store) SetKBAccess(ctx context.Context, wsID string, by Viewer, id string, a KBAccess) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		teams := dedupeInt64(a.TeamIDs)
+		if !by.IsAdmin {
+			var foreign int
+			// Widening: the knowledge base was not shared with the workspace and
+			// now is, or gains a team. Then: documents uploaded by someone else.
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_bases kb
+				JOIN knowledge_base_documents kd ON kd.knowledge_base_id = kb.id AND kd.workspace_id = kb.workspace_id
+				JOIN documents d ON d.id = kd.document_id AND d.workspace_id = kb.workspace_id
+				WHERE kb.workspace_id = ? AND kb.id = ? AND kb.shared_with_workspace = 0
+				AND (? = 1 OR EXISTS (SELECT 1 FROM json_each(?) j WHERE j.value NOT IN
+					(SELECT team_id FROM knowledge_base_team_access WHERE workspace_id = kb.workspace_id AND knowledge_base_id = kb.id)))
+				AND coalesce(d.uploaded_by, 0) != ?`,
+				wsID, id, boolInt(a.SharedWithWorkspace), jsonIDs(teams), by.UserID).Scan(&foreign); err != nil {
+				return err
+			}
+			if foreign > 0 {
+				return ErrNotShareable
+			}
+		}
 		ts := now()
 		if err := affected(tx.ExecContext(ctx, `UPDATE knowledge_bases SET shared_with_workspace = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`,
 			boolInt(a.SharedWithWorkspace), ts, wsID, id)); err != nil {
 			return err
 		}
-		teams := dedupeInt64(a.TeamIDs)
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM teams WHERE workspace_id = ? AND id IN (SELECT value FROM json_each(?))`,
 			wsID, jsonIDs(teams)).Scan(&n); err != nil {

@@ -50,7 +50,7 @@ func newKBFixture(t *testing.T) *kbFixture {
 	must(err)
 	f.restricted, err = f.s.CreateKnowledgeBase(ctx, f.ws.ID, f.owner.ID, "Restricted", "", false)
 	must(err)
-	must(f.s.SetKBAccess(ctx, f.ws.ID, f.restricted.ID, KBAccess{TeamIDs: []int64{f.team.ID}}))
+	must(f.s.SetKBAccess(ctx, f.ws.ID, f.viewer(f.owner), f.restricted.ID, KBAccess{TeamIDs: []int64{f.team.ID}}))
 	f.private, err = f.s.CreateKnowledgeBase(ctx, f.ws.ID, f.bob.ID, "Bob's", "", false)
 	must(err)
 	return f
@@ -120,7 +120,7 @@ func TestKnowledgeBaseVisibility(t *testing.T) {
 	if _, err := f.s.GetKnowledgeBase(ctx, other.ID, Viewer{UserID: f.bob.ID, IsAdmin: true}, f.shared.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("KB visible through another workspace: %v", err)
 	}
-	if err := f.s.SetKBAccess(ctx, f.ws.ID, f.shared.ID, KBAccess{TeamIDs: []int64{999}}); !errors.Is(err, ErrInvalidTeam) {
+	if err := f.s.SetKBAccess(ctx, f.ws.ID, f.viewer(f.owner), f.shared.ID, KBAccess{TeamIDs: []int64{999}}); !errors.Is(err, ErrInvalidTeam) {
 		t.Errorf("unknown team: %v", err)
 	}
 	acc, err := f.s.GetKBAccess(ctx, f.ws.ID, f.restricted.ID)

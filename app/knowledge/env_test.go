@@ -116,7 +116,7 @@ func (e *env) seed(t testing.TB) {
 	must(err)
 	e.engOnly, err = e.st.CreateKnowledgeBase(ctx, e.ws.ID, e.owner.ID, "Engineering", "", false)
 	must(err)
-	must(e.st.SetKBAccess(ctx, e.ws.ID, e.engOnly.ID, store.KBAccess{TeamIDs: []int64{team.ID}}))
+	must(e.st.SetKBAccess(ctx, e.ws.ID, e.admin(), e.engOnly.ID, store.KBAccess{TeamIDs: []int64{team.ID}}))
 }
 
 func (e *env) admin() store.Viewer { return store.Viewer{UserID: e.owner.ID, IsAdmin: true} }

@@ -1,0 +1,280 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"os"
+	"path/filepath"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Request bodies. fasthttp streams them (Config.StreamRequestBody, with its
+// multipart pre-parse off): it reads the headers and at most 8 KB of the body
+// before Quire's handlers run, so what is read, and how much, is decided here
+// with the route and the caller known:
+//
+//   - readBodies (every request, before authentication) reads a body of up
+//     to max_body_kb into memory, as fasthttp would, and leaves a larger one
+//     unread on the connection;
+//   - limitBody (each route) refuses such a body with 413 unless the route
+//     takes uploads and the caller is signed in, checking the declared size
+//     against the upload cap before anything is read;
+//   - the upload handler streams it to a file under the cap (readUpload).
+//
+// A body left unread closes the connection after the answer: its bytes would
+// otherwise be taken for the next request.
+
+// pendingBody is a body over max_body_kb that has not been read yet.
+type pendingBody struct {
+	r    io.Reader
+	size int  // the declared Content-Length; -1 when chunked
+	done bool // read to its end: the connection can serve the next request
+}
+
+func pendingBodyOf(c *fiber.Ctx) *pendingBody {
+	b, _ := c.Locals("pendingBody").(*pendingBody)
+	return b
+}
+
+// readBodies reads small bodies and marks large ones as pending (above).
+func (s *Server) readBodies(c *fiber.Ctx) error {
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return c.Next()
+	}
+	if ce := c.Get(fiber.HeaderContentEncoding); ce != "" && ce != "identity" {
+		// Fiber would inflate it in full on the first read: a 1 MB gzip of zeros is a gigabyte.
+		c.Context().SetConnectionClose()
+		return errorf(fiber.StatusUnsupportedMediaType, "unsupported_media_type", "send the request body uncompressed (Content-Encoding %q is not accepted)", ce)
+	}
+	limit := s.cfg.MaxBodyKB << 10
+	b := &pendingBody{r: stream, size: c.Request().Header.ContentLength()}
+	if b.size <= limit { // known to fit, or chunked (-1): read up to the limit
+		buf, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+		if err != nil {
+			c.Context().SetConnectionClose()
+			return badRequest("the request body could not be read: %v", err)
+		}
+		if len(buf) <= limit {
+			c.Request().SetBody(buf) // all of it, in memory like any small body
+			return c.Next()
+		}
+		b.r = io.MultiReader(bytes.NewReader(buf), stream) // a chunked body over the limit
+	}
+	c.Locals("pendingBody", b)
+	err := c.Next()
+	if !b.done {
+		c.Context().SetConnectionClose()
+	}
+	return err
+}
+
+// uploadLimits are the upload cap for the file and for the whole multipart
+// body around it (field names, boundaries and small fields).
+func (s *Server) uploadLimits() (file, body int64) {
+	file = int64(s.currentSettings().MaxUploadMB) << 20
+	return file, file + 1<<20
+}
+
+// limitBody refuses a body over max_body_kb before anything of it is read,
+// unless the route takes uploads and the caller is signed in; an upload over
+// the cap by its declared size is refused the same way.
+func (s *Server) limitBody(r Route) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		b := pendingBodyOf(c)
+		if b == nil {
+			return c.Next()
+		}
+		if !r.Upload || identityOf(c) == nil {
+			return tooLarge("request body is over %d KB", s.cfg.MaxBodyKB)
+		}
+		if _, max := s.uploadLimits(); int64(b.size) > max {
+			return tooLarge("the file is larger than the %d MB upload limit", s.currentSettings().MaxUploadMB)
+		}
+		return c.Next()
+	}
+}
+
+var errBodyTooLarge = errors.New("request body too large")
+
+// cappedBody reads a pending body up to max bytes (errBodyTooLarge beyond),
+// noting when it reached the end.
+type cappedBody struct {
+	b      *pendingBody
+	n, max int64
+}
+
+func (r *cappedBody) Read(p []byte) (int, error) {
+	if r.n > r.max {
+		return 0, errBodyTooLarge
+	}
+	if rem := r.max + 1 - r.n; int64(len(p)) > rem {
+		p = p[:rem] // one byte past max tells "at the limit" from "over it"
+	}
+	n, err := r.b.r.Read(p)
+	r.n += int64(n)
+	if err == io.EOF {
+		r.b.done = true
+	}
+	if r.n > r.max {
+		return n, errBodyTooLarge
+	}
+	return n, err
+}
+
+// upload is a multipart upload whose file was streamed to a temporary file
+// next to where it will be kept.
+type upload struct {
+	file     *os.File
+	size     int64
+	sha256   string
+	filename string
+	fields   map[string][]string
+}
+
+// maxUploadField bounds each non-file field of an upload (name, knowledge_base_ids).
+const maxUploadField = 64 << 10
+
+// readUpload reads a multipart/form-data body with exactly one file in the
+// field "file", streaming it to a temporary file in dir: memory stays bounded
+// whatever the size, and the file may not exceed the upload cap.
+func (s *Server) readUpload(c *fiber.Ctx, dir string) (*upload, error) {
+	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mt != fiber.MIMEMultipartForm || params["boundary"] == "" {
+		return nil, errorf(fiber.StatusUnsupportedMediaType, "unsupported_media_type", "send the file as multipart/form-data in a field named \"file\"")
+	}
+	maxFile, maxBody := s.uploadLimits()
+	var body io.Reader
+	if b := pendingBodyOf(c); b != nil {
+		body = &cappedBody{b: b, max: maxBody}
+	} else {
+		body = bytes.NewReader(c.Body()) // small enough to have been read already
+	}
+	up := &upload{fields: map[string][]string{}}
+	mr := multipart.NewReader(body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			up.discard()
+			return nil, s.uploadError(err)
+		}
+		if err := up.readPart(p, dir, maxFile); err != nil {
+			up.discard()
+			if _, ok := err.(*apiError); ok {
+				return nil, err
+			}
+			return nil, s.uploadError(err)
+		}
+	}
+	if up.file == nil {
+		return nil, invalid("file", "send exactly one file in the field \"file\"")
+	}
+	_, _ = io.Copy(io.Discard, body) // the epilogue, so that the connection can be reused
+	return up, nil
+}
+
+func (up *upload) readPart(p *multipart.Part, dir string, maxFile int64) error {
+	name := p.FormName()
+	if p.FileName() == "" { // a plain field
+		v, err := io.ReadAll(io.LimitReader(p, maxUploadField+1))
+		if err != nil {
+			return err
+		}
+		if len(v) > maxUploadField {
+			return invalid(name, "the field %q is over %d KB", name, maxUploadField>>10)
+		}
+		up.fields[name] = append(up.fields[name], string(v))
+		return nil
+	}
+	if name != "file" {
+		_, err := io.Copy(io.Discard, p) // files in other fields are not kept
+		return err
+	}
+	if up.file != nil {
+		return invalid("file", "send exactly one file in the field \"file\"")
+	}
+	up.filename = p.FileName()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".upload-*")
+	if err != nil {
+		return err
+	}
+	up.file = f
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(p, maxFile+1))
+	if err != nil {
+		return err
+	}
+	if n > maxFile {
+		return tooLarge("%s is over the %d MB upload limit", up.filename, maxFile>>20)
+	}
+	up.size, up.sha256 = n, hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// uploadError explains a body that could not be read as multipart.
+func (s *Server) uploadError(err error) error {
+	if errors.Is(err, errBodyTooLarge) {
+		return tooLarge("the upload is larger than the %d MB upload limit", s.currentSettings().MaxUploadMB)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return badRequest("the upload ended before its multipart body was complete")
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("store the upload: %w", err) // our disk, not the client's body
+	}
+	return badRequest("the multipart body is malformed: %v", err)
+}
+
+// field is the first value of an upload's form field.
+func (up *upload) field(name string) string {
+	if v := up.fields[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// keep moves the uploaded file to dst, durably (a crash never leaves a
+// half-written original under a document's name).
+func (up *upload) keep(dst string) error {
+	err := up.file.Sync()
+	if cerr := up.file.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(up.file.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(up.file.Name())
+		return fmt.Errorf("store the upload: %w", err)
+	}
+	up.file = nil
+	return nil
+}
+
+// discard removes the temporary file unless it was kept.
+func (up *upload) discard() {
+	if up.file != nil {
+		up.file.Close()
+		os.Remove(up.file.Name())
+		up.file = nil
+	}
+}
+
+// uploadDir is the folder a workspace's originals live in.
+func (s *Server) uploadDir(wsID string) string {
+	return filepath.Join(s.cfg.FilesDir(), wsID)
+}
