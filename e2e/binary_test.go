@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +61,7 @@ func TestCLI(t *testing.T) {
 	if out, err := run("", "version"); err != nil || !strings.HasPrefix(out, "quire ") {
 		t.Fatalf("version: %q %v", out, err)
 	}
-	if out, err := run("", "migrate", "--data-dir", dir); err != nil || !strings.Contains(out, "schema version 1 (dirty: false)") {
+	if out, err := run("", "migrate", "--data-dir", dir); err != nil || !strings.Contains(out, fmt.Sprintf("schema version %d (dirty: false)", store.LatestSchemaVersion())) {
 		t.Fatalf("migrate: %q %v", out, err)
 	}
 	if out, err := run("secret-password\n", "admin", "create-user", "--data-dir", dir, "--email", "Root@Example.com", "--name", "Root", "--admin"); err != nil || !strings.Contains(out, "admin=true") {
