@@ -40,15 +40,15 @@ type Kind struct {
 
 // Config tunes a Runner; zero fields take the defaults.
 type Config struct {
-	Workers    int           // tasks run at once (default 2)
+	Workers int // tasks run at once (default 2)
 	// PerWorkspace caps the tasks of one workspace that run at once
 	// (default Workers-1, at least 1): one slot always stays free for the
 	// other workspaces, so one workspace's slow or hostile uploads cannot
 	// starve them. Workspaces otherwise take turns.
 	PerWorkspace int
-	Poll       time.Duration // longest idle sleep between queue checks (default 5s); Enqueue wakes the runner at once
-	Backoff    time.Duration // delay before the first retry, doubling per attempt (default 10s)
-	MaxBackoff time.Duration // cap of the retry delay (default 10m)
+	Poll         time.Duration // longest idle sleep between queue checks (default 5s); Enqueue wakes the runner at once
+	Backoff      time.Duration // delay before the first retry, doubling per attempt (default 10s)
+	MaxBackoff   time.Duration // cap of the retry delay (default 10m)
 	// DeferMin and DeferMax bound the wait of a deferred task: half the
 	// task's age, so waits grow the longer the outage lasts (default 5s, 5m).
 	DeferMin, DeferMax time.Duration

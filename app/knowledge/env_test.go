@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/llm"
@@ -16,7 +17,10 @@ import (
 	"quire/store"
 )
 
-func TestMain(m *testing.M) { ollamatest.Main(m) }
+func TestMain(m *testing.M) {
+	ingest.RunWorkerIfRequested() // documents are parsed by this binary re-executed as a worker
+	ollamatest.Main(m)
+}
 
 // env is a Quire knowledge layer over a real SQLite file and a real Ollama:
 // one workspace with an owner (admin), a member in team "eng" and a member
