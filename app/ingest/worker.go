@@ -190,7 +190,7 @@ func (w *Worker) Parse(ctx context.Context, f *os.File, filename string, kind Ki
 	for res.Parsed == nil && res.Error == nil {
 		var fr workerFrame
 		if err := readFrame(budget, budget.left, &fr); err != nil {
-			budget.over = budget.over || strings.HasPrefix(err.Error(), "frame of")
+			budget.over = budget.over || errors.Is(err, errFrameTooLarge)
 			break
 		}
 		if fr.Kind != "" {
@@ -223,7 +223,6 @@ func (w *Worker) Parse(ctx context.Context, f *os.File, filename string, kind Ki
 // Go runtime printed on its way out.
 func workerDied(kind Kind, lim Limits, waitErr error, stderr string) error {
 	cause := fmt.Errorf("parse worker: %v: %s%s", waitErr, firstLine(stderr), crashSite(stderr))
-
 	label := kind.label()
 	switch {
 	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory"):
@@ -355,6 +354,8 @@ func writeFrame(w io.Writer, b []byte) error {
 	return err
 }
 
+var errFrameTooLarge = errors.New("frame too large")
+
 // readFrame reads one frame of at most max bytes into v; the length is
 // checked before anything is allocated.
 func readFrame(r io.Reader, max int64, v any) error {
@@ -364,7 +365,7 @@ func readFrame(r io.Reader, max int64, v any) error {
 	}
 	size := int64(binary.BigEndian.Uint32(n[:]))
 	if size > max {
-		return fmt.Errorf("frame of %d bytes, more than %d", size, max)
+		return fmt.Errorf("%w: %d bytes, more than %d", errFrameTooLarge, size, max)
 	}
 	b := make([]byte, size)
 	if _, err := io.ReadFull(r, b); err != nil {
