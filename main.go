@@ -32,10 +32,14 @@ import (
 	"quire/app"
 	"quire/app/auth"
 	"quire/app/config"
+	"quire/app/ingest"
 	"quire/store"
 )
 
 func main() {
+	// First of all: the server re-executes this binary to parse documents
+	// out of process (a hostile file can kill a Go process).
+	ingest.RunWorkerIfRequested()
 	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quire:", err)
 		os.Exit(1)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"quire/app/chat"
+	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/llm"
@@ -26,6 +27,7 @@ func (s *Server) initKnowledge() error {
 	svc, err := knowledge.New(knowledge.Config{
 		Store: s.store, LLM: client, Runner: s.runner, FilesDir: s.cfg.FilesDir(),
 		EmbeddingModel: func() string { return s.currentSettings().DefaultEmbeddingModel },
+		Limits:         ingest.Limits{Timeout: s.cfg.ParseTimeout.Duration, MaxMemory: int64(s.cfg.ParseMemoryMB) << 20},
 		Cost:           s.costMicros, Logger: s.log,
 	})
 	if err != nil {

@@ -7,10 +7,14 @@ import (
 	"time"
 
 	"quire/app/config"
+	"quire/app/ingest"
 	"quire/app/llm/ollamatest"
 )
 
-func TestMain(m *testing.M) { ollamatest.Main(m) }
+func TestMain(m *testing.M) {
+	ingest.RunWorkerIfRequested() // documents are parsed by this binary re-executed as a worker
+	ollamatest.Main(m)
+}
 
 // newOllamaServer is a test server wired to the shared real Ollama with the
 // project's tiny models, the chat model set as the instance default.

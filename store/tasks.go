@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -47,7 +48,7 @@ type NewTask struct {
 	WorkspaceID string
 	DocumentID  string
 	Kind        string
-	MaxAttempts int       // default 5
+	MaxAttempts int       // default 5, for ingest 3 (see IngestAttempts)
 	RunAfter    time.Time // default now
 	// Unique: when a queued task of this kind exists for the document, keep
 	// it instead of adding another (re-index requests pile up otherwise).
@@ -82,9 +83,19 @@ func (s *Store) EnqueueTask(ctx context.Context, nt NewTask) (int64, error) {
 	return id, err
 }
 
+// IngestAttempts is how many times an ingest task is claimed before its
+// document fails. Fewer than other kinds: an attempt can cost a whole parse
+// timeout, and a process that dies during one (even the whole server: the
+// attempt is counted when the task is claimed) is most likely the document's
+// doing, so it must not be retried for long.
+const IngestAttempts = 3
+
 func enqueueTask(ctx context.Context, tx *sql.Tx, nt NewTask) (int64, error) {
 	if nt.MaxAttempts <= 0 {
 		nt.MaxAttempts = 5
+		if nt.Kind == TaskIngest {
+			nt.MaxAttempts = IngestAttempts
+		}
 	}
 	runAfter := now()
 	if !nt.RunAfter.IsZero() {
@@ -108,36 +119,62 @@ func enqueueTask(ctx context.Context, tx *sql.Tx, nt NewTask) (int64, error) {
 	return id, err
 }
 
-// ClaimTask atomically takes the next due task of the given kinds for owner:
-// queued, run_after passed, and no other task of the same document running
-// (so ingest, embed and re-index of one document never overlap). Ingest
-// tasks go first: a fresh upload should not wait behind a re-index of the
-// whole instance. It returns nil when nothing is due.
-func (s *Store) ClaimTask(ctx context.Context, owner string, kinds []string) (*Task, error) {
+// Claim says which tasks ClaimTask may take and in what order.
+type Claim struct {
+	Kinds []string
+	// PerWorkspace caps the running tasks of one workspace (0: no cap), so
+	// one workspace's uploads cannot take every worker while another's wait.
+	PerWorkspace int
+	// Turns orders workspaces round-robin: the runner's sequence number of
+	// its last claim per workspace. Among tasks of equal priority the
+	// workspace served longest ago (or never: absent) goes first.
+	Turns map[string]int64
+}
+
+// claimable is the condition shared by ClaimTask and NextTaskDue (its
+// parameters: the kinds as JSON, then the cap twice): queued, of the given
+// kinds, no other task of the same document running (so ingest, embed and
+// re-index of one document never overlap), and the workspace under its cap.
+const claimable = `t.status = 'queued' AND t.kind IN (SELECT value FROM json_each(?))
+	AND (t.document_id IS NULL OR NOT EXISTS (SELECT 1 FROM document_processing_tasks r WHERE r.status = 'running' AND r.document_id = t.document_id))
+	AND (? <= 0 OR t.workspace_id IS NULL
+		OR (SELECT count(*) FROM document_processing_tasks r WHERE r.status = 'running' AND r.workspace_id = t.workspace_id) < ?)`
+
+// ClaimTask atomically takes the next due, claimable task for owner. Ingest
+// tasks go first (a fresh upload should not wait behind a re-index of the
+// whole instance), then workspaces take turns (c.Turns), then the oldest
+// task. The attempt is counted here, before the handler starts, so a process
+// that dies while working on the task has used it up. It returns nil when
+// nothing is due.
+func (s *Store) ClaimTask(ctx context.Context, owner string, c Claim) (*Task, error) {
 	ts := now()
+	turns := []byte("{}")
+	if len(c.Turns) > 0 {
+		var err error
+		if turns, err = json.Marshal(c.Turns); err != nil {
+			return nil, err
+		}
+	}
 	t, err := scanTask(s.w.QueryRowContext(ctx, `UPDATE document_processing_tasks
 		SET status = 'running', locked_by = ?, locked_at = ?, attempts = attempts + 1, updated_at = ?
 		WHERE id = (SELECT t.id FROM document_processing_tasks t
-			WHERE t.status = 'queued' AND t.run_after <= ? AND t.kind IN (SELECT value FROM json_each(?))
-			AND (t.document_id IS NULL OR NOT EXISTS (SELECT 1 FROM document_processing_tasks r WHERE r.status = 'running' AND r.document_id = t.document_id))
-			ORDER BY t.kind <> 'ingest', t.run_after, t.id LIMIT 1)
-		RETURNING `+taskCols, owner, ts, ts, ts, jsonIDs(kinds)))
+			WHERE t.run_after <= ? AND `+claimable+`
+			ORDER BY t.kind <> 'ingest', coalesce((SELECT value FROM json_each(?) WHERE key = t.workspace_id), 0), t.run_after, t.id LIMIT 1)
+		RETURNING `+taskCols, owner, ts, ts, ts, jsonIDs(c.Kinds), c.PerWorkspace, c.PerWorkspace, string(turns)))
 	if err == ErrNotFound {
 		return nil, nil
 	}
 	return t, err
 }
 
-// NextTaskDue reports when the earliest claimable queued task of the given
-// kinds becomes due (ok false when there is none), so an idle runner sleeps
-// just long enough. Tasks waiting for another task of their document to
-// finish do not count: the runner looks again when that one ends.
-func (s *Store) NextTaskDue(ctx context.Context, kinds []string) (at time.Time, ok bool, err error) {
+// NextTaskDue reports when the earliest claimable queued task becomes due
+// (ok false when there is none), so an idle runner sleeps just long enough.
+// Tasks waiting for another task of their document, or for a slot of their
+// workspace, do not count: the runner looks again when a task ends.
+func (s *Store) NextTaskDue(ctx context.Context, c Claim) (at time.Time, ok bool, err error) {
 	var v sql.NullString
-	err = s.r.QueryRowContext(ctx, `SELECT min(t.run_after) FROM document_processing_tasks t
-		WHERE t.status = 'queued' AND t.kind IN (SELECT value FROM json_each(?))
-		AND (t.document_id IS NULL OR NOT EXISTS (SELECT 1 FROM document_processing_tasks r WHERE r.status = 'running' AND r.document_id = t.document_id))`,
-		jsonIDs(kinds)).Scan(&v)
+	err = s.r.QueryRowContext(ctx, `SELECT min(t.run_after) FROM document_processing_tasks t WHERE `+claimable,
+		jsonIDs(c.Kinds), c.PerWorkspace, c.PerWorkspace).Scan(&v)
 	if err != nil || !v.Valid {
 		return time.Time{}, false, err
 	}

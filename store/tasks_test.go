@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -21,15 +22,15 @@ func TestTaskLifecycle(t *testing.T) {
 	}
 
 	// Ingest first; then the embed of d1 must wait while d1's ingest runs.
-	a, _ := s.ClaimTask(ctx, "w1", allKinds)
-	b, _ := s.ClaimTask(ctx, "w1", allKinds)
+	a, _ := s.ClaimTask(ctx, "w1", Claim{Kinds: allKinds})
+	b, _ := s.ClaimTask(ctx, "w1", Claim{Kinds: allKinds})
 	if a == nil || b == nil || a.Kind != TaskIngest || b.Kind != TaskIngest || a.DocumentID != d1.ID || b.DocumentID != d2.ID {
 		t.Fatalf("claimed %+v and %+v", a, b)
 	}
 	if a.Status != TaskRunning || a.Attempts != 1 || a.LockedBy != "w1" || a.LockedAt == nil {
 		t.Errorf("claimed task state %+v", a)
 	}
-	if c, _ := s.ClaimTask(ctx, "w1", allKinds); c != nil {
+	if c, _ := s.ClaimTask(ctx, "w1", Claim{Kinds: allKinds}); c != nil {
 		t.Fatalf("claimed the embed task of a document whose ingest runs: %+v", c)
 	}
 	if err := s.HeartbeatTask(ctx, a.ID, "w1", 40); err != nil {
@@ -41,7 +42,7 @@ func TestTaskLifecycle(t *testing.T) {
 	if err := s.CompleteTask(ctx, a.ID, "w1"); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := s.ClaimTask(ctx, "w1", []string{TaskEmbed})
+	c, _ := s.ClaimTask(ctx, "w1", Claim{Kinds: []string{TaskEmbed}})
 	if c == nil || c.ID != embed1 {
 		t.Fatalf("embed not claimable after ingest finished: %+v", c)
 	}
@@ -55,20 +56,20 @@ func TestTaskLifecycle(t *testing.T) {
 	if got.Status != TaskQueued || got.LastError != "boom" || time.Until(got.RunAfter) < 59*time.Minute {
 		t.Errorf("after retryable failure: %+v", got)
 	}
-	if due, ok, _ := s.NextTaskDue(ctx, allKinds); !ok || time.Until(due) < 59*time.Minute {
+	if due, ok, _ := s.NextTaskDue(ctx, Claim{Kinds: allKinds}); !ok || time.Until(due) < 59*time.Minute {
 		t.Errorf("next due %v %v", due, ok)
 	}
 	if n, _ := s.MakeTasksDue(ctx, TaskIngest); n != 1 {
 		t.Errorf("made %d tasks due", n)
 	}
-	b, _ = s.ClaimTask(ctx, "w1", allKinds)
+	b, _ = s.ClaimTask(ctx, "w1", Claim{Kinds: allKinds})
 	if b == nil || b.Attempts != 2 {
 		t.Fatalf("reclaim: %+v", b)
 	}
 	if err := s.DeferTask(ctx, b.ID, "w1", "model server down", 0); err != nil {
 		t.Fatal(err)
 	}
-	b, _ = s.ClaimTask(ctx, "w1", allKinds)
+	b, _ = s.ClaimTask(ctx, "w1", Claim{Kinds: allKinds})
 	if b == nil || b.Attempts != 2 {
 		t.Fatalf("a deferral counted as an attempt: %+v", b)
 	}
@@ -103,7 +104,7 @@ func TestRequeueStale(t *testing.T) {
 	d := f.doc(t, "one", f.owner)
 	last, _ := s.EnqueueTask(ctx, NewTask{WorkspaceID: ws, DocumentID: f.doc(t, "two", f.owner).ID, Kind: TaskEmbed, MaxAttempts: 1})
 	for _, kind := range []string{TaskIngest, TaskEmbed} {
-		if tk, _ := s.ClaimTask(ctx, "dead-process", []string{kind}); tk == nil {
+		if tk, _ := s.ClaimTask(ctx, "dead-process", Claim{Kinds: []string{kind}}); tk == nil {
 			t.Fatalf("no %s task to claim", kind)
 		}
 	}
@@ -112,7 +113,7 @@ func TestRequeueStale(t *testing.T) {
 	if err != nil || n != 1 || len(gaveUp) != 1 || gaveUp[0].ID != last {
 		t.Fatalf("requeued %d, gave up %+v, %v", n, gaveUp, err)
 	}
-	tk, _ := s.ClaimTask(ctx, "new-process", []string{TaskIngest})
+	tk, _ := s.ClaimTask(ctx, "new-process", Claim{Kinds: []string{TaskIngest}})
 	if tk == nil || tk.DocumentID != d.ID || tk.Attempts != 2 {
 		t.Errorf("after requeue: %+v", tk)
 	}
@@ -151,5 +152,76 @@ func TestRecordUsage(t *testing.T) {
 	}
 	if _, err := f.s.RecordUsage(ctx, Usage{Kind: "bogus", Model: "m"}); err == nil {
 		t.Error("unknown usage kind accepted")
+	}
+}
+
+// One workspace's queue cannot take every worker: with a cap of one running
+// task per workspace, workspace B's upload is claimed while three of A's
+// wait, and as slots free up the workspaces take turns instead of A's older
+// tasks going first.
+func TestClaimTaskFairAcrossWorkspaces(t *testing.T) {
+	f := newKBFixture(t)
+	ctx := context.Background()
+	s := f.s
+	other, err := s.CreateWorkspace(ctx, f.owner.ID, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docIn := func(wsID, name string) *Document {
+		d, _, err := s.CreateDocument(ctx, wsID, NewDocument{Name: name, OriginalFilename: name, FileSize: 1, StoragePath: wsID + "/" + name, UploadedBy: f.owner.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a := []*Document{docIn(f.ws.ID, "a1"), docIn(f.ws.ID, "a2"), docIn(f.ws.ID, "a3")}
+	b := []*Document{docIn(other.ID, "b1"), docIn(other.ID, "b2")}
+
+	turn := int64(0)
+	turns := map[string]int64{}
+	claim := func() *Task {
+		t.Helper()
+		tk, err := s.ClaimTask(ctx, "w", Claim{Kinds: allKinds, PerWorkspace: 1, Turns: turns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk != nil {
+			turn++
+			turns[tk.WorkspaceID] = turn
+		}
+		return tk
+	}
+	first, second := claim(), claim()
+	if first == nil || second == nil || first.DocumentID != a[0].ID || second.DocumentID != b[0].ID {
+		t.Fatalf("claimed %+v then %+v; want a1 then b1", first, second)
+	}
+	if tk := claim(); tk != nil {
+		t.Fatalf("claimed %s while both workspaces are at their cap", tk.DocumentID)
+	}
+	if _, ok, _ := s.NextTaskDue(ctx, Claim{Kinds: allKinds, PerWorkspace: 1}); ok {
+		t.Error("NextTaskDue reports a task no claim may take (the idle runner would spin)")
+	}
+	// Both finish: A was served before B, so A goes first, then B, then A.
+	for _, tk := range []*Task{first, second} {
+		if err := s.CompleteTask(ctx, tk.ID, "w"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []string
+	for range 3 {
+		tk := claim()
+		if tk == nil {
+			t.Fatalf("nothing to claim after %v", order)
+		}
+		order = append(order, tk.DocumentID)
+		if err := s.CompleteTask(ctx, tk.ID, "w"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{a[1].ID, b[1].ID, a[2].ID}; !slices.Equal(order, want) {
+		t.Errorf("claim order %v, want a2, b2, a3 (%v)", order, want)
+	}
+	if got, _ := s.GetTask(ctx, first.ID); got.MaxAttempts != IngestAttempts {
+		t.Errorf("an ingest task gets %d attempts, want %d", got.MaxAttempts, IngestAttempts)
 	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	ShutdownTimeout     Duration `toml:"shutdown_timeout" env:"QUIRE_SHUTDOWN_TIMEOUT"`
 	InvitationTTL       Duration `toml:"invitation_ttl" env:"QUIRE_INVITATION_TTL"`
 	Workers             int      `toml:"workers" env:"QUIRE_WORKERS"`
+	// Each document is parsed in a worker process with these limits.
+	ParseTimeout  Duration `toml:"parse_timeout" env:"QUIRE_PARSE_TIMEOUT"`
+	ParseMemoryMB int      `toml:"parse_memory_mb" env:"QUIRE_PARSE_MEMORY_MB"`
 	// ReadTimeout bounds reading one whole request (slowloris); uploads must fit in it.
 	ReadTimeout Duration `toml:"read_timeout" env:"QUIRE_READ_TIMEOUT"`
 
@@ -154,6 +157,8 @@ func Default() Config {
 		ShutdownTimeout: Duration{30 * time.Second},
 		InvitationTTL:   Duration{7 * 24 * time.Hour},
 		Workers:         2,
+		ParseTimeout:    Duration{2 * time.Minute},
+		ParseMemoryMB:   1024,
 		ReadTimeout:     Duration{30 * time.Second},
 		BackupKeep:      7,
 		Login:           Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
@@ -270,6 +275,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 1 || c.Workers > 64 {
 		bad("workers %d: want 1 to 64 document-processing workers", c.Workers)
+	}
+	if c.ParseTimeout.Duration < time.Second {
+		bad("parse_timeout %s is too short: use at least 1s", c.ParseTimeout)
+	}
+	if c.ParseMemoryMB < 64 {
+		bad("parse_memory_mb %d is too small: use at least 64", c.ParseMemoryMB)
 	}
 	if c.InvitationTTL.Duration < time.Hour {
 		bad("invitation_ttl %s is too short: use at least 1h", c.InvitationTTL)

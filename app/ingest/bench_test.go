@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -80,4 +81,39 @@ func BenchmarkParseChunk(b *testing.B) {
 			b.ReportMetric(float64(text)*float64(b.N)/b.Elapsed().Seconds()/1e6, "text-MB/s")
 		})
 	}
+}
+
+// BenchmarkParseWorker is BenchmarkParseChunk's parsing through the worker
+// process (Parse + Chunks, the chunking in the parent as in the server), and
+// "start" a one-line document: the cost of a worker per document.
+func BenchmarkParseWorker(b *testing.B) {
+	docs := benchDocs(b)
+	docs["start"] = []byte("# Hi\n\nOne line.\n")
+	var w Worker
+	for _, name := range append([]string{"start"}, kindNames()...) {
+		data, kind := docs[Kind(name)], Kind(name)
+		if name == "start" {
+			kind = KindMD
+		}
+		f := tempFile(b, "doc", data)
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_, p, err := w.Parse(context.Background(), f, "doc", kind, Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				Chunks(p, ChunkOptions{})
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/doc")
+		})
+	}
+}
+
+func kindNames() []string {
+	var out []string
+	for _, k := range Kinds() {
+		out = append(out, string(k))
+	}
+	return out
 }

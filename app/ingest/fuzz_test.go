@@ -3,12 +3,15 @@ package ingest
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"quire/app/ingest/ingesttest"
 )
 
 // Fuzz targets: parsers, Detect and Chunks must never panic (third-party
@@ -104,7 +107,9 @@ func FuzzParseTXT(f *testing.F) {
 
 func FuzzParseMD(f *testing.F) {
 	addSeeds(f, []byte("---\ntitle: T\n---\n# A\n\ntext\n\n## B\n\n```\n# code\n```\n\nSetext\n===\n"),
-		[]byte("# \n#\n> # quoted\n- # item\n\n<div>\n# html\n</div>\n"))
+		[]byte("# \n#\n> # quoted\n- # item\n\n<div>\n# html\n</div>\n"),
+		// Small cuts of the goldmark bombs (the full ones are FuzzParseWorker seeds).
+		ingesttest.EmphasisBomb(3000), ingesttest.QuoteBomb(500))
 	fuzzParse(f, KindMD, nil)
 }
 
@@ -251,5 +256,44 @@ func FuzzChunks(f *testing.F) {
 		if strip(got.String()) != strip(want.String()) {
 			t.Fatalf("coverage:\n got %q\nwant %q", strip(got.String()), strip(want.String()))
 		}
+	})
+}
+
+// FuzzParseWorker runs Detect and Parse through the worker process, parent
+// and child, on any bytes: the parent must survive everything the child does
+// (fatal errors included, which is why the inputs that kill an in-process
+// parser are seeds here and nowhere else), return an *Error with a message
+// for anything wrong with the file, and leave no worker behind.
+func FuzzParseWorker(f *testing.F) {
+	addFileSeeds := func(name string, seeds ...[]byte) {
+		for _, s := range seeds {
+			f.Add(s, name)
+		}
+	}
+	addFileSeeds("a.pdf", ingesttest.SelfReferentialObjStm(), ingesttest.HugeXrefSize(), ingesttest.HugePredictorColumns(),
+		buildPDF(f, pdfOptions{title: "T"}, pdfPage{lines: []string{"Hello"}}))
+	addFileSeeds("a.md", ingesttest.EmphasisBomb(200_000), ingesttest.QuoteBomb(100_000), []byte("# A\n\ntext\n"))
+	addFileSeeds("a.docx", buildDOCX(f, "T", []testPara{{"Heading1", "H"}, {"", "body"}}, nil))
+	addFileSeeds("a.csv", []byte("a,b\n1,2\n"))
+	lim := Limits{MaxUncompressed: 16 << 20, MaxTextBytes: 4 << 20, MaxCells: 100_000, MaxPages: 200, Timeout: 2 * time.Second, MaxMemory: 256 << 20}
+	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		if len(data) == 0 {
+			return
+		}
+		var w Worker
+		_, p, err := w.Parse(context.Background(), tempFile(t, "doc", data), name, "", lim)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Msg == "" {
+				t.Fatalf("not an error about the file: %v", err)
+			}
+		} else {
+			for i, s := range p.Sections {
+				if s.Text == "" || !utf8.ValidString(s.Text) || !utf8.ValidString(s.Heading) {
+					t.Fatalf("section %d: bad text %q heading %q", i, s.Text, s.Heading)
+				}
+			}
+		}
+		noWorkersLeft(t)
 	})
 }

@@ -28,6 +28,11 @@ type Limits struct {
 	MaxPages int
 	// Timeout bounds the whole parse (in addition to the caller's context).
 	Timeout time.Duration
+	// MaxMemory is the address space of a parse worker (Worker.Parse); a
+	// parser that needs more dies there with "out of memory". It includes
+	// the binary and the Go runtime, so it is not a heap budget. Parse in
+	// process cannot enforce it.
+	MaxMemory int64
 }
 
 // DefaultLimits returns the limits used for zero fields.
@@ -40,6 +45,7 @@ func DefaultLimits() Limits {
 		MaxCells:        1_000_000,
 		MaxPages:        5_000,
 		Timeout:         2 * time.Minute,
+		MaxMemory:       1 << 30,
 	}
 }
 
@@ -65,6 +71,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = d.Timeout
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = d.MaxMemory
 	}
 	return l
 }

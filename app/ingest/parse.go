@@ -84,7 +84,7 @@ func Parse(ctx context.Context, kind Kind, r io.ReaderAt, size int64, lim Limits
 	case res := <-done:
 		if res.err != nil {
 			if ctx.Err() != nil {
-				return nil, ctxError(ctx, lim)
+				return nil, ctxError(ctx, kind, lim)
 			}
 			var e *Error
 			if !errors.As(res.err, &e) {
@@ -94,16 +94,15 @@ func Parse(ctx context.Context, kind Kind, r io.ReaderAt, size int64, lim Limits
 		}
 		return finish(kind, res.p)
 	case <-ctx.Done():
-		return nil, ctxError(ctx, lim)
+		return nil, ctxError(ctx, kind, lim)
 	}
 }
 
 var errParseTimeout = errors.New("parse timeout")
 
-func ctxError(ctx context.Context, lim Limits) error {
+func ctxError(ctx context.Context, kind Kind, lim Limits) error {
 	if context.Cause(ctx) == errParseTimeout {
-		return newError(ErrTimeout, context.DeadlineExceeded,
-			"reading the file took longer than %v; it may be too large or too complex, try splitting it", lim.Timeout)
+		return timeoutError(kind, lim)
 	}
 	return newError(ErrTimeout, ctx.Err(), "reading the file was stopped: %v", ctx.Err())
 }

@@ -40,10 +40,15 @@ type Kind struct {
 
 // Config tunes a Runner; zero fields take the defaults.
 type Config struct {
-	Workers    int           // tasks run at once (default 2)
-	Poll       time.Duration // longest idle sleep between queue checks (default 5s); Enqueue wakes the runner at once
-	Backoff    time.Duration // delay before the first retry, doubling per attempt (default 10s)
-	MaxBackoff time.Duration // cap of the retry delay (default 10m)
+	Workers int // tasks run at once (default 2)
+	// PerWorkspace caps the tasks of one workspace that run at once
+	// (default Workers-1, at least 1): one slot always stays free for the
+	// other workspaces, so one workspace's slow or hostile uploads cannot
+	// starve them. Workspaces otherwise take turns.
+	PerWorkspace int
+	Poll         time.Duration // longest idle sleep between queue checks (default 5s); Enqueue wakes the runner at once
+	Backoff      time.Duration // delay before the first retry, doubling per attempt (default 10s)
+	MaxBackoff   time.Duration // cap of the retry delay (default 10m)
 	// DeferMin and DeferMax bound the wait of a deferred task: half the
 	// task's age, so waits grow the longer the outage lasts (default 5s, 5m).
 	DeferMin, DeferMax time.Duration
@@ -70,7 +75,16 @@ type Runner struct {
 	running map[int64]*inflight
 	wg      sync.WaitGroup
 	started bool
+
+	// Round-robin across workspaces (dispatcher goroutine only): the claim
+	// sequence number of each workspace's last task.
+	turn  int64
+	turns map[string]int64
 }
+
+// maxTurns bounds the round-robin memory; workspaces forgotten take their
+// turn first next time, which is harmless.
+const maxTurns = 4096
 
 type inflight struct {
 	task   store.Task
@@ -88,6 +102,7 @@ var (
 // New returns a runner over the store's task table. Register handlers, then Start.
 func New(st *store.Store, cfg Config) *Runner {
 	cfg.Workers = max(1, cmp.Or(cfg.Workers, 2))
+	cfg.PerWorkspace = max(1, cmp.Or(cfg.PerWorkspace, cfg.Workers-1))
 	cfg.Poll = cmp.Or(cfg.Poll, 5*time.Second)
 	cfg.Backoff = cmp.Or(cfg.Backoff, 10*time.Second)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 10*time.Minute)
@@ -104,7 +119,7 @@ func New(st *store.Store, cfg Config) *Runner {
 		log = slog.Default()
 	}
 	return &Runner{st: st, cfg: cfg, log: log.With("component", "jobs"), kinds: map[string]Kind{},
-		wake: make(chan struct{}, 1), running: map[int64]*inflight{}}
+		wake: make(chan struct{}, 1), running: map[int64]*inflight{}, turns: map[string]int64{}}
 }
 
 // Register sets the handler of a task kind. Call it before Start.
@@ -259,7 +274,7 @@ func (r *Runner) dispatch() {
 		case <-r.stop:
 			return
 		}
-		t, err := r.st.ClaimTask(r.base, r.cfg.Owner, r.names)
+		t, err := r.st.ClaimTask(r.base, r.cfg.Owner, r.claim(true))
 		if err != nil {
 			r.log.Error("claiming a task", "err", err)
 		}
@@ -270,7 +285,34 @@ func (r *Runner) dispatch() {
 			}
 			continue
 		}
+		r.served(t.WorkspaceID)
 		r.start(*t)
+	}
+}
+
+// claim is what the dispatcher may claim; the turns only matter for the
+// claim itself, not for NextTaskDue.
+func (r *Runner) claim(withTurns bool) store.Claim {
+	c := store.Claim{Kinds: r.names, PerWorkspace: r.cfg.PerWorkspace}
+	if withTurns {
+		c.Turns = r.turns
+	}
+	return c
+}
+
+// served records that a workspace just had its turn.
+func (r *Runner) served(wsID string) {
+	if wsID == "" {
+		return
+	}
+	r.turn++
+	r.turns[wsID] = r.turn
+	if len(r.turns) > maxTurns {
+		for id, n := range r.turns {
+			if n <= r.turn-maxTurns/2 {
+				delete(r.turns, id)
+			}
+		}
 	}
 }
 
@@ -278,7 +320,7 @@ func (r *Runner) dispatch() {
 func (r *Runner) idle(failed bool) bool {
 	wait := r.cfg.Poll
 	if !failed {
-		if at, ok, err := r.st.NextTaskDue(r.base, r.names); err == nil && ok {
+		if at, ok, err := r.st.NextTaskDue(r.base, r.claim(false)); err == nil && ok {
 			// A floor, so a task that is due but not claimable (a race with
 			// another task of its document) cannot make this loop spin.
 			wait = min(wait, max(time.Until(at), 10*time.Millisecond))

@@ -246,7 +246,7 @@ func TestStopRequeuesAndRestartResumes(t *testing.T) {
 	}
 
 	// A process that died mid-task leaves it running: the next Start requeues it.
-	if tk, _ := st.ClaimTask(ctx, "dead-process", []string{store.TaskEmbed}); tk == nil || tk.ID != id {
+	if tk, _ := st.ClaimTask(ctx, "dead-process", store.Claim{Kinds: []string{store.TaskEmbed}}); tk == nil || tk.ID != id {
 		t.Fatalf("claim: %+v", tk)
 	}
 	r2 := jobs.New(st, fast())

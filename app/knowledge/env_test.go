@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/llm"
@@ -16,7 +17,10 @@ import (
 	"quire/store"
 )
 
-func TestMain(m *testing.M) { ollamatest.Main(m) }
+func TestMain(m *testing.M) {
+	ingest.RunWorkerIfRequested() // documents are parsed by this binary re-executed as a worker
+	ollamatest.Main(m)
+}
 
 // env is a Quire knowledge layer over a real SQLite file and a real Ollama:
 // one workspace with an owner (admin), a member in team "eng" and a member
@@ -36,11 +40,14 @@ type env struct {
 	shared    *store.KnowledgeBase
 	engOnly   *store.KnowledgeBase
 	batchSize int
+	limits    ingest.Limits
 }
 
 type envOpt func(*env)
 
 func withBatchSize(n int) envOpt { return func(e *env) { e.batchSize = n } }
+
+func withLimits(l ingest.Limits) envOpt { return func(e *env) { e.limits = l } }
 
 func newEnv(t testing.TB, ollamaURL, model string, opts ...envOpt) *env {
 	t.Helper()
@@ -70,7 +77,7 @@ func (e *env) start(t testing.TB, ollamaURL string) {
 	e.runner = jobs.New(e.st, jobs.Config{Workers: 2, Poll: 50 * time.Millisecond, Backoff: 20 * time.Millisecond,
 		MaxBackoff: 100 * time.Millisecond, DeferMin: 50 * time.Millisecond, DeferMax: 200 * time.Millisecond})
 	e.svc, err = knowledge.New(knowledge.Config{Store: e.st, LLM: e.llm, Runner: e.runner, FilesDir: e.files,
-		EmbeddingModel: func() string { return e.model.Load().(string) }, BatchSize: e.batchSize})
+		EmbeddingModel: func() string { return e.model.Load().(string) }, BatchSize: e.batchSize, Limits: e.limits})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,24 +153,21 @@ func (s *Service) parse(ctx context.Context, doc *store.Document, info *llm.Mode
 		return nil, err // a disk problem: worth a retry
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	kind, err := ingest.Detect(f, st.Size(), doc.OriginalFilename)
-	if err != nil {
-		return nil, fail(err.Error(), err)
-	}
-	parsed, err := ingest.Parse(ctx, kind, f, st.Size(), s.cfg.Limits)
+	// Never in this process: a hostile file can kill a Go process in ways
+	// recover cannot catch (see ingest.Worker).
+	_, parsed, err := s.worker.Parse(ctx, f, doc.OriginalFilename, "", s.cfg.Limits)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	if err != nil {
 		var ie *ingest.Error
 		if errors.As(err, &ie) {
+			if ie.Cause != nil {
+				s.log.Warn("document could not be parsed", "document", doc.ID, "workspace", doc.WorkspaceID, "err", ie.Cause)
+			}
 			return nil, fail(ie.Error(), err)
 		}
-		return nil, err
+		return nil, err // the worker could not start or was killed from outside: retried
 	}
 	opt := ingest.ChunkOptions{TargetTokens: targetTokens, MaxTokens: maxTokens}
 	if info != nil && info.ContextLength > 0 {

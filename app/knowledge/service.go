@@ -42,6 +42,9 @@ type Config struct {
 	EmbeddingModel func() string
 	// Limits bound parsing (zero fields: ingest's defaults).
 	Limits ingest.Limits
+	// Worker parses stored files out of process; nil runs this executable,
+	// whose main (or TestMain) must call ingest.RunWorkerIfRequested first.
+	Worker *ingest.Worker
 	// BatchSize is how many chunks are embedded and written per transaction
 	// (default 16): big enough to amortise a call, small enough that a crash
 	// or cancel loses little work and progress moves visibly.
@@ -53,10 +56,11 @@ type Config struct {
 
 // Service is the knowledge layer.
 type Service struct {
-	cfg Config
-	st  *store.Store
-	log *slog.Logger
-	rag rag.Searcher
+	cfg    Config
+	st     *store.Store
+	log    *slog.Logger
+	rag    rag.Searcher
+	worker *ingest.Worker
 }
 
 // New builds the service and registers its task handlers on the runner; call
@@ -69,7 +73,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger.With("component", "knowledge")}
+	s := &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger.With("component", "knowledge"), worker: cfg.Worker}
+	if s.worker == nil {
+		s.worker = &ingest.Worker{}
+	}
 	s.rag = rag.Searcher{Store: cfg.Store}
 	cfg.Runner.Register(store.TaskIngest, jobs.Kind{Run: s.runIngest, GaveUp: s.ingestGaveUp})
 	embed := jobs.Kind{Run: s.runEmbed, GaveUp: s.embedGaveUp}
