@@ -125,7 +125,7 @@ func TestCrashResume(t *testing.T) {
 			t.Errorf("chunk %d was rewritten after the restart", i)
 		}
 	}
-	tasks, _ = st2.ListTasks(ctx, store.TaskFilter{DocumentID: d.ID})
+	tasks = settledTasks(t, st2, d.ID)
 	if len(tasks) != 1 || tasks[0].Status != store.TaskSucceeded || tasks[0].Attempts != 2 {
 		t.Errorf("task after resume: %+v", tasks)
 	}

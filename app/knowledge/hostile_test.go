@@ -61,7 +61,7 @@ func TestHostileUploadsFailTheirDocuments(t *testing.T) {
 		if !strings.Contains(got.ProcessingError, h.reason) {
 			t.Errorf("%s failed with %q, want %q", h.name, got.ProcessingError, h.reason)
 		}
-		tasks, _ := e.st.ListTasks(context.Background(), store.TaskFilter{DocumentID: d.ID})
+		tasks := settledTasks(t, e.st, d.ID)
 		if len(tasks) != 1 || tasks[0].Status != store.TaskFailed || tasks[0].Attempts != 1 {
 			t.Errorf("%s tasks: %+v", h.name, tasks)
 		}
@@ -204,4 +204,26 @@ func TestHostileWorkspaceDoesNotStarveOthers(t *testing.T) {
 		waitFailed(t, e, e.ws.ID, s.ID)
 	}
 	noWorkersLeft(t)
+}
+
+// settledTasks waits until the document's tasks are no longer running: the
+// document's status is written before its task is settled, so a test that
+// reads the task right after the document changed can see it still running.
+func settledTasks(t *testing.T, st *store.Store, docID string) []store.Task {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tasks, err := st.ListTasks(context.Background(), store.TaskFilter{DocumentID: docID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		running := false
+		for _, tk := range tasks {
+			running = running || tk.Status == store.TaskRunning || tk.Status == store.TaskQueued
+		}
+		if !running || time.Now().After(deadline) {
+			return tasks
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

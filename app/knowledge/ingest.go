@@ -143,7 +143,7 @@ func (s *Service) parse(ctx context.Context, doc *store.Document, info *llm.Mode
 		if err := s.update(ctx, doc, store.DocumentUpdate{Status: ptr(store.DocFailed), ProcessingError: &msg}); err != nil {
 			return err
 		}
-		return jobs.Permanent(fmt.Errorf("%s: %w", msg, cause))
+		return jobs.Permanent(failure{msg, cause})
 	}
 	f, err := os.Open(s.filePath(doc.StoragePath))
 	if errors.Is(err, os.ErrNotExist) {
@@ -180,6 +180,16 @@ func (s *Service) parse(ctx context.Context, doc *store.Document, info *llm.Mode
 	}
 	return chunks, nil
 }
+
+// failure is a document's failure: the sentence shown to people (and in the
+// task's last error, once), wrapping the parser's cause for errors.Is.
+type failure struct {
+	msg   string
+	cause error
+}
+
+func (f failure) Error() string { return f.msg }
+func (f failure) Unwrap() error { return f.cause }
 
 // storedChunks loads what an earlier, interrupted run already wrote.
 func (s *Service) storedChunks(ctx context.Context, doc *store.Document) (map[int]store.Chunk, error) {
