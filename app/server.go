@@ -264,14 +264,21 @@ func (s *Server) currentSettings() Settings {
 	return s.settings
 }
 
-func (s *Server) saveSettings(ctx context.Context, st Settings) error {
+// updateSettings applies change to the current settings and stores the result,
+// holding the lock from the read to the write so that two concurrent updates of
+// different fields both survive. An error from change leaves everything as it was.
+func (s *Server) updateSettings(ctx context.Context, change func(*Settings) error) (old, updated Settings, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.store.PutSetting(ctx, "instance", st); err != nil {
-		return err
+	old, updated = s.settings, s.settings
+	if err := change(&updated); err != nil {
+		return old, old, err
 	}
-	s.settings = st
-	return nil
+	if err := s.store.PutSetting(ctx, "instance", updated); err != nil {
+		return old, old, err
+	}
+	s.settings = updated
+	return old, updated, nil
 }
 
 // handleError renders every error in the contract's shape: JSON for the API,
