@@ -222,7 +222,7 @@ func (s *Server) checkVisibleKBs(c *fiber.Ctx, ws *store.Workspace, ids *[]strin
 	if ids == nil {
 		return nil
 	}
-	v := store.Viewer{UserID: userOf(c).ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+	v := store.ViewerFor(ws, userOf(c).ID)
 	for _, id := range *ids {
 		ok, err := s.store.KBVisible(c.UserContext(), ws.ID, v, id)
 		if err != nil {

@@ -346,7 +346,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		c.Locals("chat", ch)
 	case KBReader, KBManager:
 		// Visibility first: a knowledge base the caller cannot see does not exist for them.
-		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		v := store.ViewerFor(ws, u.ID)
 		kb, err := s.store.GetKnowledgeBase(c.UserContext(), ws.ID, v, c.Params("kb"))
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("knowledge base")
@@ -359,7 +359,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		}
 		c.Locals("kb", kb)
 	case DocReader, DocManager:
-		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		v := store.ViewerFor(ws, u.ID)
 		d, err := s.store.GetVisibleDocument(c.UserContext(), ws.ID, v, c.Params("doc"))
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("document")
