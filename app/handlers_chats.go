@@ -83,8 +83,7 @@ func messageView(m *store.Message) messageJSON {
 }
 
 func chatOf(c *fiber.Ctx) *store.Chat {
-	ch, _ := c.Locals("chat").(*store.Chat)
-	return ch
+	return chatLocal.get(c)
 }
 
 // chatInput is the body of create and PATCH.

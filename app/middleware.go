@@ -15,6 +15,30 @@ import (
 
 const sessionCookie = "quire_session"
 
+// local is one value the authorisation layer hands to the request's handler.
+// Its key is of an unexported type, so no string key elsewhere can overwrite or
+// misread it; get returns T's zero value (nil) when the route loaded none.
+type local[T any] struct{ name string }
+
+func (l local[T]) set(c *fiber.Ctx, v T) { c.Locals(l, v) }
+
+func (l local[T]) get(c *fiber.Ctx) T {
+	v, _ := c.Locals(l).(T)
+	return v
+}
+
+// What authenticate and authorize load, one key per value.
+var (
+	identityLocal     = local[*identity]{"identity"}
+	workspaceLocal    = local[*store.Workspace]{"workspace"}
+	keyWorkspaceLocal = local[*store.Workspace]{"keyWorkspace"}
+	folderLocal       = local[*store.Folder]{"folder"}
+	chatLocal         = local[*store.Chat]{"chat"}
+	kbLocal           = local[*store.KnowledgeBase]{"kb"}
+	documentLocal     = local[*store.Document]{"document"}
+	teamLocal         = local[*store.Team]{"team"}
+)
+
 // identity is who is calling, resolved once per request by authenticate.
 type identity struct {
 	user      *store.User
@@ -23,19 +47,13 @@ type identity struct {
 	viaCookie bool
 }
 
-func identityOf(c *fiber.Ctx) *identity {
-	id, _ := c.Locals("identity").(*identity)
-	return id
-}
+func identityOf(c *fiber.Ctx) *identity { return identityLocal.get(c) }
 
 // userOf returns the signed-in user; authorize guarantees one on non-public routes.
 func userOf(c *fiber.Ctx) *store.User { return identityOf(c).user }
 
 // workspaceOf returns the workspace of a {ws} route with the caller's role.
-func workspaceOf(c *fiber.Ctx) *store.Workspace {
-	ws, _ := c.Locals("workspace").(*store.Workspace)
-	return ws
-}
+func workspaceOf(c *fiber.Ctx) *store.Workspace { return workspaceLocal.get(c) }
 
 // boundWorkspace is the workspace a personal API key was created for ("" for
 // sessions and unbound keys). API.md confines such a key to that workspace.
@@ -44,17 +62,14 @@ func (id *identity) boundWorkspace() string { return id.token.WorkspaceID }
 // keyWorkspaceOf is, on a KeyOwnWorkspace route called with a bound key, the
 // key's workspace with the caller's role: the list shows only its items. It is
 // nil for every other caller, who sees all of their workspaces.
-func keyWorkspaceOf(c *fiber.Ctx) *store.Workspace {
-	ws, _ := c.Locals("keyWorkspace").(*store.Workspace)
-	return ws
-}
+func keyWorkspaceOf(c *fiber.Ctx) *store.Workspace { return keyWorkspaceLocal.get(c) }
 
 // forgetBoundKey makes a request with a workspace-bound key anonymous for the
 // HTML UI: every page's layout lists all of the person's workspaces and
 // invitations, which such a key must not reveal, and keys are for programs.
 func forgetBoundKey(c *fiber.Ctx) {
 	if id := identityOf(c); id != nil && id.boundWorkspace() != "" {
-		c.Locals("identity", nil)
+		identityLocal.set(c, nil)
 	}
 }
 
@@ -119,7 +134,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		}
 	}
 	s.touch(c, tok.ID)
-	c.Locals("identity", &identity{user: user, token: tok, tokenHash: hash, viaCookie: viaCookie})
+	identityLocal.set(c, &identity{user: user, token: tok, tokenHash: hash, viaCookie: viaCookie})
 	return c.Next()
 }
 
@@ -231,7 +246,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if err := s.apiAccessAllowed(c.UserContext(), ws); err != nil {
 				return err // the workspace's plan has no API access (402)
 			}
-			c.Locals("workspace", ws)
+			workspaceLocal.set(c, ws)
 		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader, KBReader, KBManager, DocReader, DocManager:
 			wsID := c.Params("ws")
 			ws, err := s.store.WorkspaceForUser(c.UserContext(), wsID, id.user.ID)
@@ -244,7 +259,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if store.RoleRank(ws.Role) < store.RoleRank(r.Access.minRole()) {
 				return forbidden("this needs the %s role in this workspace; yours is %s", r.Access.minRole(), ws.Role)
 			}
-			c.Locals("workspace", ws)
+			workspaceLocal.set(c, ws)
 			if err := s.authorizeResource(c, r.Access, ws, id.user); err != nil {
 				return err
 			}
@@ -277,7 +292,7 @@ func (s *Server) confineKey(c *fiber.Ctx, r Route, id *identity) error {
 			if err != nil {
 				return err
 			}
-			c.Locals("keyWorkspace", ws)
+			keyWorkspaceLocal.set(c, ws)
 			return nil
 		}
 		return forbidden("a key bound to a workspace cannot do this; use a session or a key without a workspace")
@@ -322,7 +337,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if err != nil {
 			return err
 		}
-		c.Locals("folder", f)
+		folderLocal.set(c, f)
 	case ChatOwner, ChatReader:
 		ch, err := s.store.GetChat(c.UserContext(), ws.ID, c.Params("chat"))
 		if errors.Is(err, store.ErrNotFound) {
@@ -343,7 +358,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 				return forbidden("this chat is shared with you read-only")
 			}
 		}
-		c.Locals("chat", ch)
+		chatLocal.set(c, ch)
 	case KBReader, KBManager:
 		// Visibility first: a knowledge base the caller cannot see does not exist for them.
 		v := store.ViewerFor(ws, u.ID)
@@ -357,7 +372,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if a == KBManager && !v.IsAdmin && kb.CreatedBy != u.ID {
 			return forbidden("only the knowledge base's creator or a workspace admin can change it")
 		}
-		c.Locals("kb", kb)
+		kbLocal.set(c, kb)
 	case DocReader, DocManager:
 		v := store.ViewerFor(ws, u.ID)
 		d, err := s.store.GetVisibleDocument(c.UserContext(), ws.ID, v, c.Params("doc"))
@@ -370,7 +385,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if a == DocManager && !mayManageDocument(v, d) {
 			return forbidden("only the document's uploader or a workspace admin can change it")
 		}
-		c.Locals("document", d)
+		documentLocal.set(c, d)
 	}
 	return nil
 }
@@ -395,7 +410,7 @@ func (s *Server) loadTeam(c *fiber.Ctx, ws *store.Workspace) (*store.Team, error
 	if err != nil {
 		return nil, err
 	}
-	c.Locals("team", t)
+	teamLocal.set(c, t)
 	return t, nil
 }
 
