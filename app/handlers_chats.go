@@ -286,7 +286,7 @@ func (s *Server) deleteChat(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// listMessages pages through a chat in sequence order (API.md lists:
+// listMessages pages through a chat in sequence order (docs/API.md lists:
 // ?limit= up to 200, default 50, and the next_cursor of the previous page).
 // ?latest=true gives the newest page instead, still in sequence order, with
 // next_cursor null: what a reader opening a long chat wants first.

@@ -56,7 +56,7 @@ func userOf(c *fiber.Ctx) *store.User { return identityOf(c).user }
 func workspaceOf(c *fiber.Ctx) *store.Workspace { return workspaceLocal.get(c) }
 
 // boundWorkspace is the workspace a personal API key was created for ("" for
-// sessions and unbound keys). API.md confines such a key to that workspace.
+// sessions and unbound keys). docs/API.md confines such a key to that workspace.
 func (id *identity) boundWorkspace() string { return id.token.WorkspaceID }
 
 // keyWorkspaceOf is, on a KeyOwnWorkspace route called with a bound key, the
@@ -162,7 +162,9 @@ func isUnsafe(method string) bool {
 // of it to accept, and no page posts forms.
 func csrfPresented(c *fiber.Ctx) string { return c.Get("X-CSRF-Token") }
 
-// sameOrigin rejects a cross-site Origin (defence in depth next to SameSite).
+// sameOrigin is true unless the request's Origin names another host, or is
+// "null" (sandboxed frames, cross-site redirects). A request without Origin
+// passes: the CSRF token, checked next to it, is what guards those.
 func sameOrigin(c *fiber.Ctx) bool {
 	o := c.Get(fiber.HeaderOrigin)
 	if o == "" || o == "null" {
@@ -268,7 +270,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 	}
 }
 
-// confineKey applies API.md's rule for a personal API key created for a
+// confineKey applies docs/API.md's rule for a personal API key created for a
 // workspace: it reaches that workspace's routes, /v1 and what the route table
 // opens to keys (Route.Key), never instance administration nor another
 // workspace. Every other workspace id gets the same 403, existing or not, so

@@ -20,7 +20,7 @@ type Route struct {
 }
 
 // KeyScope is a SignedIn route's rule for personal API keys bound to a
-// workspace. API.md confines such a key to its workspace, so the zero value
+// workspace. docs/API.md confines such a key to its workspace, so the zero value
 // refuses it: a new account-wide route stays closed to keys until its entry
 // says otherwise. On other routes the access level decides: workspace routes
 // and /v1 confine the key to its workspace, instance administration refuses

@@ -25,7 +25,7 @@ func ViewerFor(ws *Workspace, userID int64) Viewer {
 	return Viewer{UserID: userID, IsAdmin: RoleRank(ws.Role) >= RoleRank(RoleAdmin)}
 }
 
-// Visibility rules (API.md, "Knowledge bases, documents, search"):
+// Visibility rules (docs/API.md, "Knowledge bases, documents, search"):
 //
 //   - A knowledge base is visible to a member when it is shared with the
 //     workspace, or the member is in a team granted access to it, or the
