@@ -84,14 +84,6 @@ func event(id, typ string, created int64, obj any) []byte {
 	return raw
 }
 
-// webhook posts a payload signed with the test secret.
-func (b *billingServer) webhook(payload []byte) response {
-	b.t.Helper()
-	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: testWebhookSecret})
-	return b.do(req{method: "POST", path: "/api/stripe/webhook", body: string(payload),
-		headers: map[string]string{"Stripe-Signature": sp.Header, "Content-Type": "application/json"}})
-}
-
 func subscriptionObj(id, wsID, status string, periodEnd int64, priceID, productID string) map[string]any {
 	return map[string]any{"id": id, "object": "subscription", "customer": "cus_test_owner", "status": status,
 		"cancel_at_period_end": false, "current_period_start": periodEnd - 30*86400, "current_period_end": periodEnd,

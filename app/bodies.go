@@ -38,10 +38,10 @@ type pendingBody struct {
 	done bool // read to its end: the connection can serve the next request
 }
 
-func pendingBodyOf(c *fiber.Ctx) *pendingBody {
-	b, _ := c.Locals("pendingBody").(*pendingBody)
-	return b
-}
+// pendingBodyLocal is where readBodies leaves a body it did not read.
+var pendingBodyLocal = local[*pendingBody]{"pendingBody"}
+
+func pendingBodyOf(c *fiber.Ctx) *pendingBody { return pendingBodyLocal.get(c) }
 
 // readBodies reads small bodies and marks large ones as pending (above).
 func (s *Server) readBodies(c *fiber.Ctx) error {
@@ -68,7 +68,7 @@ func (s *Server) readBodies(c *fiber.Ctx) error {
 		}
 		b.r = io.MultiReader(bytes.NewReader(buf), stream) // a chunked body over the limit
 	}
-	c.Locals("pendingBody", b)
+	pendingBodyLocal.set(c, b)
 	err := c.Next()
 	if !b.done {
 		c.Context().SetConnectionClose()

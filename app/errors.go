@@ -13,7 +13,7 @@ import (
 	"quire/app/fault"
 )
 
-// apiError is an error with its place in API.md's error contract.
+// apiError is an error with its place in docs/API.md's error contract.
 type apiError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
@@ -124,7 +124,7 @@ func toAPIError(err error) *apiError {
 }
 
 // faultStatus is the one mapping of use-case failures to HTTP: status and
-// API.md's code for each kind.
+// docs/API.md's code for each kind.
 var faultStatus = map[fault.Kind]struct {
 	status int
 	code   string

@@ -9,7 +9,7 @@ import (
 	"quire/app/fault"
 )
 
-// Use cases return faults; the HTTP layer maps each kind to API.md's status
+// Use cases return faults; the HTTP layer maps each kind to docs/API.md's status
 // and code in one place, with Retry-After for rate limits.
 func TestFaultsMapToTheContract(t *testing.T) {
 	ts := newTestServer(t)

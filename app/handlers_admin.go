@@ -28,58 +28,69 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	st := s.currentSettings()
-	if v := in.SignupPolicy; v != nil {
-		if *v != SignupOpen && *v != SignupInviteOnly && *v != SignupClosed {
-			return invalid("signup_policy", "signup_policy must be \"open\", \"invite_only\" or \"closed\"")
+	old, st, err := s.updateSettings(c.UserContext(), func(st *Settings) error {
+		ollamaURL := st.OllamaURL
+		if v := in.SignupPolicy; v != nil {
+			if *v != SignupOpen && *v != SignupInviteOnly && *v != SignupClosed {
+				return invalid("signup_policy", "signup_policy must be \"open\", \"invite_only\" or \"closed\"")
+			}
+			st.SignupPolicy = *v
 		}
-		st.SignupPolicy = *v
-	}
-	if v := in.OllamaURL; v != nil {
-		if u, err := url.Parse(*v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid("ollama_url", "ollama_url must be an http(s) URL such as http://127.0.0.1:11434")
+		if v := in.OllamaURL; v != nil {
+			if u, err := url.Parse(*v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return invalid("ollama_url", "ollama_url must be an http(s) URL such as http://127.0.0.1:11434")
+			}
+			st.OllamaURL = *v
 		}
-		st.OllamaURL = *v
-	}
-	if v := in.MaxUploadMB; v != nil {
-		if *v < 1 || *v > s.cfg.MaxUploadMB {
-			return invalid("max_upload_mb", "max_upload_mb must be from 1 to %d (the server's configured cap)", s.cfg.MaxUploadMB)
+		if v := in.MaxUploadMB; v != nil {
+			if *v < 1 || *v > s.cfg.MaxUploadMB {
+				return invalid("max_upload_mb", "max_upload_mb must be from 1 to %d (the server's configured cap)", s.cfg.MaxUploadMB)
+			}
+			st.MaxUploadMB = *v
 		}
-		st.MaxUploadMB = *v
-	}
-	if v := in.TokenLimit; v != nil {
-		if *v < 0 {
-			return invalid("token_limit", "token_limit must be 0 (unlimited) or more")
+		if v := in.TokenLimit; v != nil {
+			if *v < 0 {
+				return invalid("token_limit", "token_limit must be 0 (unlimited) or more")
+			}
+			st.TokenLimit = *v
 		}
-		st.TokenLimit = *v
-	}
-	if v := in.CreditLimit; v != nil {
-		m, err := config.Micros(*v)
-		if err != nil {
-			return invalid("credit_limit", "credit_limit must be an amount like 25.00, or empty for unlimited")
+		if v := in.CreditLimit; v != nil {
+			m, err := config.Micros(*v)
+			if err != nil {
+				return invalid("credit_limit", "credit_limit must be an amount like 25.00, or empty for unlimited")
+			}
+			st.CreditLimitMicros, st.CreditLimit = m, ""
+			if m > 0 {
+				st.CreditLimit = config.FormatMicros(m)
+			}
 		}
-		st.CreditLimitMicros, st.CreditLimit = m, ""
-		if m > 0 {
-			st.CreditLimit = config.FormatMicros(m)
+		for p, v := range map[*string]*string{&st.DefaultChatModel: in.DefaultChatModel, &st.DefaultEmbeddingModel: in.DefaultEmbeddingModel} {
+			if v != nil {
+				*p = *v
+			}
 		}
-	}
-	for p, v := range map[*string]*string{&st.DefaultChatModel: in.DefaultChatModel, &st.DefaultEmbeddingModel: in.DefaultEmbeddingModel} {
-		if v != nil {
-			*p = *v
+		for p, v := range map[*bool]*bool{&st.AllowPublicChats: in.AllowPublicChats, &st.AllowPrivateURLs: in.AllowPrivateURLs} {
+			if v != nil {
+				*p = *v
+			}
 		}
-	}
-	for p, v := range map[*bool]*bool{&st.AllowPublicChats: in.AllowPublicChats, &st.AllowPrivateURLs: in.AllowPrivateURLs} {
-		if v != nil {
-			*p = *v
+		// Last, once every field is valid, and under the settings lock: of two
+		// concurrent changes, the one stored last is the one the client talks to.
+		if st.OllamaURL != ollamaURL {
+			if err := s.llm.SetBaseURL(st.OllamaURL); err != nil {
+				return invalid("ollama_url", "%s", err.Error())
+			}
 		}
-	}
-	old := s.currentSettings()
-	if err := s.saveSettings(c.UserContext(), st); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if st.OllamaURL != old.OllamaURL {
-		if err := s.llm.SetBaseURL(st.OllamaURL); err != nil {
-			return invalid("ollama_url", "%s", err.Error())
+		// Embeddings that waited for the old address are tried at the new one now,
+		// not at their next scheduled retry.
+		if err := s.knowledge.ResumeEmbedding(c.UserContext()); err != nil {
+			s.log.Error("resume embedding", "err", err)
 		}
 	}
 	if st.DefaultEmbeddingModel != old.DefaultEmbeddingModel {

@@ -83,8 +83,7 @@ func messageView(m *store.Message) messageJSON {
 }
 
 func chatOf(c *fiber.Ctx) *store.Chat {
-	ch, _ := c.Locals("chat").(*store.Chat)
-	return ch
+	return chatLocal.get(c)
 }
 
 // chatInput is the body of create and PATCH.
@@ -222,7 +221,7 @@ func (s *Server) checkVisibleKBs(c *fiber.Ctx, ws *store.Workspace, ids *[]strin
 	if ids == nil {
 		return nil
 	}
-	v := store.Viewer{UserID: userOf(c).ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+	v := store.ViewerFor(ws, userOf(c).ID)
 	for _, id := range *ids {
 		ok, err := s.store.KBVisible(c.UserContext(), ws.ID, v, id)
 		if err != nil {
@@ -287,7 +286,7 @@ func (s *Server) deleteChat(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// listMessages pages through a chat in sequence order (API.md lists:
+// listMessages pages through a chat in sequence order (docs/API.md lists:
 // ?limit= up to 200, default 50, and the next_cursor of the previous page).
 // ?latest=true gives the newest page instead, still in sequence order, with
 // next_cursor null: what a reader opening a long chat wants first.

@@ -49,8 +49,7 @@ func documentView(d *store.Document) documentJSON {
 }
 
 func documentOf(c *fiber.Ctx) *store.Document {
-	d, _ := c.Locals("document").(*store.Document)
-	return d
+	return documentLocal.get(c)
 }
 
 // filePath is where a document's original lives: files/<workspace>/<document>.

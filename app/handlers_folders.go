@@ -51,12 +51,17 @@ func (s *Server) createFolder(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(folderView(f))
 }
 
+// folderOf is the {id} folder of a FolderOwner route, loaded by authorize.
+func folderOf(c *fiber.Ctx) *store.Folder {
+	return folderLocal.get(c)
+}
+
 func (s *Server) patchFolder(c *fiber.Ctx) error {
 	var in folderInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	f := c.Locals("folder").(*store.Folder)
+	f := folderOf(c)
 	if in.Name != nil {
 		name, err := checkName("name", *in.Name, true)
 		if err != nil {
@@ -74,7 +79,7 @@ func (s *Server) patchFolder(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteFolder(c *fiber.Ctx) error {
-	f := c.Locals("folder").(*store.Folder)
+	f := folderOf(c)
 	if err := s.store.DeleteFolder(c.UserContext(), f.WorkspaceID, f.ID); err != nil {
 		return err
 	}

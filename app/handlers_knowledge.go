@@ -15,8 +15,7 @@ func viewerOf(c *fiber.Ctx) store.Viewer {
 }
 
 func kbOf(c *fiber.Ctx) *store.KnowledgeBase {
-	kb, _ := c.Locals("kb").(*store.KnowledgeBase)
-	return kb
+	return kbLocal.get(c)
 }
 
 type kbJSON struct {

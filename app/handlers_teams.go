@@ -10,8 +10,7 @@ import (
 )
 
 func teamOf(c *fiber.Ctx) *store.Team {
-	t, _ := c.Locals("team").(*store.Team)
-	return t
+	return teamLocal.get(c)
 }
 
 func (s *Server) listTeams(c *fiber.Ctx) error {

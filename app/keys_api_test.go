@@ -7,7 +7,7 @@ import (
 )
 
 // The attacker's story: an instance administrator creates a personal API key
-// for one workspace (say, for a CI job), and the key leaks. API.md confines
+// for one workspace (say, for a CI job), and the key leaks. docs/API.md confines
 // it to that workspace: its routes, /v1 and the caller's own /api/me reads.
 func TestBoundKeyStaysInItsWorkspace(t *testing.T) {
 	ts := newTestServer(t)

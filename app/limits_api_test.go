@@ -488,7 +488,7 @@ func TestPostsPerMinuteAreCapped(t *testing.T) {
 	}
 }
 
-// GET messages and the public chat page through a long chat with API.md's
+// GET messages and the public chat page through a long chat with docs/API.md's
 // ?limit=&cursor=; latest=true gives the newest page.
 func TestMessageListsArePaginated(t *testing.T) {
 	ts := newTestServer(t)
@@ -542,7 +542,7 @@ func TestMessageListsArePaginated(t *testing.T) {
 }
 
 // A non-streamed reply that cannot reach the model answers 503
-// model_unavailable (API.md); the question and the failed reply are kept.
+// model_unavailable (docs/API.md); the question and the failed reply are kept.
 func TestJSONReplyWithModelGoneIs503(t *testing.T) {
 	gone := fakeOllama(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)

@@ -15,6 +15,30 @@ import (
 
 const sessionCookie = "quire_session"
 
+// local is one value the authorisation layer hands to the request's handler.
+// Its key is of an unexported type, so no string key elsewhere can overwrite or
+// misread it; get returns T's zero value (nil) when the route loaded none.
+type local[T any] struct{ name string }
+
+func (l local[T]) set(c *fiber.Ctx, v T) { c.Locals(l, v) }
+
+func (l local[T]) get(c *fiber.Ctx) T {
+	v, _ := c.Locals(l).(T)
+	return v
+}
+
+// What authenticate and authorize load, one key per value.
+var (
+	identityLocal     = local[*identity]{"identity"}
+	workspaceLocal    = local[*store.Workspace]{"workspace"}
+	keyWorkspaceLocal = local[*store.Workspace]{"keyWorkspace"}
+	folderLocal       = local[*store.Folder]{"folder"}
+	chatLocal         = local[*store.Chat]{"chat"}
+	kbLocal           = local[*store.KnowledgeBase]{"kb"}
+	documentLocal     = local[*store.Document]{"document"}
+	teamLocal         = local[*store.Team]{"team"}
+)
+
 // identity is who is calling, resolved once per request by authenticate.
 type identity struct {
 	user      *store.User
@@ -23,38 +47,29 @@ type identity struct {
 	viaCookie bool
 }
 
-func identityOf(c *fiber.Ctx) *identity {
-	id, _ := c.Locals("identity").(*identity)
-	return id
-}
+func identityOf(c *fiber.Ctx) *identity { return identityLocal.get(c) }
 
 // userOf returns the signed-in user; authorize guarantees one on non-public routes.
 func userOf(c *fiber.Ctx) *store.User { return identityOf(c).user }
 
 // workspaceOf returns the workspace of a {ws} route with the caller's role.
-func workspaceOf(c *fiber.Ctx) *store.Workspace {
-	ws, _ := c.Locals("workspace").(*store.Workspace)
-	return ws
-}
+func workspaceOf(c *fiber.Ctx) *store.Workspace { return workspaceLocal.get(c) }
 
 // boundWorkspace is the workspace a personal API key was created for ("" for
-// sessions and unbound keys). API.md confines such a key to that workspace.
+// sessions and unbound keys). docs/API.md confines such a key to that workspace.
 func (id *identity) boundWorkspace() string { return id.token.WorkspaceID }
 
 // keyWorkspaceOf is, on a KeyOwnWorkspace route called with a bound key, the
 // key's workspace with the caller's role: the list shows only its items. It is
 // nil for every other caller, who sees all of their workspaces.
-func keyWorkspaceOf(c *fiber.Ctx) *store.Workspace {
-	ws, _ := c.Locals("keyWorkspace").(*store.Workspace)
-	return ws
-}
+func keyWorkspaceOf(c *fiber.Ctx) *store.Workspace { return keyWorkspaceLocal.get(c) }
 
 // forgetBoundKey makes a request with a workspace-bound key anonymous for the
 // HTML UI: every page's layout lists all of the person's workspaces and
 // invitations, which such a key must not reveal, and keys are for programs.
 func forgetBoundKey(c *fiber.Ctx) {
 	if id := identityOf(c); id != nil && id.boundWorkspace() != "" {
-		c.Locals("identity", nil)
+		identityLocal.set(c, nil)
 	}
 }
 
@@ -119,7 +134,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		}
 	}
 	s.touch(c, tok.ID)
-	c.Locals("identity", &identity{user: user, token: tok, tokenHash: hash, viaCookie: viaCookie})
+	identityLocal.set(c, &identity{user: user, token: tok, tokenHash: hash, viaCookie: viaCookie})
 	return c.Next()
 }
 
@@ -147,7 +162,9 @@ func isUnsafe(method string) bool {
 // of it to accept, and no page posts forms.
 func csrfPresented(c *fiber.Ctx) string { return c.Get("X-CSRF-Token") }
 
-// sameOrigin rejects a cross-site Origin (defence in depth next to SameSite).
+// sameOrigin is true unless the request's Origin names another host, or is
+// "null" (sandboxed frames, cross-site redirects). A request without Origin
+// passes: the CSRF token, checked next to it, is what guards those.
 func sameOrigin(c *fiber.Ctx) bool {
 	o := c.Get(fiber.HeaderOrigin)
 	if o == "" || o == "null" {
@@ -231,7 +248,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if err := s.apiAccessAllowed(c.UserContext(), ws); err != nil {
 				return err // the workspace's plan has no API access (402)
 			}
-			c.Locals("workspace", ws)
+			workspaceLocal.set(c, ws)
 		case WSMember, WSAdmin, WSOwner, TeamManager, FolderOwner, ChatOwner, ChatReader, KBReader, KBManager, DocReader, DocManager:
 			wsID := c.Params("ws")
 			ws, err := s.store.WorkspaceForUser(c.UserContext(), wsID, id.user.ID)
@@ -244,7 +261,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if store.RoleRank(ws.Role) < store.RoleRank(r.Access.minRole()) {
 				return forbidden("this needs the %s role in this workspace; yours is %s", r.Access.minRole(), ws.Role)
 			}
-			c.Locals("workspace", ws)
+			workspaceLocal.set(c, ws)
 			if err := s.authorizeResource(c, r.Access, ws, id.user); err != nil {
 				return err
 			}
@@ -253,7 +270,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 	}
 }
 
-// confineKey applies API.md's rule for a personal API key created for a
+// confineKey applies docs/API.md's rule for a personal API key created for a
 // workspace: it reaches that workspace's routes, /v1 and what the route table
 // opens to keys (Route.Key), never instance administration nor another
 // workspace. Every other workspace id gets the same 403, existing or not, so
@@ -277,7 +294,7 @@ func (s *Server) confineKey(c *fiber.Ctx, r Route, id *identity) error {
 			if err != nil {
 				return err
 			}
-			c.Locals("keyWorkspace", ws)
+			keyWorkspaceLocal.set(c, ws)
 			return nil
 		}
 		return forbidden("a key bound to a workspace cannot do this; use a session or a key without a workspace")
@@ -322,7 +339,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if err != nil {
 			return err
 		}
-		c.Locals("folder", f)
+		folderLocal.set(c, f)
 	case ChatOwner, ChatReader:
 		ch, err := s.store.GetChat(c.UserContext(), ws.ID, c.Params("chat"))
 		if errors.Is(err, store.ErrNotFound) {
@@ -343,10 +360,10 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 				return forbidden("this chat is shared with you read-only")
 			}
 		}
-		c.Locals("chat", ch)
+		chatLocal.set(c, ch)
 	case KBReader, KBManager:
 		// Visibility first: a knowledge base the caller cannot see does not exist for them.
-		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		v := store.ViewerFor(ws, u.ID)
 		kb, err := s.store.GetKnowledgeBase(c.UserContext(), ws.ID, v, c.Params("kb"))
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("knowledge base")
@@ -357,9 +374,9 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if a == KBManager && !v.IsAdmin && kb.CreatedBy != u.ID {
 			return forbidden("only the knowledge base's creator or a workspace admin can change it")
 		}
-		c.Locals("kb", kb)
+		kbLocal.set(c, kb)
 	case DocReader, DocManager:
-		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		v := store.ViewerFor(ws, u.ID)
 		d, err := s.store.GetVisibleDocument(c.UserContext(), ws.ID, v, c.Params("doc"))
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("document")
@@ -370,7 +387,7 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if a == DocManager && !mayManageDocument(v, d) {
 			return forbidden("only the document's uploader or a workspace admin can change it")
 		}
-		c.Locals("document", d)
+		documentLocal.set(c, d)
 	}
 	return nil
 }
@@ -395,7 +412,7 @@ func (s *Server) loadTeam(c *fiber.Ctx, ws *store.Workspace) (*store.Team, error
 	if err != nil {
 		return nil, err
 	}
-	c.Locals("team", t)
+	teamLocal.set(c, t)
 	return t, nil
 }
 

@@ -19,7 +19,10 @@ import (
 )
 
 // pages holds one parsed template set per page: the shared layout plus the page.
-type pages struct{ sets map[string]*template.Template }
+type pages struct {
+	sets   map[string]*template.Template
+	assets *assets // the static files the templates link, fingerprinted
+}
 
 var funcs = template.FuncMap{
 	"date": func(t time.Time) string { return t.Local().Format("2 Jan 2006") },
@@ -73,7 +76,15 @@ func loadPages(web fs.FS) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{sets: map[string]*template.Template{}}
+	static, err := fs.Sub(web, "static")
+	if err != nil {
+		return nil, err
+	}
+	a, err := loadAssets(static)
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{sets: map[string]*template.Template{}, assets: a}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
 		if name == "layout" {
@@ -83,7 +94,7 @@ func loadPages(web fs.FS) (*pages, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
+		t, err := template.New("layout").Funcs(funcs).Funcs(template.FuncMap{"asset": a.url}).Parse(string(layout))
 		if err == nil {
 			_, err = t.New(name).Parse(string(body))
 		}

@@ -102,7 +102,7 @@ func (s *Server) pageChat(c *fiber.Ctx) error {
 		if ch.PublicID != "" {
 			data["PublicURL"] = s.cfg.PublicURL() + "/p/" + ch.PublicID
 		}
-		v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+		v := store.ViewerFor(ws, u.ID)
 		kbs, err := s.store.ListKnowledgeBases(ctx, ws.ID, v, "", "", 200)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ type Route struct {
 }
 
 // KeyScope is a SignedIn route's rule for personal API keys bound to a
-// workspace. API.md confines such a key to its workspace, so the zero value
+// workspace. docs/API.md confines such a key to its workspace, so the zero value
 // refuses it: a new account-wide route stays closed to keys until its entry
 // says otherwise. On other routes the access level decides: workspace routes
 // and /v1 confine the key to its workspace, instance administration refuses
@@ -213,7 +213,7 @@ func (s *Server) Routes() []Route {
 func (s *Server) register(web fs.FS) {
 	s.fiber.Use(securityHeaders, s.logRequests, s.readBodies) // bodies.go: nothing over max_body_kb is read here
 	static, _ := fs.Sub(web, "static")
-	s.fiber.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
+	s.fiber.Use("/static", s.pages.assets.serve, filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: plainMaxAge}))
 	s.fiber.Use(s.authenticate)
 	for _, r := range s.Routes() {
 		s.fiber.Add(r.Method, r.Path, s.limitBody(r), s.authorize(r), r.Handler)

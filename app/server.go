@@ -63,6 +63,9 @@ type Server struct {
 
 	backups *ops.Backups // the backups folder and its schedule (handlers_ops.go)
 
+	stopHousekeeping context.CancelFunc // ends the hourly sweep Start began
+	housekeeping     sync.WaitGroup
+
 	mu       sync.RWMutex
 	settings Settings
 }
@@ -133,7 +136,37 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 // do not, so their documents stay pending).
 func (s *Server) Start(ctx context.Context) error {
 	s.purgeOrphans(true) // what a crash between a delete and its cleanup left
+	s.startHousekeeping(ctx)
 	return s.startKnowledge(ctx)
+}
+
+// housekeepingEvery is how often expired sessions and keys are deleted. They
+// already fail authentication; the sweep only keeps the table from growing
+// with every sign-in.
+const housekeepingEvery = time.Hour
+
+// startHousekeeping sweeps at once and then every housekeepingEvery until
+// Shutdown (or ctx ends).
+func (s *Server) startHousekeeping(ctx context.Context) {
+	ctx, s.stopHousekeeping = context.WithCancel(ctx)
+	s.housekeeping.Add(1)
+	go func() {
+		defer s.housekeeping.Done()
+		tick := time.NewTicker(housekeepingEvery)
+		defer tick.Stop()
+		for {
+			if n, err := s.store.DeleteExpiredTokens(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("deleting expired sessions", "err", err)
+			} else if n > 0 {
+				s.log.Info("deleted expired sessions", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 }
 
 // App exposes the Fiber app (tests call its Test method).
@@ -148,6 +181,10 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	err := s.fiber.ShutdownWithTimeout(timeout)
 	s.backups.Stop()
+	if s.stopHousekeeping != nil {
+		s.stopHousekeeping()
+		s.housekeeping.Wait()
+	}
 	done := make(chan struct{})
 	go func() { s.gens.wg.Wait(); close(done) }()
 	select {
@@ -166,16 +203,16 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 }
 
 func (s *Server) loadSecret(ctx context.Context) error {
-	var hexSecret []byte
-	err := s.store.GetSetting(ctx, "instance_secret", &hexSecret)
+	var secret []byte // raw random bytes (stored base64-encoded as JSON)
+	err := s.store.GetSetting(ctx, "instance_secret", &secret)
 	if errors.Is(err, store.ErrNotFound) {
-		hexSecret = make([]byte, 32)
-		if _, err := rand.Read(hexSecret); err != nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
 			return err
 		}
-		err = s.store.PutSetting(ctx, "instance_secret", hexSecret)
+		err = s.store.PutSetting(ctx, "instance_secret", secret)
 	}
-	s.secret = hexSecret
+	s.secret = secret
 	return err
 }
 
@@ -227,14 +264,21 @@ func (s *Server) currentSettings() Settings {
 	return s.settings
 }
 
-func (s *Server) saveSettings(ctx context.Context, st Settings) error {
+// updateSettings applies change to the current settings and stores the result,
+// holding the lock from the read to the write so that two concurrent updates of
+// different fields both survive. An error from change leaves everything as it was.
+func (s *Server) updateSettings(ctx context.Context, change func(*Settings) error) (old, updated Settings, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.store.PutSetting(ctx, "instance", st); err != nil {
-		return err
+	old, updated = s.settings, s.settings
+	if err := change(&updated); err != nil {
+		return old, old, err
 	}
-	s.settings = st
-	return nil
+	if err := s.store.PutSetting(ctx, "instance", updated); err != nil {
+		return old, old, err
+	}
+	s.settings = updated
+	return old, updated, nil
 }
 
 // handleError renders every error in the contract's shape: JSON for the API,

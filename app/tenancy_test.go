@@ -348,7 +348,7 @@ func (w *world) body(method, path string, caller *user) any {
 	return map[string]any{}
 }
 
-// accessSpec is who may call each route, written from API.md independently of
+// accessSpec is who may call each route, written from docs/API.md independently of
 // the route table: a wrong entry in the table fails the walk, and a new route
 // fails until its intended access is written down here.
 var accessSpec = map[string]Access{
@@ -494,7 +494,7 @@ var accessSpec = map[string]Access{
 }
 
 // keyRule is what a personal API key bound to a workspace may reach on a
-// route (API.md, Auth: its workspace's routes, /v1, /mcp and the caller's own
+// route (docs/API.md, Auth: its workspace's routes, /v1, /mcp and the caller's own
 // /api/me reads; never /api/admin/* or other workspaces). Written down per
 // route like accessSpec, so a new route fails the walk until someone decides.
 type keyRule int

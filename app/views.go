@@ -10,7 +10,7 @@ import (
 	"quire/store"
 )
 
-// JSON shapes of API.md. Handlers convert store types through these, so the
+// JSON shapes of docs/API.md. Handlers convert store types through these, so the
 // contract's field names live in one place.
 
 type userJSON struct {
@@ -92,7 +92,7 @@ func mapSlice[T, V any](in []T, f func(*T) V) []V {
 	return out
 }
 
-// list is API.md's list envelope.
+// list is docs/API.md's list envelope.
 type list[V any] struct {
 	Items      []V     `json:"items"`
 	NextCursor *string `json:"next_cursor"`

@@ -93,7 +93,7 @@ func TestAPIKeys(t *testing.T) {
 	if key.Token == "" || key.WorkspaceID == nil || *key.WorkspaceID != ws1.ID {
 		t.Fatalf("key %+v", key)
 	}
-	// The key reaches its workspace and no other (API.md: 403).
+	// The key reaches its workspace and no other (docs/API.md: 403).
 	ts.must(200, req{method: "GET", path: "/api/workspaces/" + ws1.ID, token: key.Token})
 	ts.must(403, req{method: "GET", path: "/api/workspaces/" + ws2.ID, token: key.Token})
 	// Listing never shows the secret again.

@@ -241,11 +241,3 @@ func (s *Store) AddMemberWithinSeats(ctx context.Context, wsID string, userID in
 		return err
 	})
 }
-
-// ExpireInvitationsForTest moves a workspace's pending invitations into the past.
-// Tests use it to check expiry without waiting for it.
-func (s *Store) ExpireInvitationsForTest(ctx context.Context, wsID string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE invitations SET expires_at = ? WHERE workspace_id = ? AND status = 'pending'`,
-		formatTime(time.Now().Add(-time.Minute)), wsID)
-	return err
-}

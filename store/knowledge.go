@@ -12,14 +12,20 @@ import (
 
 // Viewer is the person on whose behalf workspace data is read: the visibility
 // rules of knowledge bases and documents depend on who they are. IsAdmin is
-// true for the workspace's admins and its owner (the HTTP layer derives it
-// from the membership role), who see everything in the workspace.
+// true for the workspace's admins and its owner, who see everything in the
+// workspace.
 type Viewer struct {
 	UserID  int64
 	IsAdmin bool
 }
 
-// Visibility rules (API.md, "Knowledge bases, documents, search"):
+// ViewerFor is userID as a viewer of ws, where ws carries that user's
+// membership role (as WorkspaceForUser loads it).
+func ViewerFor(ws *Workspace, userID int64) Viewer {
+	return Viewer{UserID: userID, IsAdmin: RoleRank(ws.Role) >= RoleRank(RoleAdmin)}
+}
+
+// Visibility rules (docs/API.md, "Knowledge bases, documents, search"):
 //
 //   - A knowledge base is visible to a member when it is shared with the
 //     workspace, or the member is in a team granted access to it, or the

@@ -248,3 +248,11 @@ func TestListDocumentsFiltersAndPaging(t *testing.T) {
 		t.Errorf("rename: %q", d.Name)
 	}
 }
+
+func TestViewerFor(t *testing.T) {
+	for role, admin := range map[string]bool{RoleMember: false, RoleAdmin: true, RoleOwner: true} {
+		if v := ViewerFor(&Workspace{Role: role}, 7); v != (Viewer{UserID: 7, IsAdmin: admin}) {
+			t.Errorf("%s: %+v", role, v)
+		}
+	}
+}

@@ -111,7 +111,7 @@ func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
 	return affected(s.w.ExecContext(ctx, `DELETE FROM auth_tokens WHERE id = ? AND user_id = ?`, id, userID))
 }
 
-// DeleteExpiredTokens removes dead sessions; run periodically.
+// DeleteExpiredTokens removes dead sessions; the server runs it hourly.
 func (s *Store) DeleteExpiredTokens(ctx context.Context) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM auth_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, now())
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package fault is the vocabulary of errors that use cases return and the
-// HTTP layer maps to API.md's shapes in one place. A use case says what went
+// HTTP layer maps to docs/API.md's shapes in one place. A use case says what went
 // wrong in a person's words (Message) and what kind of failure it is (Kind);
 // it never picks a status code.
 package fault
@@ -30,7 +30,7 @@ const (
 // Error is a use case's failure.
 type Error struct {
 	Kind       Kind
-	Code       string        // API.md code when it is more specific than the kind's (e.g. "model_not_found")
+	Code       string        // docs/API.md code when it is more specific than the kind's (e.g. "model_not_found")
 	Message    string        // a sentence a person can act on
 	Field      string        // the input field at fault, if one is
 	RetryAfter time.Duration // for RateLimited

@@ -131,9 +131,6 @@ func (r *Runner) Register(kind string, k Kind) {
 	r.names = append(r.names, kind)
 }
 
-// Owner is the locked_by value of the tasks this runner claims.
-func (r *Runner) Owner() string { return r.cfg.Owner }
-
 // Start requeues the tasks a dead process left running, then starts the
 // workers. Only one runner may serve a database: RequeueStale assumes every
 // running task is an orphan.

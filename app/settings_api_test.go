@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"quire/store"
+)
+
+// saveSettings replaces the settings as a whole, without the side effects of
+// PATCH /api/admin/settings: tests set models and URLs up with it.
+func (s *Server) saveSettings(ctx context.Context, st Settings) error {
+	_, _, err := s.updateSettings(ctx, func(cur *Settings) error { *cur = st; return nil })
+	return err
+}
+
+// Two admins change different settings at the same moment: both changes stay
+// (the read-modify-write of the settings is one step).
+func TestParallelSettingsPatchesKeepBothFields(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.signup("admin")
+	for round := range 20 {
+		limit := int64(1000 + round)
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		for i, body := range []map[string]any{
+			{"token_limit": limit},
+			{"allow_public_chats": round%2 == 0},
+		} {
+			wg.Go(func() {
+				statuses[i] = ts.do(req{method: "PATCH", path: "/api/admin/settings", token: admin.token, body: body}).Status
+			})
+		}
+		wg.Wait()
+		if statuses[0] != 200 || statuses[1] != 200 {
+			t.Fatalf("round %d: statuses %v", round, statuses)
+		}
+		var got Settings
+		ts.must(200, req{method: "GET", path: "/api/admin/settings", token: admin.token}).json(&got)
+		if got.TokenLimit != limit || got.AllowPublicChats != (round%2 == 0) {
+			t.Fatalf("round %d: a change was lost: token_limit %d (want %d), allow_public_chats %v", round, got.TokenLimit, limit, got.AllowPublicChats)
+		}
+	}
+}
+
+// Changing the Ollama URL makes the embeddings that wait for the model server
+// due at once instead of at their next retry.
+func TestOllamaURLChangeResumesEmbedding(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.signup("admin")
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+	id, err := ts.store.EnqueueTask(ctx, store.NewTask{Kind: store.TaskEmbed, RunAfter: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: admin.token, body: map[string]string{"signup_policy": "open"}})
+	if task, _ := ts.store.GetTask(ctx, id); !task.RunAfter.After(time.Now()) {
+		t.Fatalf("another setting's change made the task due: run_after %v", task.RunAfter)
+	}
+	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: admin.token, body: map[string]string{"ollama_url": "http://127.0.0.1:2"}})
+	task, err := ts.store.GetTask(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.RunAfter.After(time.Now()) {
+		t.Fatalf("the waiting embed task is still due at %v", task.RunAfter)
+	}
+}
