@@ -15,7 +15,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"quire/app/chat"
-	"quire/app/ops"
+	"quire/app/fault"
+	"quire/app/llm"
 	"quire/store"
 )
 
@@ -138,7 +139,7 @@ type turn struct {
 
 // prepare checks what can be refused before anything is generated: a reply
 // already running, the model unavailable. Errors here are plain HTTP errors.
-func (s *Server) prepare(c *fiber.Ctx, ch *store.Chat) (model string, info modelInfo, err error) {
+func (s *Server) prepare(c *fiber.Ctx, ch *store.Chat) (model string, info *llm.ModelInfo, err error) {
 	if s.gens.get(ch.ID) != nil {
 		return "", info, conflict("a reply is still being written in this chat; stop it or wait for it")
 	}
@@ -147,23 +148,20 @@ func (s *Server) prepare(c *fiber.Ctx, ch *store.Chat) (model string, info model
 		model = s.currentSettings().DefaultChatModel
 	}
 	if model == "" {
-		return "", info, noModel()
+		return "", info, fault.New(fault.Unavailable, "no chat model is chosen: pick one for this chat, or set a default under Administration → Settings")
 	}
-	info, err = s.showModel(c.UserContext(), model)
-	if errors.Is(err, chat.ErrUnavailable) {
-		return "", info, modelUnavailable(err)
-	}
+	info, err = s.llm.Show(c.UserContext(), model)
 	if err != nil {
 		return "", info, err
 	}
-	if len(info.Capabilities) > 0 && !info.can("completion") {
+	if len(info.Capabilities) > 0 && !info.Can("completion") {
 		return "", info, invalid("model", "the model %q cannot chat (it is an embedding model); pick a chat model", model)
 	}
 	return model, info, nil
 }
 
 // chatRequest is the model request of a turn, before sources are retrieved.
-func chatRequest(t turn, model string, info modelInfo) chat.Request {
+func chatRequest(t turn, model string, info *llm.ModelInfo) chat.Request {
 	req := chat.Request{Model: model, System: t.chat.SystemPrompt, Question: t.question.Content,
 		Temperature: t.chat.Temperature, TopP: t.chat.TopP, MaxTokens: t.chat.MaxTokens, ContextLength: info.ContextLength}
 	for _, m := range t.history {
@@ -185,7 +183,7 @@ type admission struct {
 // estimated tokens (429 or 402 when refused; nothing is held then). Sources
 // are retrieved later, so a chat with knowledge bases reserves the whole
 // prompt room they may fill.
-func (s *Server) admit(c *fiber.Ctx, t turn, model string, info modelInfo) (admission, error) {
+func (s *Server) admit(c *fiber.Ctx, t turn, model string, info *llm.ModelInfo) (admission, error) {
 	tk, err := s.sched.admit(c, t.user.ID, t.ws.ID)
 	if err != nil {
 		return admission{}, err
@@ -213,7 +211,7 @@ func (s *Server) release(ctx context.Context, wsID string, a admission) {
 // the quota reservation (admit), and only then drops the reply being
 // regenerated (dropID) and stores the new, empty streaming reply, so a refusal
 // loses nothing. The reply is written in the background.
-func (s *Server) startReply(c *fiber.Ctx, t turn, model string, info modelInfo, dropID string) (*generation, error) {
+func (s *Server) startReply(c *fiber.Ctx, t turn, model string, info *llm.ModelInfo, dropID string) (*generation, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	g := newGeneration(cancel)
 	if !s.gens.start(t.chat.ID, g) {
@@ -253,16 +251,15 @@ func (s *Server) startReply(c *fiber.Ctx, t turn, model string, info modelInfo, 
 
 // writeReply waits for a slot, retrieves sources, streams the answer and
 // stores it, whatever happens to the client that asked.
-func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *store.Message, model string, info modelInfo, adm admission) {
+func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *store.Message, model string, info *llm.ModelInfo, adm admission) {
 	req := chatRequest(t, model, info)
 	var res chat.Result
 	err := adm.ticket.wait(ctx)
 	if err == nil {
 		req.Sources = s.retrieveSources(ctx, t)
-		_, kept := chat.Messages(req)
-		g.emit("citations", kept)
-		res, err = chat.Stream(ctx, s.ollama(), req, func(d string) { g.emit("delta", fiber.Map{"content": d}) })
-		ops.ObserveOllama("chat", res.Duration, err)
+		p := chat.Build(req)
+		g.emit("citations", p.Sources)
+		res, err = chat.Stream(ctx, s.llm, p, func(d string) { g.emit("delta", fiber.Map{"content": d}) })
 	}
 
 	out := store.MessageResult{Content: res.Content, Status: store.MsgComplete, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}
@@ -271,9 +268,9 @@ func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *s
 	switch {
 	case errors.Is(err, context.Canceled):
 		out.Status = store.MsgStopped
-	case errors.Is(err, chat.ErrUnavailable):
+	case fault.Is(err, fault.Unavailable):
 		out.Status, out.Error = store.MsgFailed, err.Error()
-		errEvent = modelUnavailable(err)
+		errEvent = toAPIError(err)
 	case err != nil:
 		out.Status, out.Error = store.MsgFailed, err.Error()
 		errEvent = errorf(502, "model_failed", "%s", err.Error())
@@ -327,7 +324,7 @@ func (s *Server) nameChat(ctx context.Context, t turn, model string) {
 	hold, err := s.reserveQuota(ctx, t.ws.ID, model, in, out)
 	var res chat.Result
 	if err == nil {
-		res, err = chat.Stream(ctx, s.ollama(), req, func(string) {})
+		res, err = chat.Stream(ctx, s.llm, chat.Build(req), func(string) {})
 	}
 	title := strings.TrimSpace(titleJunk.ReplaceAllString(res.Content, ""))
 	if err != nil || title == "" {

@@ -77,11 +77,6 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 	if err := s.saveSettings(c.UserContext(), st); err != nil {
 		return err
 	}
-	if st.OllamaURL != old.OllamaURL {
-		if err := s.llm.SetBaseURL(st.OllamaURL); err != nil {
-			return invalid("ollama_url", "%s", err.Error())
-		}
-	}
 	if st.DefaultEmbeddingModel != old.DefaultEmbeddingModel {
 		// Re-embed in the background; search uses only the new model's vectors meanwhile.
 		if _, err := s.knowledge.Reindex(c.UserContext()); err != nil {

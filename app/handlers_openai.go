@@ -11,10 +11,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
-	"github.com/ollama/ollama/api"
 	"github.com/valyala/fasthttp"
 
 	"quire/app/chat"
+	"quire/app/fault"
 	"quire/store"
 )
 
@@ -28,12 +28,12 @@ func (s *Server) keyWorkspace(c *fiber.Ctx) *store.Workspace { return workspaceO
 func (s *Server) openAIModels(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
 	defer cancel()
-	resp, err := s.ollama().List(ctx)
+	models, err := s.llm.List(ctx)
 	if err != nil {
-		return modelUnavailable(chat.Classify(err, ""))
+		return err
 	}
-	data := make([]fiber.Map, 0, len(resp.Models))
-	for _, m := range resp.Models {
+	data := make([]fiber.Map, 0, len(models))
+	for _, m := range models {
 		data = append(data, fiber.Map{"id": m.Name, "object": "model", "created": m.ModifiedAt.Unix(), "owned_by": "ollama"})
 	}
 	return c.JSON(fiber.Map{"object": "list", "data": data})
@@ -104,11 +104,8 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 			req.History = append(req.History, chat.Turn{Role: m.Role, Content: string(m.Content)})
 		}
 	}
-	info, err := s.showModel(c.UserContext(), in.Model)
+	info, err := s.llm.Show(c.UserContext(), in.Model)
 	if err != nil {
-		if errors.Is(err, chat.ErrUnavailable) {
-			return modelUnavailable(err)
-		}
 		return err
 	}
 	req.ContextLength = info.ContextLength
@@ -141,12 +138,12 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 	if !in.Stream {
 		res, err := chat.Result{}, tk.wait(c.UserContext())
 		if err == nil {
-			res, err = chat.Stream(c.UserContext(), s.ollama(), req, func(string) {})
+			res, err = chat.Stream(c.UserContext(), s.llm, chat.Build(req), func(string) {})
 		}
 		finish(res)
 		if err != nil {
-			if errors.Is(err, chat.ErrUnavailable) {
-				return modelUnavailable(err)
+			if fault.Is(err, fault.Unavailable) {
+				return err
 			}
 			return errorf(502, "model_failed", "%s", err.Error())
 		}
@@ -170,7 +167,7 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 		// Detached from the connection: the call is accounted even if the client leaves.
 		res, err := chat.Result{}, tk.wait(context.Background())
 		if err == nil {
-			res, err = chat.Stream(context.Background(), s.ollama(), req, func(d string) { chunk(fiber.Map{"content": d}, nil) })
+			res, err = chat.Stream(context.Background(), s.llm, chat.Build(req), func(d string) { chunk(fiber.Map{"content": d}, nil) })
 		}
 		finish(res)
 		if err != nil {
@@ -235,21 +232,20 @@ func (s *Server) openAIEmbeddings(c *fiber.Ctx) error {
 		return err
 	}
 	start := time.Now()
-	resp, err := s.ollama().Embed(c.UserContext(), &api.EmbedRequest{Model: in.Model, Input: inputs})
+	vecs, tokens, err := s.llm.Embed(c.UserContext(), in.Model, inputs)
 	if err != nil {
 		s.releaseQuota(context.Background(), ws.ID, hold)
-		err = chat.Classify(err, in.Model)
-		if errors.Is(err, chat.ErrUnavailable) {
-			return modelUnavailable(err)
+		if _, ok := fault.As(err); ok {
+			return err
 		}
 		return invalid("model", "%s", err.Error())
 	}
-	s.recordAICall(context.Background(), aiCall{kind: "embedding", model: in.Model, wsID: ws.ID, userID: u.ID, input: resp.PromptEvalCount,
+	s.recordAICall(context.Background(), aiCall{kind: "embedding", model: in.Model, wsID: ws.ID, userID: u.ID, input: tokens,
 		duration: time.Since(start), hold: hold})
-	data := make([]fiber.Map, len(resp.Embeddings))
-	for i, e := range resp.Embeddings {
+	data := make([]fiber.Map, len(vecs))
+	for i, e := range vecs {
 		data[i] = fiber.Map{"object": "embedding", "index": i, "embedding": e}
 	}
 	return c.JSON(fiber.Map{"object": "list", "data": data, "model": in.Model,
-		"usage": fiber.Map{"prompt_tokens": resp.PromptEvalCount, "total_tokens": resp.PromptEvalCount}})
+		"usage": fiber.Map{"prompt_tokens": tokens, "total_tokens": tokens}})
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"html/template"
 	"strings"
 
@@ -49,9 +48,6 @@ func (s *Server) searchKnowledge(ctx context.Context, wsID string, v store.Viewe
 		return nil, err
 	}
 	resp, err := s.knowledge.Search(ctx, rag.Query{WorkspaceID: wsID, Viewer: v, Text: query, KnowledgeBaseIDs: kbIDs, TopK: topK, Mode: m})
-	if errors.Is(err, llm.ErrUnavailable) {
-		return nil, errors.Join(chat.ErrUnavailable, err)
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -39,12 +39,12 @@ type kbOption struct {
 func (s *Server) chatModels(ctx context.Context) []string {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	resp, err := s.ollama().List(ctx)
+	models, err := s.llm.List(ctx)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, m := range resp.Models {
+	for _, m := range models {
 		if strings.Contains(strings.ToLower(m.Name), "embed") {
 			continue // embedding models cannot chat
 		}

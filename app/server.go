@@ -52,10 +52,9 @@ type Server struct {
 
 	touched sync.Map // token id → time of the last last_used_at write
 
-	models modelCache  // what Ollama said about each model
-	gens   generations // replies being written, by chat
+	gens generations // replies being written, by chat
 
-	llm       *llm.Client        // Ollama, for embeddings and model info
+	llm       *llm.Client        // the one Ollama client
 	runner    *jobs.Runner       // background document processing
 	knowledge *knowledge.Service // ingestion, search and retrieval (knowledge_wire.go)
 
@@ -227,9 +226,16 @@ func (s *Server) currentSettings() Settings {
 	return s.settings
 }
 
+// saveSettings stores the settings and points the Ollama client at their URL
+// (refusing a URL that is not one before anything is stored).
 func (s *Server) saveSettings(ctx context.Context, st Settings) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if st.OllamaURL != s.settings.OllamaURL {
+		if err := s.llm.SetBaseURL(st.OllamaURL); err != nil {
+			return fault.Field("ollama_url", "%s", err.Error())
+		}
+	}
 	if err := s.store.PutSetting(ctx, "instance", st); err != nil {
 		return err
 	}
