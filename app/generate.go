@@ -17,6 +17,7 @@ import (
 	"quire/app/chat"
 	"quire/app/fault"
 	"quire/app/llm"
+	"quire/app/plan"
 	"quire/store"
 )
 
@@ -176,7 +177,7 @@ func chatRequest(t turn, model string, info *llm.ModelInfo) chat.Request {
 // scheduler and its quota reservation.
 type admission struct {
 	ticket *ticket
-	hold   int64
+	hold   plan.Hold
 }
 
 // admit takes a scheduler place for the user and reserves the reply's
@@ -193,7 +194,7 @@ func (s *Server) admit(c *fiber.Ctx, t turn, model string, info *llm.ModelInfo) 
 	if len(t.chat.KnowledgeBaseIDs) > 0 {
 		in = chat.PromptRoom(req)
 	}
-	hold, err := s.reserveQuota(c.UserContext(), t.ws.ID, model, in, out)
+	hold, err := s.plan.Reserve(c.UserContext(), t.ws.ID, model, in, out)
 	if err != nil {
 		tk.release()
 		return admission{}, err
@@ -204,7 +205,7 @@ func (s *Server) admit(c *fiber.Ctx, t turn, model string, info *llm.ModelInfo) 
 // release gives back what an admission holds when its reply does not start.
 func (s *Server) release(ctx context.Context, wsID string, a admission) {
 	a.ticket.release()
-	s.releaseQuota(ctx, wsID, a.hold)
+	s.plan.Release(ctx, a.hold)
 }
 
 // startReply takes the chat's one running reply, then a scheduler place and
@@ -280,8 +281,8 @@ func (s *Server) writeReply(ctx context.Context, g *generation, t turn, reply *s
 	if ferr := s.store.FinishMessage(bg, t.ws.ID, reply.ID, out); ferr != nil {
 		s.log.Error("store reply", "message_id", reply.ID, "err", ferr)
 	}
-	s.recordAICall(bg, aiCall{kind: "chat", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID, messageID: reply.ID,
-		input: res.InputTokens, output: res.OutputTokens, duration: res.Duration, hold: adm.hold})
+	s.plan.Settle(bg, adm.hold, plan.Call{WorkspaceID: t.ws.ID, Kind: store.UsageChat, Model: model, UserID: t.user.ID, ChatID: t.chat.ID, MessageID: reply.ID,
+		Input: res.InputTokens, Output: res.OutputTokens, Duration: res.Duration})
 	final, ferr := s.store.GetMessage(bg, t.ws.ID, t.chat.ID, reply.ID)
 	if ferr != nil {
 		final = reply
@@ -321,7 +322,7 @@ func (s *Server) nameChat(ctx context.Context, t turn, model string) {
 		Question: "Write a title of at most six words for a conversation that starts with this question. Reply with the title only.\n\n" + t.question.Content}
 	// The title is a model call like any other: it fits the quota or is not made.
 	in, out := chat.Estimate(req)
-	hold, err := s.reserveQuota(ctx, t.ws.ID, model, in, out)
+	hold, err := s.plan.Reserve(ctx, t.ws.ID, model, in, out)
 	var res chat.Result
 	if err == nil {
 		res, err = chat.Stream(ctx, s.llm, chat.Build(req), func(string) {})
@@ -335,8 +336,8 @@ func (s *Server) nameChat(ctx context.Context, t turn, model string) {
 	} else {
 		title = string(r)
 	}
-	s.recordAICall(ctx, aiCall{kind: "title", model: model, wsID: t.ws.ID, userID: t.user.ID, chatID: t.chat.ID,
-		input: res.InputTokens, output: res.OutputTokens, duration: res.Duration, hold: hold})
+	s.plan.Settle(ctx, hold, plan.Call{WorkspaceID: t.ws.ID, Kind: store.UsageTitle, Model: model, UserID: t.user.ID, ChatID: t.chat.ID,
+		Input: res.InputTokens, Output: res.OutputTokens, Duration: res.Duration})
 	if _, err := s.store.UpdateChat(ctx, t.ws.ID, t.chat.ID, store.ChatFields{Name: &title}); err != nil {
 		s.log.Warn("naming chat", "chat_id", t.chat.ID, "err", err)
 	}
@@ -377,15 +378,4 @@ func (s *Server) respond(c *fiber.Ctx, g *generation, question *store.Message) e
 		}
 	}))
 	return nil
-}
-
-// aiCall is one model call to account for.
-type aiCall struct {
-	kind, model                   string
-	wsID                          string
-	userID                        int64
-	chatID, messageID, documentID string
-	input, output                 int
-	duration                      time.Duration
-	hold                          int64 // the quota reservation this call settles
 }

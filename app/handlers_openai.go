@@ -15,6 +15,7 @@ import (
 
 	"quire/app/chat"
 	"quire/app/fault"
+	"quire/app/plan"
 	"quire/store"
 )
 
@@ -124,7 +125,7 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 		return err
 	}
 	in1, out1 := chat.Estimate(req)
-	hold, err := s.reserveQuota(c.UserContext(), ws.ID, in.Model, in1, out1)
+	hold, err := s.plan.Reserve(c.UserContext(), ws.ID, in.Model, in1, out1)
 	if err != nil {
 		tk.release()
 		return err
@@ -132,8 +133,8 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 	id, created := "chatcmpl-"+uuid.NewString(), time.Now().Unix()
 	finish := func(res chat.Result) {
 		tk.release()
-		s.recordAICall(context.Background(), aiCall{kind: "chat", model: in.Model, wsID: ws.ID, userID: u.ID,
-			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration, hold: hold})
+		s.plan.Settle(context.Background(), hold, plan.Call{WorkspaceID: ws.ID, Kind: store.UsageChat, Model: in.Model, UserID: u.ID,
+			Input: res.InputTokens, Output: res.OutputTokens, Duration: res.Duration})
 	}
 	if !in.Stream {
 		res, err := chat.Result{}, tk.wait(c.UserContext())
@@ -223,25 +224,25 @@ func (s *Server) openAIEmbeddings(c *fiber.Ctx) error {
 	for _, text := range inputs {
 		estimate += chat.TokenBound(text)
 	}
-	hold, err := s.reserveQuota(c.UserContext(), ws.ID, in.Model, estimate, 0)
+	hold, err := s.plan.Reserve(c.UserContext(), ws.ID, in.Model, estimate, 0)
 	if err != nil {
 		return err
 	}
 	if err := tk.wait(c.UserContext()); err != nil {
-		s.releaseQuota(context.Background(), ws.ID, hold)
+		s.plan.Release(context.Background(), hold)
 		return err
 	}
 	start := time.Now()
 	vecs, tokens, err := s.llm.Embed(c.UserContext(), in.Model, inputs)
 	if err != nil {
-		s.releaseQuota(context.Background(), ws.ID, hold)
+		s.plan.Release(context.Background(), hold)
 		if _, ok := fault.As(err); ok {
 			return err
 		}
 		return invalid("model", "%s", err.Error())
 	}
-	s.recordAICall(context.Background(), aiCall{kind: "embedding", model: in.Model, wsID: ws.ID, userID: u.ID, input: tokens,
-		duration: time.Since(start), hold: hold})
+	s.plan.Settle(context.Background(), hold, plan.Call{WorkspaceID: ws.ID, Kind: store.UsageEmbedding, Model: in.Model, UserID: u.ID, Input: tokens,
+		Duration: time.Since(start)})
 	data := make([]fiber.Map, len(vecs))
 	for i, e := range vecs {
 		data[i] = fiber.Map{"object": "embedding", "index": i, "embedding": e}

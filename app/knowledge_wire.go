@@ -25,7 +25,7 @@ func (s *Server) initKnowledge() error {
 	svc, err := knowledge.New(knowledge.Config{
 		Store: s.store, LLM: client, Runner: s.runner, FilesDir: s.cfg.FilesDir(),
 		EmbeddingModel: func() string { return s.currentSettings().DefaultEmbeddingModel },
-		Cost:           s.costMicros, Logger: s.log,
+		Cost:           s.plan.Cost, Logger: s.log,
 	})
 	if err != nil {
 		return err

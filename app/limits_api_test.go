@@ -156,14 +156,14 @@ func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 	u := ts.quickUser("owner")
 	ws := ts.createWorkspace(u, "Acme")
 	ctx := context.Background()
-	if _, err := ts.srv.reserveQuota(ctx, ws.ID, "m", 60, 0); err != nil {
+	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.srv.reserveQuota(ctx, ws.ID, "m", 60, 0); err == nil || toAPIError(err).Code != "quota_exceeded" {
+	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err == nil || toAPIError(err).Code != "quota_exceeded" {
 		t.Fatalf("second hold of 60 within 100: %v", err)
 	}
 	ts.rawDB().Exec(`UPDATE usage_reservations SET expires_at = '2000-01-01T00:00:00.000000Z'`) // as if its process died long ago
-	if _, err := ts.srv.reserveQuota(ctx, ws.ID, "m", 60, 0); err != nil {
+	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err != nil {
 		t.Fatalf("an expired hold still counts: %v", err)
 	}
 	// A restart releases what the previous process held at once.
@@ -171,7 +171,7 @@ func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.reserveQuota(ctx, ws.ID, "m", 100, 0); err != nil {
+	if _, err := srv.plan.Reserve(ctx, ws.ID, "m", 100, 0); err != nil {
 		t.Fatalf("a hold from before the restart still counts: %v", err)
 	}
 }
@@ -181,6 +181,7 @@ func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 func TestParallelUploadsStopAtTheDocumentLimit(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.billing = billing.New(billing.Config{SecretKey: "sk_test_quire", APIURL: "http://127.0.0.1:1"}, ts.store, ts.srv.log) // no subscription: Free
+	ts.srv.plan = ts.srv.newPlan()
 	u := ts.signup("uploader")
 	ws := ts.createWorkspace(u, "Acme")
 	limit := billing.Free().Documents

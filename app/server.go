@@ -26,6 +26,7 @@ import (
 	"quire/app/llm"
 	"quire/app/mail"
 	"quire/app/ops"
+	"quire/app/plan"
 	"quire/store"
 )
 
@@ -59,6 +60,7 @@ type Server struct {
 	knowledge *knowledge.Service // ingestion, search and retrieval (knowledge_wire.go)
 
 	billing *billing.Service // Stripe billing; nil when billing is off (handlers_billing.go)
+	plan    *plan.Service    // plans, quota and the gates on them
 
 	backups *ops.Backups // the backups folder and its schedule (handlers_ops.go)
 
@@ -120,6 +122,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		ProxyHeader:                  "",
 	})
 	s.initBilling()
+	s.plan = s.newPlan()
 	if err := s.initKnowledge(); err != nil {
 		return nil, err
 	}
