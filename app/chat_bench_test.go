@@ -75,7 +75,7 @@ func BenchmarkReplyOverhead(b *testing.B) {
 		quireFull += time.Since(start)
 		quireFirst += first
 		// Let the detached generation finish its bookkeeping (title, usage).
-		for ts.srv.gens.get(strings.TrimPrefix(cp[strings.LastIndex(cp, "/"):], "/")) != nil {
+		for ts.srv.answer.Running(strings.TrimPrefix(cp[strings.LastIndex(cp, "/"):], "/")) != nil {
 			time.Sleep(time.Millisecond)
 		}
 	}

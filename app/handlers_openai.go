@@ -13,9 +13,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"quire/app/answer"
 	"quire/app/chat"
-	"quire/app/fault"
-	"quire/app/plan"
 	"quire/store"
 )
 
@@ -105,49 +104,25 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 			req.History = append(req.History, chat.Turn{Role: m.Role, Content: string(m.Content)})
 		}
 	}
-	info, err := s.llm.Show(c.UserContext(), in.Model)
-	if err != nil {
-		return err
-	}
-	req.ContextLength = info.ContextLength
-	if err := checkSampling(nil, nil, in.MaxTokens, info.ContextLength); err != nil {
-		return err
-	}
 	if len(in.KnowledgeBaseIDs) > 0 {
 		if err := s.checkVisibleKBs(c, ws, &in.KnowledgeBaseIDs); err != nil {
 			return err
 		}
-		req.Sources, _ = s.retrieveKnowledge(c.UserContext(), ws, u, in.KnowledgeBaseIDs, req.Question)
 	}
-	// Same admission as a chat reply: a scheduler place, then the estimate reserved.
-	tk, err := s.sched.admit(c, u.ID, ws.ID)
+	g, err := s.answer.Complete(c.UserContext(), answer.Completion{WorkspaceID: ws.ID, Viewer: chatViewer(ws, u), Request: req, KnowledgeBaseIDs: in.KnowledgeBaseIDs})
 	if err != nil {
-		return err
-	}
-	in1, out1 := chat.Estimate(req)
-	hold, err := s.plan.Reserve(c.UserContext(), ws.ID, in.Model, in1, out1)
-	if err != nil {
-		tk.release()
 		return err
 	}
 	id, created := "chatcmpl-"+uuid.NewString(), time.Now().Unix()
-	finish := func(res chat.Result) {
-		tk.release()
-		s.plan.Settle(context.Background(), hold, plan.Call{WorkspaceID: ws.ID, Kind: store.UsageChat, Model: in.Model, UserID: u.ID,
-			Input: res.InputTokens, Output: res.OutputTokens, Duration: res.Duration})
-	}
 	if !in.Stream {
-		res, err := chat.Result{}, tk.wait(c.UserContext())
-		if err == nil {
-			res, err = chat.Stream(c.UserContext(), s.llm, chat.Build(req), func(string) {})
-		}
-		finish(res)
+		out, err := g.Wait(c.UserContext())
 		if err != nil {
-			if fault.Is(err, fault.Unavailable) {
-				return err
-			}
-			return errorf(502, "model_failed", "%s", err.Error())
+			return err
 		}
+		if out.Failure != nil {
+			return out.Failure
+		}
+		res := out.Result
 		return c.JSON(fiber.Map{
 			"id": id, "object": "chat.completion", "created": created, "model": in.Model,
 			"choices":   []fiber.Map{{"index": 0, "message": fiber.Map{"role": "assistant", "content": res.Content}, "finish_reason": finishReason(res.DoneReason)}},
@@ -162,23 +137,23 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 			b, _ := json.Marshal(fiber.Map{"id": id, "object": "chat.completion.chunk", "created": created, "model": in.Model,
 				"choices": []fiber.Map{{"index": 0, "delta": delta, "finish_reason": reason}}})
 			fmt.Fprintf(w, "data: %s\n\n", b)
-			_ = w.Flush()
 		}
 		chunk(fiber.Map{"role": "assistant", "content": ""}, nil)
-		// Detached from the connection: the call is accounted even if the client leaves.
-		res, err := chat.Result{}, tk.wait(context.Background())
-		if err == nil {
-			res, err = chat.Stream(context.Background(), s.llm, chat.Build(req), func(d string) { chunk(fiber.Map{"content": d}, nil) })
-		}
-		finish(res)
-		if err != nil {
-			b, _ := json.Marshal(fiber.Map{"error": fiber.Map{"code": "model_failed", "message": err.Error()}})
-			fmt.Fprintf(w, "data: %s\n\n", b)
-		} else {
-			chunk(fiber.Map{}, finishReason(res.DoneReason))
-		}
-		fmt.Fprint(w, "data: [DONE]\n\n")
-		_ = w.Flush()
+		// The completion runs detached from the connection: it is accounted even if the client leaves.
+		follow(g, func(ev answer.Event) {
+			switch ev.Name {
+			case answer.EventDelta:
+				chunk(fiber.Map{"content": ev.Delta}, nil)
+			case answer.EventError:
+				b, _ := json.Marshal(fiber.Map{"error": fiber.Map{"code": "model_failed", "message": ev.Err.Message}})
+				fmt.Fprintf(w, "data: %s\n\n", b)
+				fmt.Fprint(w, "data: [DONE]\n\n")
+			case answer.EventDone:
+				out, _ := g.Wait(context.Background())
+				chunk(fiber.Map{}, finishReason(out.Result.DoneReason))
+				fmt.Fprint(w, "data: [DONE]\n\n")
+			}
+		}, w.Flush)
 	}))
 	return nil
 }
@@ -215,34 +190,10 @@ func (s *Server) openAIEmbeddings(c *fiber.Ctx) error {
 		return invalid("input", "at most 2048 inputs per request")
 	}
 	ws, u := s.keyWorkspace(c), userOf(c)
-	tk, err := s.sched.admit(c, u.ID, ws.ID)
+	vecs, tokens, err := s.answer.Embed(c.UserContext(), ws.ID, u.ID, in.Model, inputs)
 	if err != nil {
 		return err
 	}
-	defer tk.release()
-	estimate := 0
-	for _, text := range inputs {
-		estimate += chat.TokenBound(text)
-	}
-	hold, err := s.plan.Reserve(c.UserContext(), ws.ID, in.Model, estimate, 0)
-	if err != nil {
-		return err
-	}
-	if err := tk.wait(c.UserContext()); err != nil {
-		s.plan.Release(context.Background(), hold)
-		return err
-	}
-	start := time.Now()
-	vecs, tokens, err := s.llm.Embed(c.UserContext(), in.Model, inputs)
-	if err != nil {
-		s.plan.Release(context.Background(), hold)
-		if _, ok := fault.As(err); ok {
-			return err
-		}
-		return invalid("model", "%s", err.Error())
-	}
-	s.plan.Settle(context.Background(), hold, plan.Call{WorkspaceID: ws.ID, Kind: store.UsageEmbedding, Model: in.Model, UserID: u.ID, Input: tokens,
-		Duration: time.Since(start)})
 	data := make([]fiber.Map, len(vecs))
 	for i, e := range vecs {
 		data[i] = fiber.Map{"object": "embedding", "index": i, "embedding": e}

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"strings"
 
-	"quire/app/chat"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/llm"
@@ -77,24 +76,4 @@ func highlight(sn store.Snippet) template.HTML {
 	}
 	b.WriteString(template.HTMLEscapeString(sn.Text[at:]))
 	return template.HTML(b.String())
-}
-
-// retrieveKnowledge finds a chat's sources: hybrid search over the attached
-// knowledge bases, as the chat's owner sees them.
-func (s *Server) retrieveKnowledge(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error) {
-	v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
-	resp, err := s.knowledge.Search(ctx, rag.Query{WorkspaceID: ws.ID, Viewer: v, Text: query, KnowledgeBaseIDs: kbIDs, TopK: 5, Mode: rag.ModeHybrid})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]chat.Source, len(resp.Results))
-	for i, r := range resp.Results {
-		out[i] = chat.Source{N: i + 1, ChunkID: r.ChunkID, DocumentID: r.DocumentID, DocumentName: r.DocumentName, Heading: r.Heading,
-			Snippet: r.Snippet.Text, Content: r.Content}
-		if r.Page > 0 {
-			p := r.Page
-			out[i].PageNumber = &p
-		}
-	}
-	return out, nil
 }

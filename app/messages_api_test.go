@@ -79,9 +79,14 @@ func TestStreamedReplyFromRealOllama(t *testing.T) {
 	if len(msgs.Items) != 2 || msgs.Items[0].Role != "user" || msgs.Items[1].Content != o.ChatSentence || *msgs.Items[1].ParentID != msgs.Items[0].ID {
 		t.Fatalf("stored messages %+v", msgs.Items)
 	}
-	// The chat got a title from its first exchange.
+	// The chat got a title from its first exchange (written after the reply).
 	var ch chatJSON
-	ts.must(200, req{method: "GET", path: cp, token: u.token}).json(&ch)
+	for range 250 { // up to 5 s
+		if ts.must(200, req{method: "GET", path: cp, token: u.token}).json(&ch); ch.Name != "" {
+			break
+		}
+		sleepBriefly()
+	}
 	if ch.Name == "" || strings.Contains(ch.Name, "[1]") {
 		t.Fatalf("chat title %q", ch.Name)
 	}

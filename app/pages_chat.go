@@ -88,7 +88,7 @@ func (s *Server) pageChat(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.gens.get(ch.ID) != nil}
+	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.answer.Running(ch.ID) != nil}
 	if ch.UserID == u.ID {
 		if data["Shares"], err = s.store.ListShares(ctx, ws.ID, ch.ID); err != nil {
 			return err

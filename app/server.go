@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/answer"
 	"quire/app/billing"
 	"quire/app/config"
 	"quire/app/fault"
@@ -48,12 +49,11 @@ type Server struct {
 	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs    *limit.Limiter // password-reset mails per email and per address
 	tokenGuesses *limit.Limiter // unknown invitation and password-reset tokens per client address
-	chatPosts    *limit.Limiter // chat messages posted per user per minute (scheduler.go bounds replies)
-	sched        *scheduler     // generations per user and workspace, fair slots to Ollama
+	chatPosts    *limit.Limiter // chat messages posted per user per minute (package answer bounds replies)
 
 	touched sync.Map // token id → time of the last last_used_at write
 
-	gens generations // replies being written, by chat
+	answer *answer.Service // asking: chat replies and /v1 completions
 
 	llm       *llm.Client        // the one Ollama client
 	runner    *jobs.Runner       // background document processing
@@ -81,7 +81,6 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),
 		chatPosts:    limit.New(cfg.Generation.PostsPerMinute, time.Minute),
-		sched:        newScheduler(cfg.Generation.PerUser, cfg.Generation.PerWorkspace, cfg.Generation.InFlight),
 	}
 	if err := s.loadSettings(ctx); err != nil {
 		return nil, err
@@ -126,6 +125,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	if err := s.initKnowledge(); err != nil {
 		return nil, err
 	}
+	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
+		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
+		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
 	s.startOps(ctx)
 	s.register(web)
 	return s, nil
@@ -150,14 +152,7 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	err := s.fiber.ShutdownWithTimeout(timeout)
 	s.backups.Stop()
-	done := make(chan struct{})
-	go func() { s.gens.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Until(deadline)):
-		s.gens.stopAll()
-		<-done
-	}
+	s.answer.Shutdown(deadline)
 	// Running document tasks stop and go back to the queue; they resume on the next start.
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(5*time.Second))
 	defer cancel()
