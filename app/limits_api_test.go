@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-
 	"quire/app/billing"
 	"quire/app/config"
 )
@@ -194,7 +193,6 @@ func TestParallelUploadsStopAtTheDocumentLimit(t *testing.T) {
 		t.Fatalf("%d documents (limit %d), statuses %v", count, limit, codes)
 	}
 }
-
 
 // One user firing 40 replies at once in one workspace does not hold up another
 // workspace's reply. The fake model server serves 4 requests at a time, like a
