@@ -122,7 +122,10 @@ func (c *Client) client() *api.Client {
 func (c *Client) Heartbeat(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ShowTimeout)
 	defer cancel()
-	return c.classify(ctx, c.client().Heartbeat(ctx), "")
+	began := time.Now()
+	err := c.classify(ctx, c.client().Heartbeat(ctx), "")
+	ops.ObserveOllama("heartbeat", time.Since(began), err)
+	return err
 }
 
 // ModelInfo is what Quire needs to know about a model.
