@@ -141,7 +141,7 @@ func TestBillingDisabledIsSelfHostedAndUnlimited(t *testing.T) {
 	ts.must(200, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats/" + ch.ID + "/public", token: owner.token, body: map[string]bool{"enabled": true}})
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: owner.token, body: map[string]string{"name": "k", "workspace_id": ws.ID}})
 	w, _ := ts.store.WorkspaceByID(t.Context(), ws.ID)
-	if _, err := ts.srv.documentsAllowedFor(t.Context(), w, 10<<30); err != nil {
+	if _, err := ts.srv.plan.Documents(t.Context(), w.ID, 10<<30); err != nil {
 		t.Errorf("documents gate without billing: %v", err)
 	}
 	var lim map[string]any
@@ -388,17 +388,17 @@ func TestBillingGates(t *testing.T) {
 		quota("publish a chat", b.do(req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats/" + ch.ID + "/public", token: owner.token, body: map[string]bool{"enabled": true}}))
 		quota("create a workspace key", b.do(req{method: "POST", path: "/api/me/tokens", token: owner.token, body: map[string]string{"name": "k", "workspace_id": ws.ID}}))
 		quota("use /v1 with a workspace key", b.do(req{method: "GET", path: "/v1/models", token: keySecret}))
-		if _, err := b.srv.reserveQuota(ctx, ws.ID, "m", 1, 1); err == nil || toAPIError(err).Status != 402 {
+		if _, err := b.srv.plan.Reserve(ctx, ws.ID, "m", 1, 1); err == nil || toAPIError(err).Status != 402 {
 			t.Errorf("tokens over the free plan's 100000: %v", err)
 		}
-		if _, err := b.srv.documentsAllowedFor(ctx, wsRow, 101<<20); err == nil || toAPIError(err).Code != "quota_exceeded" {
+		if _, err := b.srv.plan.Documents(ctx, wsRow.ID, 101<<20); err == nil || toAPIError(err).Code != "quota_exceeded" {
 			t.Errorf("101 MB document on the free plan's 100 MB: %v", err)
 		}
 	}
 	b.addMember(ws, owner, b.quickUser("two"), "member")
 	b.addMember(ws, owner, b.quickUser("three"), "member")
 	checkFree()
-	if _, err := b.srv.documentsAllowedFor(ctx, wsRow, 1<<20); err != nil {
+	if _, err := b.srv.plan.Documents(ctx, wsRow.ID, 1<<20); err != nil {
 		t.Errorf("a small document on the free plan: %v", err)
 	}
 
@@ -411,10 +411,10 @@ func TestBillingGates(t *testing.T) {
 	if res := b.do(req{method: "GET", path: "/v1/models", token: keySecret}); res.Status == 402 || res.Status == 403 {
 		t.Errorf("/v1 on Pro: %d %s", res.Status, res.Body)
 	}
-	if _, err := b.srv.reserveQuota(ctx, ws.ID, "m", 1, 1); err != nil {
+	if _, err := b.srv.plan.Reserve(ctx, ws.ID, "m", 1, 1); err != nil {
 		t.Errorf("tokens on Pro (unlimited): %v", err)
 	}
-	if _, err := b.srv.documentsAllowedFor(ctx, wsRow, 5<<30); err != nil {
+	if _, err := b.srv.plan.Documents(ctx, wsRow.ID, 5<<30); err != nil {
 		t.Errorf("5 GB document on Pro (unlimited storage): %v", err)
 	}
 

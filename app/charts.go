@@ -81,7 +81,7 @@ func (s *Server) pageUsage(c *fiber.Ctx) error {
 	}
 	data["Total"] = total
 	data["TotalCost"] = config.FormatMicros(total.CostMicros)
-	lim := s.limitsFor(ws)
+	lim := s.plan.LimitsOf(c.UserContext(), ws.ID)
 	data["Limits"] = lim
 	data["LimitCost"] = config.FormatMicros(lim.CreditLimit)
 	return s.render(c, "usage", "Usage · "+ws.Name, data)

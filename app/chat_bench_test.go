@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"quire/app/chat"
+	"quire/app/llm"
 )
 
 // BenchmarkReplyOverhead measures time-to-first-token and full-reply time of the
@@ -24,12 +25,16 @@ func BenchmarkReplyOverhead(b *testing.B) {
 	u, cp := chatFixture(ts)
 	wsBase := cp[:strings.Index(cp, "/chats/")]
 	base := realHTTP(b, ts)
+	direct, err := llm.New(o.URL, llm.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var directFirst, directFull, quireFirst, quireFull time.Duration
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
 		var first time.Duration
-		if _, err := chat.Stream(context.Background(), o.Client, chat.Request{Model: o.ChatModel, Question: "How does Quire answer?", ContextLength: 4096},
+		if _, err := chat.Stream(context.Background(), direct, chat.Build(chat.Request{Model: o.ChatModel, Question: "How does Quire answer?", ContextLength: 4096}),
 			func(string) {
 				if first == 0 {
 					first = time.Since(start)
@@ -70,7 +75,7 @@ func BenchmarkReplyOverhead(b *testing.B) {
 		quireFull += time.Since(start)
 		quireFirst += first
 		// Let the detached generation finish its bookkeeping (title, usage).
-		for ts.srv.gens.get(strings.TrimPrefix(cp[strings.LastIndex(cp, "/"):], "/")) != nil {
+		for ts.srv.answer.Running(strings.TrimPrefix(cp[strings.LastIndex(cp, "/"):], "/")) != nil {
 			time.Sleep(time.Millisecond)
 		}
 	}

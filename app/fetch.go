@@ -168,7 +168,7 @@ func (s *Server) addURLDocument(c *fiber.Ctx) error {
 		KnowledgeBaseIDs: in.KnowledgeBaseIDs, Limits: lim})
 	if err != nil {
 		os.Remove(s.filePath(rel)) // nothing refers to the saved file
-		return s.documentLimitError(lim, err)
+		return s.plan.DocumentLimitError(lim, err)
 	}
 	s.knowledge.Wake()
 	return c.Status(fiber.StatusAccepted).JSON(documentView(d))

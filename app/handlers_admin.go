@@ -29,7 +29,6 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 		return err
 	}
 	old, st, err := s.updateSettings(c.UserContext(), func(st *Settings) error {
-		ollamaURL := st.OllamaURL
 		if v := in.SignupPolicy; v != nil {
 			if *v != SignupOpen && *v != SignupInviteOnly && *v != SignupClosed {
 				return invalid("signup_policy", "signup_policy must be \"open\", \"invite_only\" or \"closed\"")
@@ -72,13 +71,6 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 		for p, v := range map[*bool]*bool{&st.AllowPublicChats: in.AllowPublicChats, &st.AllowPrivateURLs: in.AllowPrivateURLs} {
 			if v != nil {
 				*p = *v
-			}
-		}
-		// Last, once every field is valid, and under the settings lock: of two
-		// concurrent changes, the one stored last is the one the client talks to.
-		if st.OllamaURL != ollamaURL {
-			if err := s.llm.SetBaseURL(st.OllamaURL); err != nil {
-				return invalid("ollama_url", "%s", err.Error())
 			}
 		}
 		return nil

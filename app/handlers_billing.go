@@ -12,13 +12,14 @@ import (
 
 	"quire/app/billing"
 	"quire/app/config"
+	"quire/app/plan"
 	"quire/store"
 )
 
 // Billing is optional: without stripe.secret_key every workspace is on the
 // self-hosted plan, the UI shows no billing and the billing API answers 404
-// billing_disabled. With it, planFor resolves each workspace's plan from the
-// Stripe mirror and every gate below asks planFor.
+// billing_disabled. With it, package plan resolves each workspace's plan from
+// the Stripe mirror, and every gate asks it.
 
 func init() {
 	// Pages ask billingOn to show the Billing link; initBilling turns it on per server.
@@ -46,106 +47,15 @@ func (s *Server) initBilling() {
 	}
 }
 
+// newPlan builds the plan service over the billing in use (none: self-hosted
+// with the admin's limits).
+func (s *Server) newPlan() *plan.Service {
+	return plan.New(plan.Config{Store: s.store, Billing: s.billing, Prices: s.cfg.Prices, Logger: s.log,
+		SelfHosted: func() (int64, int64) { st := s.currentSettings(); return st.TokenLimit, st.CreditLimitMicros }})
+}
+
 func billingDisabled() *apiError {
 	return errorf(fiber.StatusNotFound, "billing_disabled", "billing is not enabled on this instance (no Stripe keys are configured); every workspace is on the self-hosted plan")
-}
-
-func quotaExceeded(format string, a ...any) *apiError {
-	return errorf(fiber.StatusPaymentRequired, "quota_exceeded", format, a...)
-}
-
-// upgradeHint ends a quota message with what a person can do about it.
-func (s *Server) upgradeHint() string {
-	if s.billing == nil {
-		return "ask the instance administrator"
-	}
-	return "the workspace owner can change the plan on the Billing page"
-}
-
-// planFor is the one answer to "what may this workspace use?" for every gate.
-func (s *Server) planFor(ctx context.Context, ws *store.Workspace) (billing.Plan, error) {
-	if s.billing == nil {
-		st := s.currentSettings()
-		return billing.SelfHosted(st.TokenLimit, st.CreditLimitMicros), nil
-	}
-	p, _, err := s.billing.WorkspacePlan(ctx, ws.ID)
-	return p, err
-}
-
-// seatsAllowed refuses a new member or invitation when the plan's seats
-// (members plus pending invitations) are all taken, with a message naming the
-// plan. It returns the plan's seats for the store to enforce again inside the
-// transaction that adds the person (0 = unlimited), which closes the race
-// between two simultaneous invitations.
-func (s *Server) seatsAllowed(ctx context.Context, ws *store.Workspace) (int64, error) {
-	p, err := s.planFor(ctx, ws)
-	if err != nil || p.Seats == 0 {
-		return 0, err
-	}
-	used, err := s.store.SeatsUsed(ctx, ws.ID)
-	if err != nil {
-		return 0, err
-	}
-	if used >= p.Seats {
-		return 0, quotaExceeded("the %s plan includes %d seats and all are taken (members plus pending invitations); remove someone, cancel an invitation, or %s", p.Name, p.Seats, s.upgradeHint())
-	}
-	return p.Seats, nil
-}
-
-// publicChatsAllowed gates publishing a chat, and serving already published
-// ones, on the plan.
-func (s *Server) publicChatsAllowed(ctx context.Context, ws *store.Workspace) error {
-	p, err := s.planFor(ctx, ws)
-	if err != nil || p.PublicChats {
-		return err
-	}
-	return quotaExceeded("the %s plan does not include public chat links; %s", p.Name, s.upgradeHint())
-}
-
-// apiAccessAllowed gates the OpenAI-compatible /v1 API and the creation of
-// workspace-bound API keys on the plan.
-func (s *Server) apiAccessAllowed(ctx context.Context, ws *store.Workspace) error {
-	p, err := s.planFor(ctx, ws)
-	if err != nil || p.APIAccess {
-		return err
-	}
-	return quotaExceeded("the %s plan does not include API access; %s", p.Name, s.upgradeHint())
-}
-
-// documentsAllowedFor is the plan's gate on adding a document of extraBytes
-// (the upload handler calls it through documentsAllowed before storing
-// anything). It returns the plan's limits for the store to enforce again inside
-// the transaction that adds the document, which closes the race between
-// parallel uploads (documentLimitError words the store's refusal).
-func (s *Server) documentsAllowedFor(ctx context.Context, ws *store.Workspace, extraBytes int64) (store.DocumentLimits, error) {
-	p, err := s.planFor(ctx, ws)
-	if err != nil || (p.Documents == 0 && p.StorageMB == 0) {
-		return store.DocumentLimits{}, err
-	}
-	count, used, err := s.store.DocumentTotals(ctx, ws.ID)
-	if err != nil {
-		return store.DocumentLimits{}, err
-	}
-	if p.Documents > 0 && count+1 > p.Documents {
-		return store.DocumentLimits{}, quotaExceeded("the %s plan holds %d documents and this workspace has %d; delete some or %s", p.Name, p.Documents, count, s.upgradeHint())
-	}
-	if limit := p.StorageMB << 20; p.StorageMB > 0 && used+extraBytes > limit {
-		return store.DocumentLimits{}, quotaExceeded("the %s plan holds %d MB of documents; %s are used and this file needs %s more; delete some or %s",
-			p.Name, p.StorageMB, humanBytes(used), humanBytes(extraBytes), s.upgradeHint())
-	}
-	return store.DocumentLimits{Documents: p.Documents, Bytes: p.StorageMB << 20}, nil
-}
-
-// documentLimitError words the store's in-transaction refusal of a document
-// (another upload took the last place since documentsAllowedFor looked).
-func (s *Server) documentLimitError(lim store.DocumentLimits, err error) error {
-	switch {
-	case errors.Is(err, store.ErrDocumentLimit):
-		return quotaExceeded("this workspace's plan holds %d documents and they are all used; delete some or %s", lim.Documents, s.upgradeHint())
-	case errors.Is(err, store.ErrStorageLimit):
-		return quotaExceeded("this workspace's plan holds %d MB of documents and this file does not fit; delete some or %s", lim.Bytes>>20, s.upgradeHint())
-	}
-	return err
 }
 
 // planLimitsJSON is what a plan allows; null means unlimited.
@@ -272,7 +182,7 @@ func (s *Server) loadWorkspaceBilling(ctx context.Context, ws *store.Workspace) 
 	if err != nil {
 		return nil, err
 	}
-	from, _ := period(time.Now())
+	from, _ := plan.Period(time.Now())
 	used, err := s.store.PeriodUsage(ctx, ws.ID, from)
 	if err != nil {
 		return nil, err
@@ -421,16 +331,4 @@ func (s *Server) pageBilling(c *fiber.Ctx) error {
 		"Billing": v, "Plans": mapSlice(cat, planView), "Owner": ws.Role == store.RoleOwner,
 		"Live": v.Subscription != nil && billing.Live(v.Subscription.Status), "Checkout": c.Query("checkout"),
 	})
-}
-
-// planOrFree is planFor for callers without a context or an error path (the
-// usage limits): a plan that cannot be read falls back to the free plan, so a
-// database hiccup never lifts limits.
-func (s *Server) planOrFree(ws *store.Workspace) billing.Plan {
-	p, err := s.planFor(context.Background(), ws)
-	if err != nil {
-		s.log.Error("read the workspace's plan", "workspace_id", ws.ID, "err", err)
-		return billing.Free()
-	}
-	return p
 }

@@ -395,7 +395,7 @@ func (s *Server) setPublic(c *fiber.Ctx) error {
 		if !s.currentSettings().AllowPublicChats {
 			return forbidden("the administrator of this instance does not allow public chats")
 		}
-		if err := s.publicChatsAllowed(c.UserContext(), ws); err != nil {
+		if err := s.plan.PublicChats(c.UserContext(), ws.ID); err != nil {
 			return err
 		}
 		publicID = ch.PublicID
@@ -437,7 +437,7 @@ func (s *Server) loadPublicChat(c *fiber.Ctx) (*publicChat, error) {
 	// A link published under a plan that no longer allows it stops working.
 	if ws, err := s.store.WorkspaceByID(c.UserContext(), ch.WorkspaceID); err != nil {
 		return nil, err
-	} else if s.publicChatsAllowed(c.UserContext(), ws) != nil {
+	} else if s.plan.PublicChats(c.UserContext(), ws.ID) != nil {
 		return nil, notFound("chat")
 	}
 	msgs, err := s.messagePage(c, ch.WorkspaceID, ch.ID)

@@ -132,7 +132,7 @@ func (s *Server) uploadDocument(c *fiber.Ctx) error {
 		MimeType: kind.MIME(), FileSize: up.size, SHA256: up.sha256, StoragePath: rel, UploadedBy: userOf(c).ID, KnowledgeBaseIDs: kbIDs, Limits: lim})
 	if err != nil {
 		os.Remove(s.filePath(rel))
-		return s.documentLimitError(lim, err)
+		return s.plan.DocumentLimitError(lim, err)
 	}
 	s.knowledge.Wake()
 	v := documentView(d)
@@ -208,7 +208,7 @@ func humanBytes(n int64) string {
 // documentsAllowed is the plan's gate on documents and storage (billing); the
 // limits it returns go into store.NewDocument to be enforced atomically.
 func (s *Server) documentsAllowed(c *fiber.Ctx, extraBytes int64) (store.DocumentLimits, error) {
-	return s.documentsAllowedFor(c.UserContext(), workspaceOf(c), extraBytes)
+	return s.plan.Documents(c.UserContext(), workspaceOf(c).ID, extraBytes)
 }
 
 func (s *Server) listDocuments(c *fiber.Ctx) error {

@@ -80,7 +80,7 @@ func (s *Server) createInvitation(c *fiber.Ctx) error {
 // The answer is the same whether or not an account uses the address.
 func (s *Server) invite(c *fiber.Ctx, email, role string, teamID int64) (*invitationWithLink, error) {
 	ctx, ws := c.UserContext(), workspaceOf(c)
-	planSeats, err := s.seatsAllowed(ctx, ws)
+	planSeats, err := s.plan.Seats(ctx, ws.ID)
 	if err != nil {
 		return nil, err // the plan's seats are taken
 	}

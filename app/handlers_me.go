@@ -135,7 +135,7 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 		} else if err != nil {
 			return err
 		}
-		if err := s.apiAccessAllowed(c.UserContext(), ws); err != nil {
+		if err := s.plan.APIAccess(c.UserContext(), ws.ID); err != nil {
 			return err // a workspace key is for the /v1 API, which the plan must include
 		}
 	}

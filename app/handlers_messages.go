@@ -11,16 +11,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/answer"
 	"quire/store"
 )
 
 // maxMessageBytes caps one question: long enough for pasted pages, short enough
 // that a flood of posts cannot fill the disk or the transcripts others read.
 const maxMessageBytes = 32 << 10
-
-// historyMessages is how many earlier messages a reply is given at most; the
-// prompt is fitted to the model's context from these, newest first.
-const historyMessages = 200
 
 func readContent(c *fiber.Ctx) (string, error) {
 	var in struct {
@@ -53,11 +50,6 @@ func (s *Server) countPost(c *fiber.Ctx) error {
 	return e
 }
 
-// history returns the recent messages of the chat before sequence number seq.
-func (s *Server) history(ctx context.Context, ch *store.Chat, seq int) ([]store.Message, error) {
-	return s.store.LatestMessages(ctx, ch.WorkspaceID, ch.ID, seq, historyMessages)
-}
-
 // postMessage stores the question first: whatever happens next (model down,
 // quota), the person's message is kept.
 func (s *Server) postMessage(c *fiber.Ctx) error {
@@ -66,8 +58,8 @@ func (s *Server) postMessage(c *fiber.Ctx) error {
 		return err
 	}
 	ch, ws := chatOf(c), workspaceOf(c)
-	if s.gens.get(ch.ID) != nil {
-		return conflict("a reply is still being written in this chat; stop it or wait for it")
+	if err := s.answer.Idle(ch.ID); err != nil {
+		return err
 	}
 	if err := s.countPost(c); err != nil {
 		return err
@@ -79,30 +71,28 @@ func (s *Server) postMessage(c *fiber.Ctx) error {
 	return s.reply(c, ch, q, "")
 }
 
-// reply generates the answer to question q of chat ch and responds. A
+// reply asks for the answer to question q of chat ch and responds. A
 // regenerated reply's predecessor (dropID) is deleted only once everything
-// that can refuse (model, scheduler, quota) has agreed (startReply).
+// that can refuse (model, scheduler, quota) has agreed.
 func (s *Server) reply(c *fiber.Ctx, ch *store.Chat, q *store.Message, dropID string) error {
-	model, info, err := s.prepare(c, ch)
-	if err != nil {
-		return err
-	}
-	hist, err := s.history(c.UserContext(), ch, q.SequenceNumber)
-	if err != nil {
-		return err
-	}
-	g, err := s.startReply(c, turn{ws: workspaceOf(c), user: userOf(c), chat: ch, question: q, history: hist}, model, info, dropID)
+	ws := workspaceOf(c)
+	g, err := s.answer.Ask(c.UserContext(), answer.Turn{WorkspaceID: ws.ID, Viewer: chatViewer(ws, userOf(c)), Chat: ch, Question: q, DropID: dropID})
 	if err != nil {
 		return err
 	}
 	return s.respond(c, g, q)
 }
 
+// chatViewer is whom a reply's retrieval sees the knowledge bases as: the asker.
+func chatViewer(ws *store.Workspace, u *store.User) store.Viewer {
+	return store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
+}
+
 // regenerate replaces the last assistant reply with a new one.
 func (s *Server) regenerate(c *fiber.Ctx) error {
 	ch, ws := chatOf(c), workspaceOf(c)
-	if s.gens.get(ch.ID) != nil {
-		return conflict("a reply is still being written in this chat; stop it or wait for it")
+	if err := s.answer.Idle(ch.ID); err != nil {
+		return err
 	}
 	if err := s.countPost(c); err != nil {
 		return err
@@ -136,8 +126,8 @@ func (s *Server) editMessage(c *fiber.Ctx) error {
 		return err
 	}
 	ch, ws := chatOf(c), workspaceOf(c)
-	if s.gens.get(ch.ID) != nil {
-		return conflict("a reply is still being written in this chat; stop it or wait for it")
+	if err := s.answer.Idle(ch.ID); err != nil {
+		return err
 	}
 	m, err := s.store.GetMessage(c.UserContext(), ws.ID, ch.ID, c.Params("msg"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -161,16 +151,16 @@ func (s *Server) editMessage(c *fiber.Ctx) error {
 
 // stopChat stops the running reply; what was written so far is kept as "stopped".
 func (s *Server) stopChat(c *fiber.Ctx) error {
-	g := s.gens.get(chatOf(c).ID)
+	g := s.answer.Running(chatOf(c).ID)
 	if g == nil {
 		return conflict("no reply is being written in this chat")
 	}
-	g.cancel()
+	g.Stop()
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
-	final, _, err := g.wait(ctx)
+	out, err := g.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"assistant_message": messageView(final)})
+	return c.JSON(fiber.Map{"assistant_message": messageView(out.Message)})
 }

@@ -4,16 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/ollama/ollama/api"
 	"github.com/valyala/fasthttp"
 
-	"quire/app/chat"
+	"quire/app/llm"
 	"quire/store"
 )
 
@@ -33,16 +31,16 @@ type modelJSON struct {
 func (s *Server) listModels(ctx context.Context) ([]modelJSON, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	resp, err := s.ollama().List(ctx)
+	models, err := s.llm.List(ctx)
 	if err != nil {
-		return nil, chat.Classify(err, "")
+		return nil, err
 	}
-	out := make([]modelJSON, 0, len(resp.Models))
-	for _, m := range resp.Models {
-		mj := modelJSON{Name: m.Name, Size: m.Size, Family: m.Details.Family, Parameters: m.Details.ParameterSize}
-		if info, err := s.showModel(ctx, m.Name); err == nil {
-			mj.Capabilities, mj.Dimensions, mj.ContextLength = info.Capabilities, info.EmbeddingDim, info.ContextLength
-			mj.Chat, mj.Embedding = info.can("completion"), info.can("embedding")
+	out := make([]modelJSON, 0, len(models))
+	for _, m := range models {
+		mj := modelJSON{Name: m.Name, Size: m.Size, Family: m.Family, Parameters: m.ParameterSize}
+		if info, err := s.llm.Show(ctx, m.Name); err == nil {
+			mj.Capabilities, mj.Dimensions, mj.ContextLength = info.Capabilities, info.EmbeddingLength, info.ContextLength
+			mj.Chat, mj.Embedding = info.Can("completion"), info.Can("embedding")
 		}
 		out = append(out, mj)
 	}
@@ -52,9 +50,6 @@ func (s *Server) listModels(ctx context.Context) ([]modelJSON, error) {
 func (s *Server) adminModels(c *fiber.Ctx) error {
 	models, err := s.listModels(c.UserContext())
 	if err != nil {
-		if errors.Is(err, chat.ErrUnavailable) {
-			return modelUnavailable(err)
-		}
 		return err
 	}
 	return c.JSON(list[modelJSON]{Items: models})
@@ -71,7 +66,6 @@ func (s *Server) pullModel(c *fiber.Ctx) error {
 	if in.Name == "" || len(in.Name) > 200 {
 		return invalid("name", "name must be a model name such as llama3.2 or nomic-embed-text")
 	}
-	client := s.ollama()
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
@@ -81,9 +75,8 @@ func (s *Server) pullModel(c *fiber.Ctx) error {
 			_ = w.Flush()
 		}
 		// Detached: a pull keeps going if the admin closes the page.
-		err := client.Pull(context.Background(), &api.PullRequest{Model: in.Name}, func(p api.ProgressResponse) error {
+		err := s.llm.Pull(context.Background(), in.Name, func(p llm.Progress) {
 			send("progress", fiber.Map{"status": p.Status, "completed": p.Completed, "total": p.Total})
-			return nil
 		})
 		if err != nil {
 			send("error", fiber.Map{"code": "model_unavailable", "message": "pulling " + in.Name + " failed: " + err.Error()})

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
-	"github.com/ollama/ollama/api"
 	"github.com/valyala/fasthttp"
 
+	"quire/app/answer"
 	"quire/app/chat"
 	"quire/store"
 )
@@ -28,12 +28,12 @@ func (s *Server) keyWorkspace(c *fiber.Ctx) *store.Workspace { return workspaceO
 func (s *Server) openAIModels(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
 	defer cancel()
-	resp, err := s.ollama().List(ctx)
+	models, err := s.llm.List(ctx)
 	if err != nil {
-		return modelUnavailable(chat.Classify(err, ""))
+		return err
 	}
-	data := make([]fiber.Map, 0, len(resp.Models))
-	for _, m := range resp.Models {
+	data := make([]fiber.Map, 0, len(models))
+	for _, m := range models {
 		data = append(data, fiber.Map{"id": m.Name, "object": "model", "created": m.ModifiedAt.Unix(), "owned_by": "ollama"})
 	}
 	return c.JSON(fiber.Map{"object": "list", "data": data})
@@ -104,52 +104,25 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 			req.History = append(req.History, chat.Turn{Role: m.Role, Content: string(m.Content)})
 		}
 	}
-	info, err := s.showModel(c.UserContext(), in.Model)
-	if err != nil {
-		if errors.Is(err, chat.ErrUnavailable) {
-			return modelUnavailable(err)
-		}
-		return err
-	}
-	req.ContextLength = info.ContextLength
-	if err := checkSampling(nil, nil, in.MaxTokens, info.ContextLength); err != nil {
-		return err
-	}
 	if len(in.KnowledgeBaseIDs) > 0 {
 		if err := s.checkVisibleKBs(c, ws, &in.KnowledgeBaseIDs); err != nil {
 			return err
 		}
-		req.Sources, _ = s.retrieveKnowledge(c.UserContext(), ws, u, in.KnowledgeBaseIDs, req.Question)
 	}
-	// Same admission as a chat reply: a scheduler place, then the estimate reserved.
-	tk, err := s.sched.admit(c, u.ID, ws.ID)
+	g, err := s.answer.Complete(c.UserContext(), answer.Completion{WorkspaceID: ws.ID, Viewer: chatViewer(ws, u), Request: req, KnowledgeBaseIDs: in.KnowledgeBaseIDs})
 	if err != nil {
-		return err
-	}
-	in1, out1 := chat.Estimate(req)
-	hold, err := s.reserveQuota(c.UserContext(), ws.ID, in.Model, in1, out1)
-	if err != nil {
-		tk.release()
 		return err
 	}
 	id, created := "chatcmpl-"+uuid.NewString(), time.Now().Unix()
-	finish := func(res chat.Result) {
-		tk.release()
-		s.recordAICall(context.Background(), aiCall{kind: "chat", model: in.Model, wsID: ws.ID, userID: u.ID,
-			input: res.InputTokens, output: res.OutputTokens, duration: res.Duration, hold: hold})
-	}
 	if !in.Stream {
-		res, err := chat.Result{}, tk.wait(c.UserContext())
-		if err == nil {
-			res, err = chat.Stream(c.UserContext(), s.ollama(), req, func(string) {})
-		}
-		finish(res)
+		out, err := g.Wait(c.UserContext())
 		if err != nil {
-			if errors.Is(err, chat.ErrUnavailable) {
-				return modelUnavailable(err)
-			}
-			return errorf(502, "model_failed", "%s", err.Error())
+			return err
 		}
+		if out.Failure != nil {
+			return out.Failure
+		}
+		res := out.Result
 		return c.JSON(fiber.Map{
 			"id": id, "object": "chat.completion", "created": created, "model": in.Model,
 			"choices":   []fiber.Map{{"index": 0, "message": fiber.Map{"role": "assistant", "content": res.Content}, "finish_reason": finishReason(res.DoneReason)}},
@@ -164,23 +137,23 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 			b, _ := json.Marshal(fiber.Map{"id": id, "object": "chat.completion.chunk", "created": created, "model": in.Model,
 				"choices": []fiber.Map{{"index": 0, "delta": delta, "finish_reason": reason}}})
 			fmt.Fprintf(w, "data: %s\n\n", b)
-			_ = w.Flush()
 		}
 		chunk(fiber.Map{"role": "assistant", "content": ""}, nil)
-		// Detached from the connection: the call is accounted even if the client leaves.
-		res, err := chat.Result{}, tk.wait(context.Background())
-		if err == nil {
-			res, err = chat.Stream(context.Background(), s.ollama(), req, func(d string) { chunk(fiber.Map{"content": d}, nil) })
-		}
-		finish(res)
-		if err != nil {
-			b, _ := json.Marshal(fiber.Map{"error": fiber.Map{"code": "model_failed", "message": err.Error()}})
-			fmt.Fprintf(w, "data: %s\n\n", b)
-		} else {
-			chunk(fiber.Map{}, finishReason(res.DoneReason))
-		}
-		fmt.Fprint(w, "data: [DONE]\n\n")
-		_ = w.Flush()
+		// The completion runs detached from the connection: it is accounted even if the client leaves.
+		follow(g, func(ev answer.Event) {
+			switch ev.Name {
+			case answer.EventDelta:
+				chunk(fiber.Map{"content": ev.Delta}, nil)
+			case answer.EventError:
+				b, _ := json.Marshal(fiber.Map{"error": fiber.Map{"code": "model_failed", "message": ev.Err.Message}})
+				fmt.Fprintf(w, "data: %s\n\n", b)
+				fmt.Fprint(w, "data: [DONE]\n\n")
+			case answer.EventDone:
+				out, _ := g.Wait(context.Background())
+				chunk(fiber.Map{}, finishReason(out.Result.DoneReason))
+				fmt.Fprint(w, "data: [DONE]\n\n")
+			}
+		}, w.Flush)
 	}))
 	return nil
 }
@@ -217,39 +190,14 @@ func (s *Server) openAIEmbeddings(c *fiber.Ctx) error {
 		return invalid("input", "at most 2048 inputs per request")
 	}
 	ws, u := s.keyWorkspace(c), userOf(c)
-	tk, err := s.sched.admit(c, u.ID, ws.ID)
+	vecs, tokens, err := s.answer.Embed(c.UserContext(), ws.ID, u.ID, in.Model, inputs)
 	if err != nil {
 		return err
 	}
-	defer tk.release()
-	estimate := 0
-	for _, text := range inputs {
-		estimate += chat.TokenBound(text)
-	}
-	hold, err := s.reserveQuota(c.UserContext(), ws.ID, in.Model, estimate, 0)
-	if err != nil {
-		return err
-	}
-	if err := tk.wait(c.UserContext()); err != nil {
-		s.releaseQuota(context.Background(), ws.ID, hold)
-		return err
-	}
-	start := time.Now()
-	resp, err := s.ollama().Embed(c.UserContext(), &api.EmbedRequest{Model: in.Model, Input: inputs})
-	if err != nil {
-		s.releaseQuota(context.Background(), ws.ID, hold)
-		err = chat.Classify(err, in.Model)
-		if errors.Is(err, chat.ErrUnavailable) {
-			return modelUnavailable(err)
-		}
-		return invalid("model", "%s", err.Error())
-	}
-	s.recordAICall(context.Background(), aiCall{kind: "embedding", model: in.Model, wsID: ws.ID, userID: u.ID, input: resp.PromptEvalCount,
-		duration: time.Since(start), hold: hold})
-	data := make([]fiber.Map, len(resp.Embeddings))
-	for i, e := range resp.Embeddings {
+	data := make([]fiber.Map, len(vecs))
+	for i, e := range vecs {
 		data[i] = fiber.Map{"object": "embedding", "index": i, "embedding": e}
 	}
 	return c.JSON(fiber.Map{"object": "list", "data": data, "model": in.Model,
-		"usage": fiber.Map{"prompt_tokens": resp.PromptEvalCount, "total_tokens": resp.PromptEvalCount}})
+		"usage": fiber.Map{"prompt_tokens": tokens, "total_tokens": tokens}})
 }

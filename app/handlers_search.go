@@ -7,7 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"quire/app/chat"
+	"quire/app/llm"
 )
 
 // searchHit is one passage found by a search.
@@ -56,7 +56,7 @@ func (in *searchInput) check() error {
 
 func (s *Server) runSearch(c *fiber.Ctx, in searchInput) ([]searchHit, error) {
 	hits, err := s.searchKnowledge(c.UserContext(), workspaceOf(c).ID, viewerOf(c), in.Query, in.KnowledgeBaseIDs, in.TopK, in.Mode)
-	if errors.Is(err, chat.ErrUnavailable) {
+	if errors.Is(err, llm.ErrUnavailable) {
 		return nil, errorf(fiber.StatusServiceUnavailable, "model_unavailable",
 			"vector search needs the model server, which is unreachable: %s; keyword search still works", err.Error())
 	}

@@ -52,7 +52,7 @@ func (s *Server) createWorkspace(c *fiber.Ctx) error {
 func (s *Server) getWorkspace(c *fiber.Ctx) error {
 	ws := workspaceOf(c)
 	v := workspaceView(ws)
-	if p, err := s.planFor(c.UserContext(), ws); err == nil {
+	if p, err := s.plan.Of(c.UserContext(), ws.ID); err == nil {
 		v.Plan = p.Key
 	}
 	return c.JSON(v)
@@ -199,7 +199,7 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 
 func (s *Server) addMemberDirectly(c *fiber.Ctx, u *store.User, role string) error {
 	ctx, ws := c.UserContext(), workspaceOf(c)
-	planSeats, err := s.seatsAllowed(ctx, ws)
+	planSeats, err := s.plan.Seats(ctx, ws.ID)
 	if err != nil {
 		return err // the plan's seats are taken
 	}

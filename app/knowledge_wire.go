@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"html/template"
 	"strings"
 
-	"quire/app/chat"
 	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/knowledge"
@@ -28,7 +26,7 @@ func (s *Server) initKnowledge() error {
 		Store: s.store, LLM: client, Runner: s.runner, FilesDir: s.cfg.FilesDir(),
 		EmbeddingModel: func() string { return s.currentSettings().DefaultEmbeddingModel },
 		Limits:         ingest.Limits{Timeout: s.cfg.ParseTimeout.Duration, MaxMemory: int64(s.cfg.ParseMemoryMB) << 20},
-		Cost:           s.costMicros, Logger: s.log,
+		Cost:           s.plan.Cost, Logger: s.log,
 	})
 	if err != nil {
 		return err
@@ -51,9 +49,6 @@ func (s *Server) searchKnowledge(ctx context.Context, wsID string, v store.Viewe
 		return nil, err
 	}
 	resp, err := s.knowledge.Search(ctx, rag.Query{WorkspaceID: wsID, Viewer: v, Text: query, KnowledgeBaseIDs: kbIDs, TopK: topK, Mode: m})
-	if errors.Is(err, llm.ErrUnavailable) {
-		return nil, errors.Join(chat.ErrUnavailable, err)
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -83,24 +78,4 @@ func highlight(sn store.Snippet) template.HTML {
 	}
 	b.WriteString(template.HTMLEscapeString(sn.Text[at:]))
 	return template.HTML(b.String())
-}
-
-// retrieveKnowledge finds a chat's sources: hybrid search over the attached
-// knowledge bases, as the chat's owner sees them.
-func (s *Server) retrieveKnowledge(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error) {
-	v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
-	resp, err := s.knowledge.Search(ctx, rag.Query{WorkspaceID: ws.ID, Viewer: v, Text: query, KnowledgeBaseIDs: kbIDs, TopK: 5, Mode: rag.ModeHybrid})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]chat.Source, len(resp.Results))
-	for i, r := range resp.Results {
-		out[i] = chat.Source{N: i + 1, ChunkID: r.ChunkID, DocumentID: r.DocumentID, DocumentName: r.DocumentName, Heading: r.Heading,
-			Snippet: r.Snippet.Text, Content: r.Content}
-		if r.Page > 0 {
-			p := r.Page
-			out[i].PageNumber = &p
-		}
-	}
-	return out, nil
 }

@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
-
 	"quire/app/billing"
 	"quire/app/config"
 )
@@ -58,14 +55,6 @@ func (ts *testServer) rawDB() *sql.DB {
 	return db
 }
 
-// fiberCtx is a request context for calling a helper that sets headers.
-func fiberCtx(t *testing.T) *fiber.Ctx {
-	app := fiber.New()
-	c := app.AcquireCtx(&fasthttp.RequestCtx{})
-	t.Cleanup(func() { app.ReleaseCtx(c) })
-	return c
-}
-
 // chatsOf creates n chats for u in workspace wsID and returns their paths.
 func (ts *testServer) chatsOf(u user, wsID string, n int, body map[string]any) []string {
 	ts.t.Helper()
@@ -83,7 +72,7 @@ func (ts *testServer) waitForReplies(paths []string) {
 	ts.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for _, p := range paths {
-		for ts.srv.gens.get(p[strings.LastIndex(p, "/")+1:]) != nil {
+		for ts.srv.answer.Running(p[strings.LastIndex(p, "/")+1:]) != nil {
 			if time.Now().After(deadline) {
 				ts.t.Fatal("replies still running after 20 s")
 			}
@@ -156,14 +145,14 @@ func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 	u := ts.quickUser("owner")
 	ws := ts.createWorkspace(u, "Acme")
 	ctx := context.Background()
-	if _, err := ts.srv.reserveQuota(ctx, ws.ID, "m", 60, 0); err != nil {
+	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.srv.reserveQuota(ctx, ws.ID, "m", 60, 0); err == nil || toAPIError(err).Code != "quota_exceeded" {
+	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err == nil || toAPIError(err).Code != "quota_exceeded" {
 		t.Fatalf("second hold of 60 within 100: %v", err)
 	}
 	ts.rawDB().Exec(`UPDATE usage_reservations SET expires_at = '2000-01-01T00:00:00.000000Z'`) // as if its process died long ago
-	if _, err := ts.srv.reserveQuota(ctx, ws.ID, "m", 60, 0); err != nil {
+	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err != nil {
 		t.Fatalf("an expired hold still counts: %v", err)
 	}
 	// A restart releases what the previous process held at once.
@@ -171,7 +160,7 @@ func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.reserveQuota(ctx, ws.ID, "m", 100, 0); err != nil {
+	if _, err := srv.plan.Reserve(ctx, ws.ID, "m", 100, 0); err != nil {
 		t.Fatalf("a hold from before the restart still counts: %v", err)
 	}
 }
@@ -181,6 +170,7 @@ func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 func TestParallelUploadsStopAtTheDocumentLimit(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.billing = billing.New(billing.Config{SecretKey: "sk_test_quire", APIURL: "http://127.0.0.1:1"}, ts.store, ts.srv.log) // no subscription: Free
+	ts.srv.plan = ts.srv.newPlan()
 	u := ts.signup("uploader")
 	ws := ts.createWorkspace(u, "Acme")
 	limit := billing.Free().Documents
@@ -202,78 +192,6 @@ func TestParallelUploadsStopAtTheDocumentLimit(t *testing.T) {
 	if count != limit || int64(codes[202]) != limit || codes[402] != 10 {
 		t.Fatalf("%d documents (limit %d), statuses %v", count, limit, codes)
 	}
-}
-
-// The scheduler hands slots to workspaces in turn: a workspace with ten
-// waiting generations gets one slot before another workspace's first one.
-func TestSchedulerIsFairAcrossWorkspaces(t *testing.T) {
-	s := newScheduler(20, 20, 1)
-	c := fiberCtx(t)
-	running, _ := s.admit(c, 1, "busy")
-	if err := running.wait(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	var order []string
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	enqueue := func(user int64, ws string) {
-		tk, err := s.admit(c, user, ws)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tk.wait(t.Context())
-			mu.Lock()
-			order = append(order, ws)
-			mu.Unlock()
-			tk.release()
-		}()
-		for { // queued before the next one is added
-			s.mu.Lock()
-			queued := tk.queued
-			s.mu.Unlock()
-			if queued {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	for range 10 {
-		enqueue(1, "busy")
-	}
-	enqueue(2, "quiet")
-	running.release()
-	wg.Wait()
-	if i := indexOf(order, "quiet"); i > 1 {
-		t.Fatalf("the quiet workspace got slot %d after the busy one's queue: %v", i, order)
-	}
-	// Per-user and per-workspace admission limits.
-	s = newScheduler(2, 3, 1)
-	for range 2 {
-		if _, err := s.admit(c, 1, "w"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.admit(c, 1, "w"); err == nil || toAPIError(err).Status != 429 || c.GetRespHeader("Retry-After") == "" {
-		t.Fatalf("third generation of one user: %v", err)
-	}
-	if _, err := s.admit(c, 2, "w"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.admit(c, 3, "w"); err == nil || !strings.Contains(err.Error(), "workspace") {
-		t.Fatalf("fourth generation of one workspace: %v", err)
-	}
-}
-
-func indexOf(xs []string, x string) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
 }
 
 // One user firing 40 replies at once in one workspace does not hold up another

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -79,9 +80,14 @@ func TestStreamedReplyFromRealOllama(t *testing.T) {
 	if len(msgs.Items) != 2 || msgs.Items[0].Role != "user" || msgs.Items[1].Content != o.ChatSentence || *msgs.Items[1].ParentID != msgs.Items[0].ID {
 		t.Fatalf("stored messages %+v", msgs.Items)
 	}
-	// The chat got a title from its first exchange.
+	// The chat got a title from its first exchange (written after the reply).
 	var ch chatJSON
-	ts.must(200, req{method: "GET", path: cp, token: u.token}).json(&ch)
+	for range 250 { // up to 5 s
+		if ts.must(200, req{method: "GET", path: cp, token: u.token}).json(&ch); ch.Name != "" {
+			break
+		}
+		sleepBriefly()
+	}
 	if ch.Name == "" || strings.Contains(ch.Name, "[1]") {
 		t.Fatalf("chat title %q", ch.Name)
 	}
@@ -312,4 +318,44 @@ func TestConcurrentPostsToOneChat(t *testing.T) {
 			t.Fatalf("sequence numbers not 1..n: %+v", msgs.Items)
 		}
 	}
+}
+
+// A follow-up question sent as soon as the first reply's done event arrives
+// is answered (201), even when the model takes seconds to write the chat's
+// title: the title is written after the reply, outside the chat's one
+// running reply.
+func TestFollowUpRightAfterDoneWhileTheTitleIsSlow(t *testing.T) {
+	titled := make(chan struct{})
+	fake := fakeOllama(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "Write a title") {
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+			ndjson(w, "Slow title", true)
+			close(titled)
+			return
+		}
+		ndjson(w, "An answer.", true)
+	})
+	ts := serverWithOllama(t, fake.URL)
+	u, cp := chatFixture(ts) // unnamed: the first reply asks for a title
+	res := ts.must(200, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "first"},
+		headers: map[string]string{"Accept": "text/event-stream"}})
+	if evs := parseSSE(t, res.Body); evs[len(evs)-1].name != "done" {
+		t.Fatalf("events %v", evs)
+	}
+	began := time.Now()
+	ts.must(201, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "and then?"}})
+	if d := time.Since(began); d > 2*time.Second {
+		t.Fatalf("the follow-up took %v: it waited for the title", d)
+	}
+	select {
+	case <-titled:
+		t.Fatal("the title was already written: the test shows nothing")
+	default:
+	}
+	<-titled
 }

@@ -245,7 +245,7 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			if err != nil {
 				return err
 			}
-			if err := s.apiAccessAllowed(c.UserContext(), ws); err != nil {
+			if err := s.plan.APIAccess(c.UserContext(), ws.ID); err != nil {
 				return err // the workspace's plan has no API access (402)
 			}
 			workspaceLocal.set(c, ws)

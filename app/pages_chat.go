@@ -39,12 +39,12 @@ type kbOption struct {
 func (s *Server) chatModels(ctx context.Context) []string {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	resp, err := s.ollama().List(ctx)
+	models, err := s.llm.List(ctx)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, m := range resp.Models {
+	for _, m := range models {
 		if strings.Contains(strings.ToLower(m.Name), "embed") {
 			continue // embedding models cannot chat
 		}
@@ -88,7 +88,7 @@ func (s *Server) pageChat(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.gens.get(ch.ID) != nil}
+	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.answer.Running(ch.ID) != nil}
 	if ch.UserID == u.ID {
 		if data["Shares"], err = s.store.ListShares(ctx, ws.ID, ch.ID); err != nil {
 			return err

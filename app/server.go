@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/answer"
 	"quire/app/billing"
 	"quire/app/config"
 	"quire/app/fault"
@@ -26,6 +27,7 @@ import (
 	"quire/app/llm"
 	"quire/app/mail"
 	"quire/app/ops"
+	"quire/app/plan"
 	"quire/store"
 )
 
@@ -47,19 +49,18 @@ type Server struct {
 	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs    *limit.Limiter // password-reset mails per email and per address
 	tokenGuesses *limit.Limiter // unknown invitation and password-reset tokens per client address
-	chatPosts    *limit.Limiter // chat messages posted per user per minute (scheduler.go bounds replies)
-	sched        *scheduler     // generations per user and workspace, fair slots to Ollama
+	chatPosts    *limit.Limiter // chat messages posted per user per minute (package answer bounds replies)
 
 	touched sync.Map // token id → time of the last last_used_at write
 
-	models modelCache  // what Ollama said about each model
-	gens   generations // replies being written, by chat
+	answer *answer.Service // asking: chat replies and /v1 completions
 
-	llm       *llm.Client        // Ollama, for embeddings and model info
+	llm       *llm.Client        // the one Ollama client
 	runner    *jobs.Runner       // background document processing
 	knowledge *knowledge.Service // ingestion, search and retrieval (knowledge_wire.go)
 
 	billing *billing.Service // Stripe billing; nil when billing is off (handlers_billing.go)
+	plan    *plan.Service    // plans, quota and the gates on them
 
 	backups *ops.Backups // the backups folder and its schedule (handlers_ops.go)
 
@@ -83,7 +84,6 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),
 		chatPosts:    limit.New(cfg.Generation.PostsPerMinute, time.Minute),
-		sched:        newScheduler(cfg.Generation.PerUser, cfg.Generation.PerWorkspace, cfg.Generation.InFlight),
 	}
 	if err := s.loadSettings(ctx); err != nil {
 		return nil, err
@@ -124,9 +124,13 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		ProxyHeader:                  "",
 	})
 	s.initBilling()
+	s.plan = s.newPlan()
 	if err := s.initKnowledge(); err != nil {
 		return nil, err
 	}
+	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
+		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
+		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
 	s.startOps(ctx)
 	s.register(web)
 	return s, nil
@@ -185,14 +189,7 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 		s.stopHousekeeping()
 		s.housekeeping.Wait()
 	}
-	done := make(chan struct{})
-	go func() { s.gens.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Until(deadline)):
-		s.gens.stopAll()
-		<-done
-	}
+	s.answer.Shutdown(deadline)
 	// Running document tasks stop and go back to the queue; they resume on the next start.
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(5*time.Second))
 	defer cancel()
@@ -273,6 +270,13 @@ func (s *Server) updateSettings(ctx context.Context, change func(*Settings) erro
 	old, updated = s.settings, s.settings
 	if err := change(&updated); err != nil {
 		return old, old, err
+	}
+	// The Ollama client follows the stored URL; a URL it refuses is refused
+	// before anything is stored.
+	if updated.OllamaURL != old.OllamaURL {
+		if err := s.llm.SetBaseURL(updated.OllamaURL); err != nil {
+			return old, old, fault.Field("ollama_url", "%s", err.Error())
+		}
 	}
 	if err := s.store.PutSetting(ctx, "instance", updated); err != nil {
 		return old, old, err

@@ -1,33 +1,20 @@
 // Package chat generates grounded answers: it builds a prompt that numbers its
 // sources, fits it into the model's context instead of letting Ollama truncate
-// it silently, streams the reply from Ollama's /api/chat, and finds which
+// it silently, streams the reply through the model client, and finds which
 // sources the reply cites.
 package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/ollama/ollama/api"
+	"quire/app/llm"
 )
-
-// ErrUnavailable means the model server cannot answer: down, unreachable, or
-// the model is not installed. Nothing was generated.
-var ErrUnavailable = errors.New("model unavailable")
-
-// ErrIncomplete means the stream ended without Ollama's final done message
-// (a dropped connection): the reply is partial.
-var ErrIncomplete = errors.New("the model server stopped before finishing the reply")
 
 // Source is one retrieved passage offered to the model as [N].
 type Source struct {
@@ -85,7 +72,7 @@ If the sources do not contain the answer, say so plainly instead of guessing.`
 // context window: the reply budget is reserved first, then the system prompt and
 // question, then as many sources (best first) and recent history turns as fit.
 // It returns the messages and the sources kept, renumbered from 1.
-func Messages(r Request) ([]api.Message, []Source) {
+func Messages(r Request) ([]llm.Message, []Source) {
 	budget := contextBudget(r)
 	left := budget - ReplyBudget(r) - estimateTokens(r.System) - estimateTokens(groundingPrompt) - estimateTokens(r.Question)
 
@@ -120,14 +107,14 @@ func Messages(r Request) ([]api.Message, []Source) {
 		}
 		system.WriteString(r.System)
 	}
-	var msgs []api.Message
+	var msgs []llm.Message
 	if system.Len() > 0 {
-		msgs = append(msgs, api.Message{Role: "system", Content: system.String()})
+		msgs = append(msgs, llm.Message{Role: "system", Content: system.String()})
 	}
 	for _, t := range r.History[first:] {
-		msgs = append(msgs, api.Message{Role: t.Role, Content: t.Content})
+		msgs = append(msgs, llm.Message{Role: t.Role, Content: t.Content})
 	}
-	msgs = append(msgs, api.Message{Role: "user", Content: r.Question})
+	msgs = append(msgs, llm.Message{Role: "user", Content: r.Question})
 	return msgs, kept
 }
 
@@ -226,68 +213,40 @@ func Options(r Request) map[string]any {
 	return o
 }
 
-// Stream generates the reply, calling onDelta with each piece of text as it
-// arrives. On a cancelled context it returns the partial result and ctx.Err().
-func Stream(ctx context.Context, client *api.Client, r Request, onDelta func(string)) (Result, error) {
+// Prompt is a request fitted to its model's context, built once: the
+// messages sent to the model and the sources they number are the same ones
+// the citations shown to the reader name.
+type Prompt struct {
+	Request  Request
+	Messages []llm.Message
+	Sources  []Source // the sources kept, renumbered from 1
+}
+
+// Build fits a request into its model's context (see Messages).
+func Build(r Request) Prompt {
 	msgs, kept := Messages(r)
-	res := Result{Sources: kept}
-	var content strings.Builder
-	stream, done := true, false
-	start := time.Now()
-	err := client.Chat(ctx, &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: &stream, Options: Options(r)}, func(cr api.ChatResponse) error {
-		if cr.Message.Content != "" {
-			content.WriteString(cr.Message.Content)
-			onDelta(cr.Message.Content)
-		}
-		if cr.Done {
-			done = true
-			res.DoneReason = cr.DoneReason
-			res.InputTokens, res.OutputTokens = cr.PromptEvalCount, cr.EvalCount
-		}
-		return nil
-	})
-	res.Content = content.String()
-	res.Duration = time.Since(start)
-	res.Sources = MarkCited(res.Content, kept)
-	if !done && res.Content != "" {
+	return Prompt{Request: r, Messages: msgs, Sources: kept}
+}
+
+// Streamer is the model call a reply needs (llm.Client.ChatStream).
+type Streamer interface {
+	ChatStream(ctx context.Context, r llm.ChatRequest, onDelta func(string)) (llm.ChatResult, error)
+}
+
+// Stream generates the reply of a built prompt, calling onDelta with each
+// piece of text as it arrives. On a cancelled context it returns the partial
+// result and ctx.Err(); the model client's errors come back as they are.
+func Stream(ctx context.Context, m Streamer, p Prompt, onDelta func(string)) (Result, error) {
+	out, err := m.ChatStream(ctx, llm.ChatRequest{Model: p.Request.Model, Messages: p.Messages, Options: Options(p.Request)}, onDelta)
+	res := Result{Content: out.Content, DoneReason: out.DoneReason, InputTokens: out.InputTokens, OutputTokens: out.OutputTokens,
+		Duration: out.Duration, Sources: MarkCited(out.Content, p.Sources)}
+	if !out.Done && res.Content != "" {
 		// Ollama counts only in its final message; a reply cut short (stopped,
 		// dropped) is counted from its text, so stopping early is not free.
-		for _, m := range msgs {
+		for _, m := range p.Messages {
 			res.InputTokens += estimateTokens(m.Content)
 		}
 		res.OutputTokens = estimateTokens(res.Content)
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return res, ctxErr
-	}
-	if err != nil {
-		return res, Classify(err, r.Model)
-	}
-	if !done {
-		return res, ErrIncomplete // the Go client does not report a dropped stream
-	}
-	return res, nil
-}
-
-// Classify maps Ollama client errors to what a person can act on.
-func Classify(err error, model string) error {
-	var se api.StatusError
-	if errors.As(err, &se) {
-		switch se.StatusCode {
-		case http.StatusNotFound:
-			return fmt.Errorf("%w: the model %q is not installed on the Ollama server (ollama pull %s)", ErrUnavailable, model, model)
-		case http.StatusBadRequest:
-			return fmt.Errorf("the model %q cannot chat: %s", model, se.ErrorMessage)
-		}
-		if se.StatusCode >= 500 {
-			return fmt.Errorf("%w: the Ollama server failed (%d): %s", ErrUnavailable, se.StatusCode, se.ErrorMessage)
-		}
-		return fmt.Errorf("ollama: %s", se.ErrorMessage)
-	}
-	var ue *url.Error
-	var ne net.Error
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne) || errors.As(err, &ue) {
-		return fmt.Errorf("%w: cannot reach the Ollama server (%v)", ErrUnavailable, err)
-	}
-	return err
+	return res, err
 }

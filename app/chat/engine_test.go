@@ -6,24 +6,23 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ollama/ollama/api"
-
+	"quire/app/fault"
+	"quire/app/llm"
 	"quire/app/llm/ollamatest"
 )
 
 func TestMain(m *testing.M) { ollamatest.Main(m) }
 
-func clientFor(t *testing.T, raw string) *api.Client {
-	u, err := url.Parse(raw)
+func clientFor(t *testing.T, raw string) *llm.Client {
+	c, err := llm.New(raw, llm.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api.NewClient(u, &http.Client{})
+	return c
 }
 
 func page(n int) *int { return &n }
@@ -40,7 +39,7 @@ func TestStreamFromRealOllama(t *testing.T) {
 		},
 		ContextLength: 4096,
 	}
-	res, err := Stream(context.Background(), srv.Client, r, func(d string) { deltas = append(deltas, d) })
+	res, err := Stream(context.Background(), clientFor(t, srv.URL), Build(r), func(d string) { deltas = append(deltas, d) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +56,15 @@ func TestStreamFromRealOllama(t *testing.T) {
 
 func TestUnknownModelAndDownServerAreUnavailable(t *testing.T) {
 	srv := ollamatest.StartShared(t)
-	_, err := Stream(context.Background(), srv.Client, Request{Model: "no-such-model", Question: "hi"}, func(string) {})
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "not installed") {
+	_, err := Stream(context.Background(), clientFor(t, srv.URL), Build(Request{Model: "no-such-model", Question: "hi"}), func(string) {})
+	if !errors.Is(err, llm.ErrUnavailable) || !strings.Contains(err.Error(), "not installed") {
 		t.Fatalf("unknown model: %v", err)
 	}
+	if !fault.Is(err, fault.Unavailable) {
+		t.Fatalf("unknown model is not a fault.Unavailable: %v", err)
+	}
 	down := clientFor(t, "http://127.0.0.1:1")
-	if _, err := Stream(context.Background(), down, Request{Model: "m", Question: "hi"}, func(string) {}); !errors.Is(err, ErrUnavailable) {
+	if _, err := Stream(context.Background(), down, Build(Request{Model: "m", Question: "hi"}), func(string) {}); !errors.Is(err, llm.ErrUnavailable) {
 		t.Fatalf("server down: %v", err)
 	}
 }
@@ -94,17 +96,17 @@ func TestStreamFaults(t *testing.T) {
 	defer srv.Close()
 	c := clientFor(t, srv.URL)
 
-	res, err := Stream(context.Background(), c, Request{Model: "m", Question: "drop-me"}, func(string) {})
-	if !errors.Is(err, ErrIncomplete) || res.Content != "Half an ans" {
+	res, err := Stream(context.Background(), c, Build(Request{Model: "m", Question: "drop-me"}), func(string) {})
+	if !errors.Is(err, llm.ErrIncomplete) || res.Content != "Half an ans" {
 		t.Fatalf("dropped stream: %q %v", res.Content, err)
 	}
-	if _, err := Stream(context.Background(), c, Request{Model: "m", Question: "fail-me"}, func(string) {}); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "runner crashed") {
+	if _, err := Stream(context.Background(), c, Build(Request{Model: "m", Question: "fail-me"}), func(string) {}); !errors.Is(err, llm.ErrUnavailable) || !strings.Contains(err.Error(), "runner crashed") {
 		t.Fatalf("500: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan string, 4)
 	go func() {
-		res, err := Stream(ctx, c, Request{Model: "m", Question: "slow-me"}, func(d string) { cancel() })
+		res, err := Stream(ctx, c, Build(Request{Model: "m", Question: "slow-me"}), func(d string) { cancel() })
 		if errors.Is(err, context.Canceled) {
 			got <- res.Content
 		} else {

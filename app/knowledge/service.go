@@ -24,7 +24,6 @@ import (
 	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/llm"
-	"quire/app/ops"
 	"quire/app/rag"
 	"quire/store"
 )
@@ -215,7 +214,6 @@ func (s *Service) filePath(storagePath string) string {
 func (s *Service) embed(ctx context.Context, model string, texts []string, u store.Usage) ([][]float32, error) {
 	began := time.Now()
 	vecs, tokens, err := s.cfg.LLM.Embed(ctx, model, texts)
-	ops.ObserveOllama("embedding", time.Since(began), err)
 	if err != nil {
 		return nil, err
 	}

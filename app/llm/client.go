@@ -1,10 +1,11 @@
-// Package llm is Quire's client of the Ollama server: a thin layer over
-// github.com/ollama/ollama/api that adds batching, per-call timeouts and
-// errors a person can act on. Every failure that means "the model server
-// cannot serve this model right now" (connection refused, no answer in time,
-// model not installed, server error) matches ErrUnavailable, which the HTTP
-// layer answers with 503 model_unavailable and the job runner treats as a
-// reason to wait rather than fail.
+// Package llm is Quire's one client of the Ollama server: a thin layer over
+// github.com/ollama/ollama/api that adds batching, per-call timeouts, a cache
+// of what each model is, the Ollama call metrics, and errors a person can act
+// on. Every failure that means "the model server cannot serve this model right
+// now" (connection refused, no answer in time, model not installed, server
+// error) is a fault.Unavailable matching ErrUnavailable, which the HTTP layer
+// answers with 503 model_unavailable and the job runner treats as a reason to
+// wait rather than fail.
 package llm
 
 import (
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"quire/app/ops"
 )
 
 // Defaults of Options.
@@ -27,6 +30,10 @@ const (
 	DefaultEmbedBatch   = 32
 	DefaultEmbedTimeout = 2 * time.Minute
 	DefaultShowTimeout  = 10 * time.Second
+	// showTTL is how long what Show learnt is reused: long enough that every
+	// chat question does not ask again, short enough that a model replaced
+	// behind Quire's back is seen within a minute.
+	showTTL = time.Minute
 )
 
 // Options tune a Client; zero fields take the defaults.
@@ -49,9 +56,15 @@ type Client struct {
 	opts Options
 	http *http.Client
 
-	mu   sync.RWMutex
-	base *url.URL
-	api  *api.Client
+	mu     sync.RWMutex
+	base   *url.URL
+	api    *api.Client
+	models map[string]shown // Show's answers for base, by model
+}
+
+type shown struct {
+	info    ModelInfo
+	fetched time.Time
 }
 
 // defaultHTTP has no overall timeout (chat replies stream for minutes; calls
@@ -79,14 +92,15 @@ func New(baseURL string, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// SetBaseURL points the client at another server.
+// SetBaseURL points the client at another server; what the old one said
+// about its models is forgotten.
 func (c *Client) SetBaseURL(baseURL string) error {
 	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(baseURL), "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("the Ollama URL %q is not an http(s) URL like http://127.0.0.1:11434", baseURL)
 	}
 	c.mu.Lock()
-	c.base, c.api = u, api.NewClient(u, c.http)
+	c.base, c.api, c.models = u, api.NewClient(u, c.http), nil
 	c.mu.Unlock()
 	return nil
 }
@@ -98,9 +112,7 @@ func (c *Client) BaseURL() string {
 	return c.base.String()
 }
 
-// API returns the official client for the current URL, for calls this
-// package does not wrap yet (chat streaming). Classify its errors with Classify.
-func (c *Client) API() *api.Client {
+func (c *Client) client() *api.Client {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.api
@@ -110,7 +122,10 @@ func (c *Client) API() *api.Client {
 func (c *Client) Heartbeat(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ShowTimeout)
 	defer cancel()
-	return c.classify(ctx, c.API().Heartbeat(ctx), "")
+	began := time.Now()
+	err := c.classify(ctx, c.client().Heartbeat(ctx), "")
+	ops.ObserveOllama("heartbeat", time.Since(began), err)
+	return err
 }
 
 // ModelInfo is what Quire needs to know about a model.
@@ -136,13 +151,27 @@ func (m ModelInfo) Can(capability string) bool {
 	return false
 }
 
-// Show asks the server about a model.
+// Show asks the server about a model: it proves the model is installed and
+// gives its context length, so prompts are fitted, not truncated. Answers are
+// reused for a minute, until the URL changes or the model is pulled again;
+// failures are not kept.
 func (c *Client) Show(ctx context.Context, model string) (*ModelInfo, error) {
+	c.mu.RLock()
+	hit, ok := c.models[model]
+	c.mu.RUnlock()
+	if ok && time.Since(hit.fetched) < showTTL {
+		mi := hit.info
+		return &mi, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ShowTimeout)
 	defer cancel()
-	resp, err := c.API().Show(ctx, &api.ShowRequest{Model: model})
+	began := time.Now()
+	cl := c.client()
+	resp, err := cl.Show(ctx, &api.ShowRequest{Model: model})
+	err = c.classify(ctx, err, model)
+	ops.ObserveOllama("show", time.Since(began), err)
 	if err != nil {
-		return nil, c.classify(ctx, err, model)
+		return nil, err
 	}
 	mi := &ModelInfo{Name: model, Family: resp.Details.Family}
 	for _, cp := range resp.Capabilities {
@@ -163,7 +192,22 @@ func (c *Client) Show(ctx context.Context, model string) (*ModelInfo, error) {
 	if n := numCtx(resp.Parameters); n > 0 && (mi.ContextLength == 0 || n < mi.ContextLength) {
 		mi.ContextLength = n
 	}
+	c.mu.Lock()
+	if c.api == cl { // not an answer of a server the admin has since replaced
+		if c.models == nil {
+			c.models = map[string]shown{}
+		}
+		c.models[model] = shown{*mi, time.Now()}
+	}
+	c.mu.Unlock()
 	return mi, nil
+}
+
+// forget drops what Show learnt of a model (it was pulled again).
+func (c *Client) forget(model string) {
+	c.mu.Lock()
+	delete(c.models, model)
+	c.mu.Unlock()
 }
 
 // numCtx reads num_ctx from Show's parameters text ("num_ctx    512\n...").
@@ -182,9 +226,10 @@ func numCtx(params string) int {
 // of tokens the server processed. Inputs go in batches of Options.EmbedBatch,
 // each call under its own timeout; inputs longer than the model's context
 // are truncated by the server rather than refused.
-func (c *Client) Embed(ctx context.Context, model string, inputs []string) ([][]float32, int, error) {
+func (c *Client) Embed(ctx context.Context, model string, inputs []string) (_ [][]float32, tokens int, err error) {
+	began := time.Now()
+	defer func() { ops.ObserveOllama("embedding", time.Since(began), err) }()
 	out := make([][]float32, 0, len(inputs))
-	tokens := 0
 	for start := 0; start < len(inputs); start += c.opts.EmbedBatch {
 		batch := inputs[start:min(start+c.opts.EmbedBatch, len(inputs))]
 		vecs, n, err := c.embedBatch(ctx, model, batch)
@@ -200,13 +245,14 @@ func (c *Client) Embed(ctx context.Context, model string, inputs []string) ([][]
 func (c *Client) embedBatch(ctx context.Context, model string, batch []string) ([][]float32, int, error) {
 	callCtx, cancel := context.WithTimeout(ctx, c.opts.EmbedTimeout)
 	defer cancel()
-	resp, err := c.API().Embed(callCtx, &api.EmbedRequest{Model: model, Input: batch})
+	resp, err := c.client().Embed(callCtx, &api.EmbedRequest{Model: model, Input: batch})
 	if err != nil {
 		return nil, 0, c.classify(ctx, err, model)
 	}
 	if len(resp.Embeddings) != len(batch) {
-		return nil, 0, &UnavailableError{URL: c.BaseURL(), Model: model,
+		ue := &UnavailableError{URL: c.BaseURL(), Model: model,
 			Reason: fmt.Sprintf("the model server returned %d embeddings for %d inputs", len(resp.Embeddings), len(batch))}
+		return nil, 0, ue.fault()
 	}
 	return resp.Embeddings, resp.PromptEvalCount, nil
 }

@@ -3,15 +3,20 @@ package llm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"quire/app/fault"
 	"quire/app/llm"
 	"quire/app/llm/ollamatest"
+	"quire/app/ops"
 )
 
 func TestMain(m *testing.M) { ollamatest.Main(m) }
@@ -109,5 +114,85 @@ func TestErrors(t *testing.T) {
 
 	if err := c.SetBaseURL("ftp://x"); err == nil {
 		t.Error("non-http URL accepted")
+	}
+}
+
+// ollamaCalls reads the Ollama call count of a kind and outcome from the metrics.
+func ollamaCalls(t *testing.T, kind, outcome string) int {
+	var buf strings.Builder
+	if err := ops.Default.Write(&buf, "test"); err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf(`quire_ollama_call_duration_seconds_count{kind=%q,outcome=%q} `, kind, outcome)
+	for line := range strings.SplitSeq(buf.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			n, _ := strconv.Atoi(rest)
+			return n
+		}
+	}
+	return 0
+}
+
+func TestChatStreamIsObserved(t *testing.T) {
+	srv := ollamatest.StartShared(t)
+	c, _ := llm.New(srv.URL, llm.Options{})
+	before, failedBefore := ollamaCalls(t, "chat", "ok"), ollamaCalls(t, "chat", "error")
+	var deltas strings.Builder
+	res, err := c.ChatStream(ctx(t), llm.ChatRequest{Model: srv.ChatModel, Messages: []llm.Message{{Role: "user", Content: "hi"}}},
+		func(d string) { deltas.WriteString(d) })
+	if err != nil || !res.Done || res.Content != srv.ChatSentence || deltas.String() != res.Content || res.InputTokens == 0 || res.OutputTokens == 0 {
+		t.Fatalf("chat: %+v %v", res, err)
+	}
+	_, err = c.ChatStream(ctx(t), llm.ChatRequest{Model: srv.EmbedModel, Messages: []llm.Message{{Role: "user", Content: "hi"}}}, func(string) {})
+	if f, ok := fault.As(err); !ok || f.Kind != fault.Invalid || f.Field != "model" {
+		t.Errorf("an embedding model asked to chat: %v", err)
+	}
+	if got := ollamaCalls(t, "chat", "ok"); got != before+1 {
+		t.Errorf("chat calls observed: %d, want %d", got, before+1)
+	}
+	if got := ollamaCalls(t, "chat", "error"); got != failedBefore+1 {
+		t.Errorf("failed chat calls observed: %d, want %d", got, failedBefore+1)
+	}
+}
+
+// Show answers from its cache until the URL changes or the model is pulled.
+func TestShowIsCachedUntilTheURLChangesOrAPull(t *testing.T) {
+	var shows int
+	var mu sync.Mutex
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/show":
+			mu.Lock()
+			shows++
+			mu.Unlock()
+			fmt.Fprint(w, `{"capabilities":["completion"],"model_info":{"llama.context_length":2048}}`)
+		case "/api/pull":
+			fmt.Fprint(w, `{"status":"success"}`+"\n")
+		}
+	}))
+	defer fake.Close()
+	c, _ := llm.New(fake.URL, llm.Options{})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return shows }
+	for range 3 {
+		if mi, err := c.Show(ctx(t), "m"); err != nil || mi.ContextLength != 2048 || !mi.Can("completion") {
+			t.Fatalf("show: %+v %v", mi, err)
+		}
+	}
+	if count() != 1 {
+		t.Fatalf("%d /api/show calls for three Shows", count())
+	}
+	if err := c.SetBaseURL(fake.URL + "/"); err != nil {
+		t.Fatal(err)
+	}
+	c.Show(ctx(t), "m")
+	if count() != 2 {
+		t.Fatalf("a new URL did not forget the cache: %d calls", count())
+	}
+	if err := c.Pull(ctx(t), "m", func(llm.Progress) {}); err != nil {
+		t.Fatal(err)
+	}
+	c.Show(ctx(t), "m")
+	if count() != 3 {
+		t.Fatalf("a pull did not forget the model: %d calls", count())
 	}
 }

@@ -10,15 +10,21 @@ import (
 	"syscall"
 
 	"github.com/ollama/ollama/api"
+
+	"quire/app/fault"
 )
 
 var (
 	// ErrUnavailable matches every error meaning the model server cannot
 	// serve the model now: unreachable, too slow, model not installed,
-	// server-side failure. HTTP: 503 model_unavailable.
+	// server-side failure. The errors carrying it are fault.Unavailable
+	// (HTTP: 503 model_unavailable).
 	ErrUnavailable = errors.New("model server unavailable")
 	// ErrModelNotFound additionally matches a model that is not installed.
 	ErrModelNotFound = errors.New("model not installed")
+	// ErrIncomplete means a chat stream ended without Ollama's final done
+	// message (a dropped connection): the reply is partial.
+	ErrIncomplete = errors.New("the model server stopped before finishing the reply")
 )
 
 // UnavailableError explains why the model server could not serve a call.
@@ -39,13 +45,11 @@ func (e *UnavailableError) Is(target error) bool {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-// Classify turns an error of the official client into an *UnavailableError
-// when it means the server cannot serve the model; other errors (a refused
-// request, the caller's own cancellation) come back unchanged.
-func (c *Client) Classify(ctx context.Context, err error, model string) error {
-	return c.classify(ctx, err, model)
-}
-
+// classify turns an error of the official client into a fault.Unavailable
+// wrapping an *UnavailableError when it means the server cannot serve the
+// model; a request the server refused (an embedding model asked to chat)
+// becomes fault.Invalid on the field "model"; the caller's own cancellation
+// comes back unchanged.
 func (c *Client) classify(ctx context.Context, err error, model string) error {
 	if err == nil {
 		return nil
@@ -66,7 +70,8 @@ func (c *Client) classify(ctx context.Context, err error, model string) error {
 	case errors.As(err, &se) && se.StatusCode >= 500:
 		ue.Reason = fmt.Sprintf("the Ollama server at %s failed with the model %q (%d %s); check its log", base, model, se.StatusCode, se.ErrorMessage)
 	case errors.As(err, &se):
-		return fmt.Errorf("the Ollama server refused the request for %q: %s", model, se.ErrorMessage)
+		return &fault.Error{Kind: fault.Invalid, Field: "model", Err: err,
+			Message: fmt.Sprintf("the Ollama server refused the request for %q: %s", model, se.ErrorMessage)}
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		ue.Reason = fmt.Sprintf("the Ollama server at %s did not answer in time; it may be overloaded or still loading the model", base)
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -76,5 +81,10 @@ func (c *Client) classify(ctx context.Context, err error, model string) error {
 	default:
 		return err
 	}
-	return ue
+	return ue.fault()
+}
+
+// fault is the use-case form of the error: HTTP answers it 503 model_unavailable.
+func (e *UnavailableError) fault() error {
+	return &fault.Error{Kind: fault.Unavailable, Message: e.Reason, Err: e}
 }

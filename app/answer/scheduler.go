@@ -1,16 +1,16 @@
-package app
+package answer
 
 import (
 	"context"
-	"strconv"
 	"sync"
+	"time"
 
-	"github.com/gofiber/fiber/v2"
+	"quire/app/fault"
 )
 
 // scheduler shares the model server between people and workspaces. Admission
 // bounds how many generations one user and one workspace may have at once
-// (running or waiting), refusing the rest with 429, so a flood cannot pile up
+// (running or waiting), refusing the rest (fault.RateLimited), so a flood cannot pile up
 // work. Admitted generations then wait for one of the total slots in flight
 // to Ollama; slots go to workspaces in turn (round-robin), so a busy workspace
 // waits behind itself, not in front of everyone else.
@@ -41,20 +41,24 @@ type ticket struct {
 
 // retryAfterGeneration is what a refused caller is told to wait: replies of
 // the tiny and the usual models take seconds.
-const retryAfterGeneration = 5
+const retryAfterGeneration = 5 * time.Second
 
 // admit counts a generation against its user's and workspace's limits, or
-// refuses it with 429 rate_limited naming the limit.
-func (s *scheduler) admit(c *fiber.Ctx, user int64, ws string) (*ticket, error) {
+// refuses it (fault.RateLimited with RetryAfter) naming the limit.
+func (s *scheduler) admit(user int64, ws string) (*ticket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	refuse := func(format string, a ...any) error {
+		f := fault.New(fault.RateLimited, format, a...)
+		f.RetryAfter = retryAfterGeneration
+		return f
+	}
+	wait := int(retryAfterGeneration.Seconds())
 	if s.users[user] >= s.perUser {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterGeneration))
-		return nil, errorf(fiber.StatusTooManyRequests, "rate_limited", "you already have %d replies being written (the most at once); wait for one to finish and try again in %d seconds", s.perUser, retryAfterGeneration)
+		return nil, refuse("you already have %d replies being written (the most at once); wait for one to finish and try again in %d seconds", s.perUser, wait)
 	}
 	if s.wss[ws] >= s.perWorkspace {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterGeneration))
-		return nil, errorf(fiber.StatusTooManyRequests, "rate_limited", "this workspace already has %d replies being written (the most at once); try again in %d seconds", s.perWorkspace, retryAfterGeneration)
+		return nil, refuse("this workspace already has %d replies being written (the most at once); try again in %d seconds", s.perWorkspace, wait)
 	}
 	s.users[user]++
 	s.wss[ws]++

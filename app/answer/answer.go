@@ -1,0 +1,339 @@
+// Package answer is the one "ask" use case: a question in a chat, or a
+// completion of the OpenAI-compatible API, becomes a generation that any
+// number of readers follow. It owns what both share: the model check, the fair
+// scheduler, the quota reservation and its settlement (package plan),
+// retrieval from knowledge bases, the prompt built once (the citations shown
+// and the model call use the same messages), streaming through package llm
+// (which observes the Ollama metrics), storing a chat's reply, and its title,
+// written after the reply is stored so a follow-up question is accepted at once.
+package answer
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"quire/app/chat"
+	"quire/app/fault"
+	"quire/app/llm"
+	"quire/app/plan"
+	"quire/app/rag"
+	"quire/store"
+)
+
+// Searcher finds passages in knowledge bases (knowledge.Service).
+type Searcher interface {
+	Search(ctx context.Context, q rag.Query) (*rag.Response, error)
+}
+
+// Config is what a Service needs.
+type Config struct {
+	Store *store.Store
+	LLM   *llm.Client
+	Plan  *plan.Service
+	// Search retrieves a question's sources; nil answers without sources.
+	Search Searcher
+	// DefaultModel is the instance's chat model for chats that name none.
+	DefaultModel func() string
+	// PerUser and PerWorkspace bound the generations admitted at once
+	// (running or waiting); InFlight bounds those talking to Ollama.
+	PerUser, PerWorkspace, InFlight int
+	Logger                          *slog.Logger
+}
+
+// Service is the ask use case.
+type Service struct {
+	cfg   Config
+	st    *store.Store
+	llm   *llm.Client
+	plan  *plan.Service
+	log   *slog.Logger
+	sched *scheduler
+	chats registry
+
+	naming sync.Map       // chat id → a title being written for it
+	wg     sync.WaitGroup // replies and titles running in the background
+	base   context.Context
+	stop   context.CancelFunc
+}
+
+// New returns the ask use case.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	base, stop := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, st: cfg.Store, llm: cfg.LLM, plan: cfg.Plan, log: cfg.Logger,
+		sched: newScheduler(cfg.PerUser, cfg.PerWorkspace, cfg.InFlight), base: base, stop: stop}
+}
+
+// historyMessages is how many earlier messages a reply is given at most; the
+// prompt is fitted to the model's context from these, newest first.
+const historyMessages = 200
+
+// titleTimeout bounds the title call: a title is a nicety, not worth a slot for long.
+const titleTimeout = 30 * time.Second
+
+// Running is the reply being written in a chat, or nil.
+func (s *Service) Running(chatID string) *Generation { return s.chats.get(chatID) }
+
+// Idle refuses (fault.Conflict) while a reply is being written in the chat:
+// one reply at a time per chat. Callers ask before storing a question; Ask
+// asks again atomically when it takes the chat.
+func (s *Service) Idle(chatID string) error {
+	if s.chats.get(chatID) != nil {
+		return busy()
+	}
+	return nil
+}
+
+func busy() error {
+	return fault.New(fault.Conflict, "a reply is still being written in this chat; stop it or wait for it")
+}
+
+// Turn is a question of a chat to answer.
+type Turn struct {
+	WorkspaceID string
+	Viewer      store.Viewer // the asker: retrieval sees what they see
+	Chat        *store.Chat
+	Question    *store.Message // stored already
+	// DropID is the reply being regenerated: it is deleted only once
+	// everything that can refuse (model, scheduler, quota) has agreed.
+	DropID string
+}
+
+// Completion is a conversation the caller owns (/v1): nothing is stored as
+// chat messages, but the model check, scheduler, quota, retrieval, streaming
+// and accounting are a chat's.
+type Completion struct {
+	WorkspaceID      string
+	Viewer           store.Viewer
+	Request          chat.Request // Model, System, History, Question and sampling
+	KnowledgeBaseIDs []string     // checked visible by the caller
+}
+
+// run is one generation's inputs, whichever entry point started it.
+type run struct {
+	wsID     string
+	viewer   store.Viewer
+	req      chat.Request
+	kbIDs    []string
+	chatID   string // "" for a completion
+	chatName string
+	question *store.Message
+	reply    *store.Message
+	ticket   *ticket
+	hold     plan.Hold
+}
+
+// Ask starts the reply to a chat's question. It refuses before anything
+// changes when a reply is running (fault.Conflict), the model cannot chat
+// (fault.Unavailable, fault.Invalid), or the scheduler or the quota refuse
+// (fault.RateLimited, fault.Quota); then the reply being regenerated is
+// dropped and the new, empty streaming reply stored, and the reply is written
+// in the background, whatever happens to the caller.
+func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
+	if err := s.Idle(t.Chat.ID); err != nil {
+		return nil, err
+	}
+	model := cmp.Or(t.Chat.Model, s.cfg.DefaultModel())
+	info, err := s.model(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := s.st.LatestMessages(ctx, t.WorkspaceID, t.Chat.ID, t.Question.SequenceNumber, historyMessages)
+	if err != nil {
+		return nil, err
+	}
+	ch := t.Chat
+	r := &run{wsID: t.WorkspaceID, viewer: t.Viewer, kbIDs: ch.KnowledgeBaseIDs, chatID: ch.ID, chatName: ch.Name, question: t.Question,
+		req: chat.Request{Model: model, System: ch.SystemPrompt, Question: t.Question.Content,
+			Temperature: ch.Temperature, TopP: ch.TopP, MaxTokens: ch.MaxTokens, ContextLength: info.ContextLength}}
+	for _, m := range hist {
+		if m.Role != "system" && m.Content != "" && m.Status != store.MsgFailed {
+			r.req.History = append(r.req.History, chat.Turn{Role: m.Role, Content: m.Content})
+		}
+	}
+
+	gctx, cancel := context.WithCancel(s.base)
+	g := newGeneration(cancel)
+	if !s.chats.start(ch.ID, g) {
+		cancel()
+		return nil, busy()
+	}
+	if err := s.admit(ctx, r); err != nil {
+		s.chats.end(ch.ID)
+		cancel()
+		return nil, err
+	}
+	fail := func(err error) (*Generation, error) {
+		s.chats.end(ch.ID)
+		r.ticket.release()
+		s.plan.Release(ctx, r.hold)
+		cancel()
+		return nil, err
+	}
+	if t.DropID != "" {
+		if err := s.st.DeleteMessage(ctx, t.WorkspaceID, t.DropID); err != nil {
+			return fail(err)
+		}
+	}
+	if r.reply, err = s.st.AddMessage(ctx, t.WorkspaceID, ch.ID, "assistant", "", t.Question.ID, model, store.MsgStreaming); err != nil {
+		return fail(err)
+	}
+	g.emit(Event{Name: EventUserMessage, Message: t.Question})
+	s.wg.Add(1)
+	go s.write(gctx, g, r)
+	return g, nil
+}
+
+// Complete starts a completion (see Completion), refusing as Ask does.
+func (s *Service) Complete(ctx context.Context, c Completion) (*Generation, error) {
+	info, err := s.model(ctx, c.Request.Model)
+	if err != nil {
+		return nil, err
+	}
+	if m := c.Request.MaxTokens; m != nil && info.ContextLength > 0 && *m > info.ContextLength {
+		return nil, fault.Field("max_tokens", "max_tokens must be from 1 to %d", info.ContextLength)
+	}
+	r := &run{wsID: c.WorkspaceID, viewer: c.Viewer, kbIDs: c.KnowledgeBaseIDs, req: c.Request}
+	r.req.ContextLength = info.ContextLength
+	if err := s.admit(ctx, r); err != nil {
+		return nil, err
+	}
+	gctx, cancel := context.WithCancel(s.base)
+	g := newGeneration(cancel)
+	s.wg.Add(1)
+	go s.write(gctx, g, r)
+	return g, nil
+}
+
+// model checks that a model is chosen, installed and able to chat.
+func (s *Service) model(ctx context.Context, model string) (*llm.ModelInfo, error) {
+	if model == "" {
+		return nil, fault.New(fault.Unavailable, "no chat model is chosen: pick one for this chat, or set a default under Administration → Settings")
+	}
+	info, err := s.llm.Show(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	if len(info.Capabilities) > 0 && !info.Can("completion") {
+		return nil, fault.Field("model", "the model %q cannot chat (it is an embedding model); pick a chat model", model)
+	}
+	return info, nil
+}
+
+// admit takes a scheduler place for the user and reserves the reply's
+// estimated tokens; nothing is held when it refuses. Sources are retrieved
+// later, so a reply with knowledge bases reserves the whole prompt room they
+// may fill.
+func (s *Service) admit(ctx context.Context, r *run) error {
+	tk, err := s.sched.admit(r.viewer.UserID, r.wsID)
+	if err != nil {
+		return err
+	}
+	in, out := chat.Estimate(r.req)
+	if len(r.kbIDs) > 0 {
+		in = chat.PromptRoom(r.req)
+	}
+	hold, err := s.plan.Reserve(ctx, r.wsID, r.req.Model, in, out)
+	if err != nil {
+		tk.release()
+		return err
+	}
+	r.ticket, r.hold = tk, hold
+	return nil
+}
+
+// write waits for a slot, retrieves sources, streams the answer, stores it
+// and accounts for it. A chat's slot is given back before the last event, so
+// a question sent on seeing it is accepted; the title comes after.
+func (s *Service) write(ctx context.Context, g *Generation, r *run) {
+	defer s.wg.Done()
+	defer g.cancel()
+	var res chat.Result
+	err := r.ticket.wait(ctx)
+	if err == nil {
+		r.req.Sources = s.retrieve(ctx, r)
+		p := chat.Build(r.req)
+		g.emit(Event{Name: EventCitations, Sources: p.Sources})
+		res, err = chat.Stream(ctx, s.llm, p, func(d string) { g.emit(Event{Name: EventDelta, Delta: d}) })
+	}
+	r.ticket.release()
+	failure := failureOf(err)
+
+	// Bookkeeping outlives a stop: the generation's context is cancelled, not this one.
+	bg := context.WithoutCancel(ctx)
+	call := plan.Call{WorkspaceID: r.wsID, Kind: store.UsageChat, Model: r.req.Model, UserID: r.viewer.UserID,
+		Input: res.InputTokens, Output: res.OutputTokens, Duration: res.Duration}
+	if r.chatID == "" {
+		s.plan.Settle(bg, r.hold, call)
+		last := Event{Name: EventDone}
+		if failure != nil {
+			last = Event{Name: EventError, Err: failure}
+		}
+		g.finish(last, nil, res, failure)
+		return
+	}
+
+	out := store.MessageResult{Content: res.Content, Status: store.MsgComplete, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}
+	out.Citations, _ = json.Marshal(res.Sources)
+	switch {
+	case errors.Is(err, context.Canceled):
+		out.Status = store.MsgStopped
+	case failure != nil:
+		out.Status, out.Error = store.MsgFailed, err.Error()
+	}
+	if ferr := s.st.FinishMessage(bg, r.wsID, r.reply.ID, out); ferr != nil {
+		s.log.Error("store reply", "message_id", r.reply.ID, "err", ferr)
+	}
+	call.ChatID, call.MessageID = r.chatID, r.reply.ID
+	s.plan.Settle(bg, r.hold, call)
+	final, ferr := s.st.GetMessage(bg, r.wsID, r.chatID, r.reply.ID)
+	if ferr != nil {
+		final = r.reply
+	}
+	s.chats.end(r.chatID)
+	last := Event{Name: EventDone, Message: final}
+	if failure != nil {
+		last = Event{Name: EventError, Err: failure, MessageID: r.reply.ID}
+	}
+	g.finish(last, final, res, failure)
+	if r.chatName == "" && out.Status == store.MsgComplete {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.title(r)
+		}()
+	}
+}
+
+// failureOf is why a reply failed as the reader is told: the model server
+// unavailable (503 model_unavailable) or failing (502 model_failed). A stop
+// is no failure.
+func failureOf(err error) *fault.Error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if f, ok := fault.As(err); ok && f.Kind == fault.Unavailable {
+		return f
+	}
+	return &fault.Error{Kind: fault.Failed, Message: err.Error(), Err: err}
+}
+
+// Shutdown waits for running replies and titles to be stored, stopping them
+// (partial replies are kept as stopped) when the deadline comes first.
+func (s *Service) Shutdown(deadline time.Time) {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+		s.stop()
+		<-done
+	}
+}
