@@ -24,7 +24,7 @@ func BenchmarkReplyOverhead(b *testing.B) {
 	ts.srv.chatPosts.Max = b.N + 1 // one user asks b.N times: past the posts-per-minute cap
 	u, cp := chatFixture(ts)
 	wsBase := cp[:strings.Index(cp, "/chats/")]
-	base := realHTTP(b, ts)
+	base := "http://" + ts.listen()
 	direct, err := llm.New(o.URL, llm.Options{})
 	if err != nil {
 		b.Fatal(err)

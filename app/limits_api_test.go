@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -510,32 +509,8 @@ func TestPublicPageLinksToLaterMessages(t *testing.T) {
 func TestStoppedReplyIsAccounted(t *testing.T) {
 	ts := serverWithOllama(t, slowOllama(t, 200).URL)
 	u, cp := chatFixture(ts)
-	base := realHTTP(t, ts)
-	twoWords := make(chan struct{})
-	go func() {
-		r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"long one"}`))
-		r.Header.Set("Authorization", "Bearer "+u.token)
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Accept", "text/event-stream")
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			return
-		}
-		defer resp.Body.Close()
-		sc, deltas := bufio.NewScanner(resp.Body), 0
-		for sc.Scan() {
-			if sc.Text() == "event: delta" {
-				if deltas++; deltas == 2 {
-					close(twoWords)
-				}
-			}
-		}
-	}()
-	select {
-	case <-twoWords:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no words streamed within 10 s")
-	}
+	base := "http://" + ts.listen()
+	streamWords(t, base, cp+"/messages", u.token, 2)
 	ts.must(200, req{method: "POST", path: cp + "/stop", token: u.token})
 	costs, _ := ts.store.WorkspaceCosts(context.Background(), strings.Split(cp, "/")[3])
 	if costs.InputTokens == 0 || costs.OutputTokens == 0 {

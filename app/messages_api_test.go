@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -209,25 +208,13 @@ func slowOllama(t *testing.T, n int) *httptest.Server {
 	})
 }
 
-// realHTTP serves the test server on a loopback port (for disconnect tests).
-func realHTTP(t testing.TB, ts *testServer) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ts.srv.Serve(ln)
-	t.Cleanup(func() { ts.srv.App().Shutdown() })
-	return "http://" + ln.Addr().String()
-}
-
-func TestStopKeepsThePartialReply(t *testing.T) {
-	ts := serverWithOllama(t, slowOllama(t, 200).URL)
-	u, cp := chatFixture(ts)
-	base := realHTTP(t, ts)
-	twoWords := make(chan struct{})
+// streamWords posts a question as SSE on a real socket and reports (by closing
+// the channel) once n words of the reply have streamed.
+func streamWords(t testing.TB, base, path, token string, n int) <-chan struct{} {
+	words := make(chan struct{})
 	go func() {
-		r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"long one"}`))
-		r.Header.Set("Authorization", "Bearer "+u.token)
+		r, _ := http.NewRequest("POST", base+path, strings.NewReader(`{"content":"long one"}`))
+		r.Header.Set("Authorization", "Bearer "+token)
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Accept", "text/event-stream")
 		resp, err := http.DefaultClient.Do(r)
@@ -238,17 +225,25 @@ func TestStopKeepsThePartialReply(t *testing.T) {
 		sc, deltas := bufio.NewScanner(resp.Body), 0
 		for sc.Scan() {
 			if sc.Text() == "event: delta" {
-				if deltas++; deltas == 2 {
-					close(twoWords)
+				if deltas++; deltas == n {
+					close(words)
 				}
 			}
 		}
 	}()
-	select { // stop once a couple of words have streamed
-	case <-twoWords:
+	select {
+	case <-words:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no words streamed within 10 s")
 	}
+	return words
+}
+
+func TestStopKeepsThePartialReply(t *testing.T) {
+	ts := serverWithOllama(t, slowOllama(t, 200).URL)
+	u, cp := chatFixture(ts)
+	base := "http://" + ts.listen()
+	streamWords(t, base, cp+"/messages", u.token, 2) // stop once a couple of words have streamed
 	var stopped struct {
 		AssistantMessage messageJSON `json:"assistant_message"`
 	}
@@ -262,7 +257,7 @@ func TestStopKeepsThePartialReply(t *testing.T) {
 func TestReplyIsStoredWhenTheBrowserLeaves(t *testing.T) {
 	ts := serverWithOllama(t, slowOllama(t, 15).URL)
 	u, cp := chatFixture(ts)
-	base := realHTTP(t, ts)
+	base := "http://" + ts.listen()
 	r, _ := http.NewRequest("POST", base+cp+"/messages", strings.NewReader(`{"content":"and then?"}`))
 	r.Header.Set("Authorization", "Bearer "+u.token)
 	r.Header.Set("Content-Type", "application/json")
