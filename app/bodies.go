@@ -10,7 +10,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"os"
-	"path/filepath"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -247,24 +246,6 @@ func (up *upload) field(name string) string {
 	return ""
 }
 
-// keep moves the uploaded file to dst, durably (a crash never leaves a
-// half-written original under a document's name).
-func (up *upload) keep(dst string) error {
-	err := up.file.Sync()
-	if cerr := up.file.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(up.file.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(up.file.Name())
-		return fmt.Errorf("store the upload: %w", err)
-	}
-	up.file = nil
-	return nil
-}
-
 // discard removes the temporary file unless it was kept.
 func (up *upload) discard() {
 	if up.file != nil {
@@ -272,9 +253,4 @@ func (up *upload) discard() {
 		os.Remove(up.file.Name())
 		up.file = nil
 	}
-}
-
-// uploadDir is the folder a workspace's originals live in.
-func (s *Server) uploadDir(wsID string) string {
-	return filepath.Join(s.cfg.FilesDir(), wsID)
 }

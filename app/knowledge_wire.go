@@ -28,7 +28,11 @@ func (s *Server) initKnowledge() error {
 		Store: s.store, LLM: client, Runner: s.runner, FilesDir: s.cfg.FilesDir(),
 		EmbeddingModel: func() string { return s.currentSettings().DefaultEmbeddingModel },
 		Limits:         ingest.Limits{Timeout: s.cfg.ParseTimeout.Duration, MaxMemory: int64(s.cfg.ParseMemoryMB) << 20},
-		Cost:           s.costMicros, Logger: s.log,
+		Fetch: func() knowledge.FetchPolicy {
+			st := s.currentSettings()
+			return knowledge.FetchPolicy{MaxMB: st.MaxUploadMB, AllowPrivate: st.AllowPrivateURLs, UserAgent: "Quire/" + Version + " (document fetcher)"}
+		},
+		Cost: s.costMicros, Logger: s.log,
 	})
 	if err != nil {
 		return err

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"quire/app/ingest"
@@ -49,6 +48,9 @@ type Config struct {
 	// (default 16): big enough to amortise a call, small enough that a crash
 	// or cancel loses little work and progress moves visibly.
 	BatchSize int
+	// Fetch is the policy for adding documents by URL; nil fetches public
+	// addresses only, up to 50 MB.
+	Fetch func() FetchPolicy
 	// Cost prices a model call in micro-units; nil means free.
 	Cost   func(model string, inputTokens, outputTokens int) int64
 	Logger *slog.Logger
@@ -70,6 +72,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("knowledge: Store, LLM, Runner, FilesDir and EmbeddingModel are required")
 	}
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 16)
+	if cfg.Fetch == nil {
+		cfg.Fetch = func() FetchPolicy { return FetchPolicy{MaxMB: 50, UserAgent: "Quire (document fetcher)"} }
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -205,10 +210,6 @@ func (s *Service) Reprocess(ctx context.Context, wsID, docID string) error {
 	}
 	s.cfg.Runner.Wake()
 	return nil
-}
-
-func (s *Service) filePath(storagePath string) string {
-	return filepath.Join(s.cfg.FilesDir, filepath.FromSlash(storagePath))
 }
 
 // embed embeds texts and records the call's usage (u names who and what for).
