@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -195,13 +194,7 @@ func (s *Server) deleteDocument(c *fiber.Ctx) error {
 
 func (s *Server) reprocessDocument(c *fiber.Ctx) error {
 	d := documentOf(c)
-	if err := s.knowledge.Reprocess(c.UserContext(), d.WorkspaceID, d.ID); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return conflict("the document is still being processed; try again in a moment")
-		}
-		return err
-	}
-	d, err := s.store.GetDocument(c.UserContext(), d.WorkspaceID, d.ID)
+	d, err := s.knowledge.Reprocess(c.UserContext(), d.WorkspaceID, d.ID)
 	if err != nil {
 		return err
 	}

@@ -2,16 +2,12 @@ package app
 
 import (
 	"context"
-	"errors"
-	"html/template"
-	"strings"
 
 	"quire/app/chat"
 	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/llm"
-	"quire/app/rag"
 	"quire/store"
 )
 
@@ -49,56 +45,16 @@ func (s *Server) startKnowledge(ctx context.Context) error {
 	return s.knowledge.Start(ctx)
 }
 
-func (s *Server) searchKnowledge(ctx context.Context, wsID string, v store.Viewer, query string, kbIDs []string, topK int, mode string) ([]searchHit, error) {
-	m, err := rag.ParseMode(mode)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.knowledge.Search(ctx, rag.Query{WorkspaceID: wsID, Viewer: v, Text: query, KnowledgeBaseIDs: kbIDs, TopK: topK, Mode: m})
-	if errors.Is(err, llm.ErrUnavailable) {
-		return nil, errors.Join(chat.ErrUnavailable, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	hits := make([]searchHit, len(resp.Results))
-	for i, r := range resp.Results {
-		hits[i] = searchHit{ChunkID: r.ChunkID, DocumentID: r.DocumentID, DocumentName: r.DocumentName, KnowledgeBaseIDs: r.KnowledgeBaseIDs,
-			Content: r.Content, Highlight: highlight(r.Snippet), SectionHeading: r.Heading, Score: r.Score}
-		if r.Page > 0 {
-			p := r.Page
-			hits[i].PageNumber = &p
-		}
-	}
-	return hits, nil
-}
-
-// highlight renders a snippet with its matched words in <mark>, escaping the rest.
-func highlight(sn store.Snippet) template.HTML {
-	var b strings.Builder
-	at := 0
-	for _, m := range sn.Marks {
-		if m[0] < at || m[1] > len(sn.Text) || m[0] > m[1] {
-			continue
-		}
-		b.WriteString(template.HTMLEscapeString(sn.Text[at:m[0]]))
-		b.WriteString("<mark>" + template.HTMLEscapeString(sn.Text[m[0]:m[1]]) + "</mark>")
-		at = m[1]
-	}
-	b.WriteString(template.HTMLEscapeString(sn.Text[at:]))
-	return template.HTML(b.String())
-}
-
 // retrieveKnowledge finds a chat's sources: hybrid search over the attached
 // knowledge bases, as the chat's owner sees them.
 func (s *Server) retrieveKnowledge(ctx context.Context, ws *store.Workspace, u *store.User, kbIDs []string, query string) ([]chat.Source, error) {
 	v := store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
-	resp, err := s.knowledge.Search(ctx, rag.Query{WorkspaceID: ws.ID, Viewer: v, Text: query, KnowledgeBaseIDs: kbIDs, TopK: 5, Mode: rag.ModeHybrid})
+	results, err := s.knowledge.Retrieve(ctx, ws.ID, v, kbIDs, query, 5)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]chat.Source, len(resp.Results))
-	for i, r := range resp.Results {
+	out := make([]chat.Source, len(results))
+	for i, r := range results {
 		out[i] = chat.Source{N: i + 1, ChunkID: r.ChunkID, DocumentID: r.DocumentID, DocumentName: r.DocumentName, Heading: r.Heading,
 			Snippet: r.Snippet.Text, Content: r.Content}
 		if r.Page > 0 {

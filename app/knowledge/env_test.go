@@ -220,7 +220,11 @@ func (e *env) searchErr(v store.Viewer, mode rag.Mode, query string, kbs ...*sto
 	for _, kb := range kbs {
 		ids = append(ids, kb.ID)
 	}
-	return e.svc.Search(context.Background(), rag.Query{WorkspaceID: e.ws.ID, Viewer: v, Text: query, KnowledgeBaseIDs: ids, Mode: mode})
+	res, err := e.svc.Search(context.Background(), e.ws.ID, v, knowledge.SearchInput{Query: query, KnowledgeBaseIDs: ids, Mode: string(mode)})
+	if err != nil {
+		return nil, err
+	}
+	return res.Response, nil
 }
 
 func names(rs []rag.Result) []string {

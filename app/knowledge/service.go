@@ -20,6 +20,7 @@ import (
 	"os"
 	"time"
 
+	"quire/app/fault"
 	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/llm"
@@ -140,24 +141,6 @@ func (s *Service) ResumeEmbedding(ctx context.Context) error {
 	return nil
 }
 
-// Search runs a search (see rag.Searcher.Search). Embedding the query is
-// recorded as the viewer's usage.
-func (s *Service) Search(ctx context.Context, q rag.Query) (*rag.Response, error) {
-	r := s.rag
-	r.Embed = func(ctx context.Context, text string) ([]float32, string, error) {
-		model := s.cfg.EmbeddingModel()
-		if model == "" {
-			return nil, "", &llm.UnavailableError{Reason: "no embedding model is configured; an admin can choose one in the settings"}
-		}
-		vecs, err := s.embed(ctx, model, []string{text}, store.Usage{WorkspaceID: q.WorkspaceID, UserID: q.Viewer.UserID})
-		if err != nil {
-			return nil, "", err
-		}
-		return vecs[0], model, nil
-	}
-	return r.Search(ctx, q)
-}
-
 // Wake tells the runner new work was queued (an upload).
 func (s *Service) Wake() { s.cfg.Runner.Wake() }
 
@@ -200,16 +183,21 @@ func (s *Service) DeleteDocument(ctx context.Context, wsID, docID string) error 
 	return nil
 }
 
-// Reprocess drops the document's chunks and vectors and processes its file again.
-func (s *Service) Reprocess(ctx context.Context, wsID, docID string) error {
+// Reprocess drops the document's chunks and vectors and processes its file
+// again; it returns the document as it is now (pending).
+func (s *Service) Reprocess(ctx context.Context, wsID, docID string) (*store.Document, error) {
 	if err := s.StopDocument(ctx, wsID, docID); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := s.st.ResetDocument(ctx, wsID, docID); err != nil {
-		return err
+	_, err := s.st.ResetDocument(ctx, wsID, docID)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, &fault.Error{Kind: fault.Conflict, Message: "the document is still being processed; try again in a moment", Err: err}
+	}
+	if err != nil {
+		return nil, err
 	}
 	s.cfg.Runner.Wake()
-	return nil
+	return s.st.GetDocument(ctx, wsID, docID)
 }
 
 // embed embeds texts and records the call's usage (u names who and what for).
