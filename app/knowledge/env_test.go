@@ -41,6 +41,7 @@ type env struct {
 	engOnly   *store.KnowledgeBase
 	batchSize int
 	limits    ingest.Limits
+	fetch     knowledge.FetchPolicy
 }
 
 type envOpt func(*env)
@@ -49,10 +50,12 @@ func withBatchSize(n int) envOpt { return func(e *env) { e.batchSize = n } }
 
 func withLimits(l ingest.Limits) envOpt { return func(e *env) { e.limits = l } }
 
+func withFetch(p knowledge.FetchPolicy) envOpt { return func(e *env) { e.fetch = p } }
+
 func newEnv(t testing.TB, ollamaURL, model string, opts ...envOpt) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{files: filepath.Join(dir, "files")}
+	e := &env{files: filepath.Join(dir, "files"), fetch: knowledge.FetchPolicy{MaxMB: 50, UserAgent: "Quire test"}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -77,7 +80,8 @@ func (e *env) start(t testing.TB, ollamaURL string) {
 	e.runner = jobs.New(e.st, jobs.Config{Workers: 2, Poll: 50 * time.Millisecond, Backoff: 20 * time.Millisecond,
 		MaxBackoff: 100 * time.Millisecond, DeferMin: 50 * time.Millisecond, DeferMax: 200 * time.Millisecond})
 	e.svc, err = knowledge.New(knowledge.Config{Store: e.st, LLM: e.llm, Runner: e.runner, FilesDir: e.files,
-		EmbeddingModel: func() string { return e.model.Load().(string) }, BatchSize: e.batchSize, Limits: e.limits})
+		EmbeddingModel: func() string { return e.model.Load().(string) }, BatchSize: e.batchSize, Limits: e.limits,
+		Fetch: func() knowledge.FetchPolicy { return e.fetch }})
 	if err != nil {
 		t.Fatal(err)
 	}
