@@ -170,11 +170,8 @@ func (s *Server) patchDocument(c *fiber.Ctx) error {
 	}
 	d := documentOf(c)
 	if in.Name != nil {
-		name, err := checkName("name", *in.Name, true)
+		name, err := s.knowledge.Rename(c.UserContext(), d.WorkspaceID, d.ID, *in.Name)
 		if err != nil {
-			return err
-		}
-		if err := s.store.RenameDocument(c.UserContext(), d.WorkspaceID, d.ID, name); err != nil {
 			return err
 		}
 		d.Name = name

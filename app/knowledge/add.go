@@ -133,7 +133,7 @@ func (s *Service) Add(ctx context.Context, wsID string, v store.Viewer, in NewDo
 	default:
 		name = u.Host + u.EscapedPath()
 	}
-	if name, err = documentName(name); err != nil {
+	if name, err = checkName(name); err != nil {
 		return nil, err
 	}
 
@@ -157,8 +157,7 @@ func (s *Service) Add(ctx context.Context, wsID string, v store.Viewer, in NewDo
 }
 
 // checkTargets checks the knowledge bases a new document should join: each
-// must exist, be visible to v, and be one v may add documents to (its
-// creator's or, for an admin, any).
+// must exist, be visible to v, and be one v manages.
 func (s *Service) checkTargets(ctx context.Context, wsID string, v store.Viewer, ids []string) error {
 	for _, id := range ids {
 		kb, err := s.st.GetKnowledgeBase(ctx, wsID, v, id)
@@ -168,7 +167,7 @@ func (s *Service) checkTargets(ctx context.Context, wsID string, v store.Viewer,
 		if err != nil {
 			return err
 		}
-		if !v.IsAdmin && kb.CreatedBy != v.UserID {
+		if !MayManageBase(v, kb) {
 			return fault.New(fault.Forbidden, "only the creator of %q or a workspace admin can add documents to it", kb.Name)
 		}
 	}
@@ -364,8 +363,8 @@ func pageTitle(r io.ReaderAt) string {
 // maxName is the longest name a document may have, in characters.
 const maxName = 200
 
-// documentName checks a document's name.
-func documentName(name string) (string, error) {
+// checkName checks the name of a document or knowledge base.
+func checkName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", fault.Field("name", "name must not be empty")

@@ -183,6 +183,15 @@ func (s *Service) DeleteDocument(ctx context.Context, wsID, docID string) error 
 	return nil
 }
 
+// Rename renames a document and returns the name as kept.
+func (s *Service) Rename(ctx context.Context, wsID, docID, name string) (string, error) {
+	name, err := checkName(name)
+	if err != nil {
+		return "", err
+	}
+	return name, s.st.RenameDocument(ctx, wsID, docID, name)
+}
+
 // Reprocess drops the document's chunks and vectors and processes its file
 // again; it returns the document as it is now (pending).
 func (s *Service) Reprocess(ctx context.Context, wsID, docID string) (*store.Document, error) {
