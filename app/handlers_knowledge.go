@@ -12,7 +12,7 @@ import (
 
 // viewerOf is the caller as the knowledge visibility rules see them.
 func viewerOf(c *fiber.Ctx) store.Viewer {
-	return store.Viewer{UserID: userOf(c).ID, IsAdmin: store.RoleRank(workspaceOf(c).Role) >= store.RoleRank(store.RoleAdmin)}
+	return store.ViewerFor(workspaceOf(c), userOf(c).ID)
 }
 
 func kbOf(c *fiber.Ctx) *store.KnowledgeBase {
