@@ -246,7 +246,8 @@ func (up *upload) field(name string) string {
 	return ""
 }
 
-// discard removes the temporary file unless it was kept.
+// discard closes and removes the temporary file (a no-op removal once
+// knowledge.Add has moved it into place).
 func (up *upload) discard() {
 	if up.file != nil {
 		up.file.Close()

@@ -254,11 +254,16 @@ func detectMessage(err error) (msg string, unsupported bool) {
 }
 
 // zipEntries counts the entries of a ZIP file's central directory, stopping
-// past max, in constant memory. ok is false when r does not look like a ZIP
-// file (ingest.Detect then decides what it is).
+// past max, in constant memory. ok is false when r is not a ZIP file by the
+// signature ingest.Detect goes by, or its directory is not found (Detect
+// then decides what it is).
 func zipEntries(r io.ReaderAt, size int64, max int) (n int, ok bool) {
 	const eocdLen, cdHeaderLen = 22, 46
+	var sig [4]byte
 	if size < eocdLen {
+		return 0, false
+	}
+	if _, err := r.ReadAt(sig[:], 0); err != nil || (string(sig[:]) != "PK\x03\x04" && string(sig[:]) != "PK\x05\x06") {
 		return 0, false
 	}
 	tail := make([]byte, min(size, eocdLen+0xffff)) // the record, then a comment of up to 64 KB

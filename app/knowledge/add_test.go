@@ -270,4 +270,12 @@ func TestManyEntryZipIsRefusedBeforeItIsLoaded(t *testing.T) {
 	if files := e.wsFiles(t); len(files) != 2 {
 		t.Fatalf("refused archives left files: %q", files)
 	}
+
+	// Only a file that starts as a ZIP file is counted: a PDF whose bytes
+	// happen to hold an end-of-directory record claiming 65,535 entries is a PDF.
+	pdf := append([]byte("%PDF-1.4\n1 0 obj\n"), "PK\x05\x06\x00\x00\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)
+	d, err := e.svc.Add(ctx, e.ws.ID, e.admin(), knowledge.NewDocument{Source: e.stage(t, "odd.pdf", pdf)})
+	if err != nil || d.MimeType != ingest.KindPDF.MIME() {
+		t.Fatalf("the PDF was not taken for one: %+v %v", d, err)
+	}
 }
