@@ -1,6 +1,10 @@
-// Package knowledge ties documents, the job runner, the model server and
-// retrieval together: it processes uploads (parse → chunk → embed → index),
-// keeps vectors in step with the instance's embedding model, and searches.
+// Package knowledge is the documents use case: it adds documents from
+// uploads and web addresses (Add: the SSRF-guarded fetcher, name rules,
+// content sniffing, the insert under the plan limits it is given), owns their
+// originals under files/<workspace>/<document>, processes them through the
+// job runner (parse → chunk → embed → index), keeps vectors in step with the
+// instance's embedding model, manages knowledge bases and searches. It takes
+// plain values (ids, a store.Viewer, inputs) and returns fault errors.
 //
 // Without the model server, documents still become searchable by keyword:
 // ingest stores chunks and their FTS rows, marks the document ready with an
@@ -8,7 +12,7 @@
 // and queues an embed task. That task waits (jobs.Defer, without using up its
 // attempts) until the server answers, then adds the vectors and clears the
 // message. Hybrid search meanwhile falls back to keyword search; vector-only
-// search reports llm.ErrUnavailable (503 model_unavailable).
+// search is a fault.Unavailable that wraps llm.ErrUnavailable.
 package knowledge
 
 import (
