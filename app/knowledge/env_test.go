@@ -136,7 +136,8 @@ func (e *env) as(u *store.User) store.Viewer {
 	return store.Viewer{UserID: u.ID, IsAdmin: u.ID == e.owner.ID}
 }
 
-// upload stores a file the way the HTTP layer does and queues its processing.
+// upload stores a file directly and queues its processing: unlike Add it
+// skips the checks at the door, so that ingest sees what Add would refuse.
 func (e *env) upload(t testing.TB, wsID, filename, content string, kbs ...*store.KnowledgeBase) *store.Document {
 	t.Helper()
 	return e.uploadAs(t, e.owner, wsID, filename, content, kbs...)
