@@ -10,7 +10,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"os"
-	"path/filepath"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -247,34 +246,12 @@ func (up *upload) field(name string) string {
 	return ""
 }
 
-// keep moves the uploaded file to dst, durably (a crash never leaves a
-// half-written original under a document's name).
-func (up *upload) keep(dst string) error {
-	err := up.file.Sync()
-	if cerr := up.file.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(up.file.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(up.file.Name())
-		return fmt.Errorf("store the upload: %w", err)
-	}
-	up.file = nil
-	return nil
-}
-
-// discard removes the temporary file unless it was kept.
+// discard closes and removes the temporary file (a no-op removal once
+// knowledge.Add has moved it into place).
 func (up *upload) discard() {
 	if up.file != nil {
 		up.file.Close()
 		os.Remove(up.file.Name())
 		up.file = nil
 	}
-}
-
-// uploadDir is the folder a workspace's originals live in.
-func (s *Server) uploadDir(wsID string) string {
-	return filepath.Join(s.cfg.FilesDir(), wsID)
 }

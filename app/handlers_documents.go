@@ -1,21 +1,15 @@
 package app
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
+	"context"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 
-	"quire/app/ingest"
+	"quire/app/knowledge"
 	"quire/store"
 )
 
@@ -52,31 +46,6 @@ func documentOf(c *fiber.Ctx) *store.Document {
 	return documentLocal.get(c)
 }
 
-// filePath is where a document's original lives: files/<workspace>/<document>.
-// Neither part comes from the client, so no name can escape the folder.
-func (s *Server) filePath(storagePath string) string {
-	return filepath.Join(s.cfg.FilesDir(), filepath.FromSlash(storagePath))
-}
-
-// kbTargets checks the knowledge bases an upload should join: each must exist,
-// be visible, and be one the caller may add documents to.
-func (s *Server) kbTargets(c *fiber.Ctx, ids []string) error {
-	v := viewerOf(c)
-	for _, id := range ids {
-		kb, err := s.store.GetKnowledgeBase(c.UserContext(), workspaceOf(c).ID, v, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return invalid("knowledge_base_ids", "no knowledge base %q that you can see in this workspace", id)
-		}
-		if err != nil {
-			return err
-		}
-		if !v.IsAdmin && kb.CreatedBy != v.UserID {
-			return forbidden("only the creator of %q or a workspace admin can add documents to it", kb.Name)
-		}
-	}
-	return nil
-}
-
 // formList splits a form field's values on commas.
 func formList(values []string) []string {
 	var out []string
@@ -94,121 +63,55 @@ func formList(values []string) []string {
 // is, and queues it for processing: 202 with the pending document.
 func (s *Server) uploadDocument(c *fiber.Ctx) error {
 	ws := workspaceOf(c)
-	up, err := s.readUpload(c, s.uploadDir(ws.ID)) // streamed to a temporary file under the cap (bodies.go)
+	up, err := s.readUpload(c, s.knowledge.StagingDir(ws.ID)) // streamed to a temporary file under the cap (bodies.go)
 	if err != nil {
 		return err
 	}
 	defer up.discard()
 	kbIDs := formList(up.fields["knowledge_base_ids"])
-	if err := s.kbTargets(c, kbIDs); err != nil {
-		return err
-	}
-	lim, err := s.documentsAllowed(c, up.size)
+	d, err := s.addDocument(c, knowledge.NewDocument{
+		Source: knowledge.Source{File: up.file, Filename: up.filename, Size: up.size, SHA256: up.sha256},
+		Name:   up.field("name"), KnowledgeBaseIDs: kbIDs,
+	})
 	if err != nil {
 		return err
 	}
-	kind, err := ingest.Detect(up.file, up.size, up.filename)
-	if err != nil {
-		var ie *ingest.Error
-		if errors.As(err, &ie) && !errors.Is(err, ingest.ErrUnsupported) {
-			return invalid("file", "%s", ie.Msg)
-		}
-		return errorf(fiber.StatusUnsupportedMediaType, "unsupported_media_type",
-			"%s: %s. Supported: text, Markdown, HTML, PDF, Word (.docx), CSV, Excel (.xlsx) and PowerPoint (.pptx)", up.filename, errMsg(err))
-	}
-	name := strings.TrimSpace(up.field("name"))
-	if name == "" {
-		name = cleanFilename(up.filename)
-	}
-	if name, err = checkName("name", name, true); err != nil {
-		return err
-	}
-	docID := uuid.NewString()
-	rel := ws.ID + "/" + docID
-	if err := up.keep(s.filePath(rel)); err != nil {
-		return err
-	}
-	d, _, err := s.store.CreateDocument(c.UserContext(), ws.ID, store.NewDocument{ID: docID, Name: name, OriginalFilename: cleanFilename(up.filename),
-		MimeType: kind.MIME(), FileSize: up.size, SHA256: up.sha256, StoragePath: rel, UploadedBy: userOf(c).ID, KnowledgeBaseIDs: kbIDs, Limits: lim})
-	if err != nil {
-		os.Remove(s.filePath(rel))
-		return s.plan.DocumentLimitError(lim, err)
-	}
-	s.knowledge.Wake()
 	v := documentView(d)
 	v.KnowledgeBaseIDs = kbIDs
 	return c.Status(fiber.StatusAccepted).JSON(v)
 }
 
-func errMsg(err error) string {
-	var ie *ingest.Error
-	if errors.As(err, &ie) {
-		return ie.Msg
+// addURLDocument fetches a web page (or a file on the web) and queues it like an upload.
+func (s *Server) addURLDocument(c *fiber.Ctx) error {
+	var in struct {
+		URL              string   `json:"url"`
+		Name             string   `json:"name"`
+		KnowledgeBaseIDs []string `json:"knowledge_base_ids"`
 	}
-	return err.Error()
-}
-
-// saveFile writes the upload to a temporary file and renames it into place,
-// so a crash never leaves a half-written original under a document's name.
-func (s *Server) saveFile(rel string, src io.ReaderAt) (string, error) {
-	dst := s.filePath(rel)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return "", err
+	if err := decodeJSON(c, &in); err != nil {
+		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".upload-*")
+	d, err := s.addDocument(c, knowledge.NewDocument{Source: knowledge.Source{URL: in.URL}, Name: in.Name, KnowledgeBaseIDs: in.KnowledgeBaseIDs})
 	if err != nil {
-		return "", err
+		return err
 	}
-	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(tmp, h), io.NewSectionReader(src, 0, 1<<62))
-	if err == nil {
-		err = tmp.Sync()
+	return c.Status(fiber.StatusAccepted).JSON(documentView(d))
+}
+
+// addDocument adds a document as the caller, behind the plan's document gate.
+func (s *Server) addDocument(c *fiber.Ctx, in knowledge.NewDocument) (*store.Document, error) {
+	ws := workspaceOf(c)
+	var lim store.DocumentLimits
+	in.Gate = func(ctx context.Context, size int64) (store.DocumentLimits, error) {
+		var err error
+		lim, err = s.plan.Documents(ctx, ws.ID, size)
+		return lim, err
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
+	d, err := s.knowledge.Add(c.UserContext(), ws.ID, viewerOf(c), in)
 	if err != nil {
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("store the upload: %w", err)
+		return nil, s.plan.DocumentLimitError(lim, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// cleanFilename keeps the base name of a client's file name, for display only.
-func cleanFilename(name string) string {
-	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	if name == "." || name == "/" || name == "" {
-		return "document"
-	}
-	if r := []rune(name); len(r) > 200 {
-		name = string(r[:200])
-	}
-	return name
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// documentsAllowed is the plan's gate on documents and storage (billing); the
-// limits it returns go into store.NewDocument to be enforced atomically.
-func (s *Server) documentsAllowed(c *fiber.Ctx, extraBytes int64) (store.DocumentLimits, error) {
-	return s.plan.Documents(c.UserContext(), workspaceOf(c).ID, extraBytes)
+	return d, nil
 }
 
 func (s *Server) listDocuments(c *fiber.Ctx) error {
@@ -257,11 +160,8 @@ func (s *Server) patchDocument(c *fiber.Ctx) error {
 	}
 	d := documentOf(c)
 	if in.Name != nil {
-		name, err := checkName("name", *in.Name, true)
+		name, err := s.knowledge.Rename(c.UserContext(), d.WorkspaceID, d.ID, *in.Name)
 		if err != nil {
-			return err
-		}
-		if err := s.store.RenameDocument(c.UserContext(), d.WorkspaceID, d.ID, name); err != nil {
 			return err
 		}
 		d.Name = name
@@ -281,13 +181,7 @@ func (s *Server) deleteDocument(c *fiber.Ctx) error {
 
 func (s *Server) reprocessDocument(c *fiber.Ctx) error {
 	d := documentOf(c)
-	if err := s.knowledge.Reprocess(c.UserContext(), d.WorkspaceID, d.ID); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return conflict("the document is still being processed; try again in a moment")
-		}
-		return err
-	}
-	d, err := s.store.GetDocument(c.UserContext(), d.WorkspaceID, d.ID)
+	d, err := s.knowledge.Reprocess(c.UserContext(), d.WorkspaceID, d.ID)
 	if err != nil {
 		return err
 	}
@@ -296,13 +190,14 @@ func (s *Server) reprocessDocument(c *fiber.Ctx) error {
 
 func (s *Server) documentFile(c *fiber.Ctx) error {
 	d := documentOf(c)
-	if d.StoragePath == "" {
-		return notFound("original file")
+	path, err := s.knowledge.Original(d)
+	if err != nil {
+		return err
 	}
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename*=UTF-8''%s`, url.PathEscape(d.OriginalFilename)))
 	c.Set(fiber.HeaderContentType, d.MimeType)
 	c.Set("X-Content-Type-Options", "nosniff")
-	return c.SendFile(s.filePath(d.StoragePath))
+	return c.SendFile(path)
 }
 
 type chunkJSON struct {

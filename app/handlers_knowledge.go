@@ -1,17 +1,18 @@
 package app
 
 import (
-	"errors"
+	"context"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/knowledge"
 	"quire/store"
 )
 
 // viewerOf is the caller as the knowledge visibility rules see them.
 func viewerOf(c *fiber.Ctx) store.Viewer {
-	return store.Viewer{UserID: userOf(c).ID, IsAdmin: store.RoleRank(workspaceOf(c).Role) >= store.RoleRank(store.RoleAdmin)}
+	return store.ViewerFor(workspaceOf(c), userOf(c).ID)
 }
 
 func kbOf(c *fiber.Ctx) *store.KnowledgeBase {
@@ -67,39 +68,12 @@ type kbInput struct {
 	SharedWithWorkspace *bool   `json:"shared_with_workspace"`
 }
 
-func checkDescription(d *string) error {
-	if d != nil && len([]rune(*d)) > 2000 {
-		return invalid("description", "description must be at most 2000 characters")
-	}
-	return nil
-}
-
 func (s *Server) createKnowledgeBase(c *fiber.Ctx) error {
 	var in kbInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if in.Name == nil {
-		return invalid("name", "name must not be empty")
-	}
-	name, err := checkName("name", *in.Name, true)
-	if err != nil {
-		return err
-	}
-	if err := checkDescription(in.Description); err != nil {
-		return err
-	}
-	desc, shared := "", true
-	if in.Description != nil {
-		desc = *in.Description
-	}
-	if in.SharedWithWorkspace != nil {
-		shared = *in.SharedWithWorkspace
-	}
-	kb, err := s.store.CreateKnowledgeBase(c.UserContext(), workspaceOf(c).ID, userOf(c).ID, name, desc, shared)
-	if errors.Is(err, store.ErrConflict) {
-		return conflict("a knowledge base named %q already exists", name)
-	}
+	kb, err := s.knowledge.CreateBase(c.UserContext(), workspaceOf(c).ID, viewerOf(c), knowledge.BaseInput(in))
 	if err != nil {
 		return err
 	}
@@ -113,32 +87,7 @@ func (s *Server) patchKnowledgeBase(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	f := store.KBFields{Description: in.Description}
-	if in.Name != nil {
-		name, err := checkName("name", *in.Name, true)
-		if err != nil {
-			return err
-		}
-		f.Name = &name
-	}
-	if err := checkDescription(in.Description); err != nil {
-		return err
-	}
-	ws, kb := workspaceOf(c), kbOf(c)
-	if in.SharedWithWorkspace != nil {
-		a, err := s.store.GetKBAccess(c.UserContext(), ws.ID, kb.ID)
-		if err != nil {
-			return err
-		}
-		a.SharedWithWorkspace = *in.SharedWithWorkspace
-		if err := s.setKBAccess(c, *a); err != nil {
-			return err
-		}
-	}
-	kb, err := s.store.UpdateKnowledgeBase(c.UserContext(), ws.ID, kb.ID, f)
-	if errors.Is(err, store.ErrConflict) {
-		return conflict("a knowledge base with that name already exists")
-	}
+	kb, err := s.knowledge.UpdateBase(c.UserContext(), workspaceOf(c).ID, viewerOf(c), kbOf(c).ID, knowledge.BaseInput(in))
 	if err != nil {
 		return err
 	}
@@ -179,25 +128,11 @@ func (s *Server) putKBAccess(c *fiber.Ctx) error {
 	if in.TeamIDs == nil {
 		in.TeamIDs = []int64{}
 	}
-	if err := s.setKBAccess(c, store.KBAccess{SharedWithWorkspace: *in.SharedWithWorkspace, TeamIDs: in.TeamIDs}); err != nil {
+	a := store.KBAccess{SharedWithWorkspace: *in.SharedWithWorkspace, TeamIDs: in.TeamIDs}
+	if err := s.knowledge.SetAccess(c.UserContext(), workspaceOf(c).ID, viewerOf(c), kbOf(c).ID, a); err != nil {
 		return err
 	}
 	return s.getKBAccess(c)
-}
-
-// setKBAccess changes who sees the knowledge base as the caller. A manager who
-// is not an admin (its creator, maybe since demoted) may narrow access, but
-// widen it only over documents they uploaded themselves: sharing a document
-// is for its uploader or an admin to decide.
-func (s *Server) setKBAccess(c *fiber.Ctx, a store.KBAccess) error {
-	err := s.store.SetKBAccess(c.UserContext(), workspaceOf(c).ID, viewerOf(c), kbOf(c).ID, a)
-	switch {
-	case errors.Is(err, store.ErrInvalidTeam):
-		return invalid("team_ids", "every team must be a team of this workspace")
-	case errors.Is(err, store.ErrNotShareable):
-		return forbidden("this would show documents that others uploaded to more people; only their uploaders or a workspace admin can share them")
-	}
-	return err
 }
 
 func (s *Server) listKBDocuments(c *fiber.Ctx) error {
@@ -205,63 +140,22 @@ func (s *Server) listKBDocuments(c *fiber.Ctx) error {
 	return s.listDocuments(c)
 }
 
-// docIDsBody reads {document_ids:[...]} and checks the caller can see each one.
-func (s *Server) docIDsBody(c *fiber.Ctx) ([]string, []*store.Document, error) {
+func (s *Server) addKBDocuments(c *fiber.Ctx) error { return kbDocuments(c, s.knowledge.LinkDocuments) }
+
+func (s *Server) removeKBDocuments(c *fiber.Ctx) error {
+	return kbDocuments(c, s.knowledge.UnlinkDocuments)
+}
+
+// kbDocuments reads {document_ids:[...]}, links or unlinks them and answers
+// with the knowledge base as it is now.
+func kbDocuments(c *fiber.Ctx, do func(context.Context, string, store.Viewer, string, []string) (*store.KnowledgeBase, error)) error {
 	var in struct {
 		DocumentIDs []string `json:"document_ids"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
-		return nil, nil, err
-	}
-	if len(in.DocumentIDs) == 0 || len(in.DocumentIDs) > 500 {
-		return nil, nil, invalid("document_ids", "send 1 to 500 document ids")
-	}
-	docs := make([]*store.Document, 0, len(in.DocumentIDs))
-	for _, id := range in.DocumentIDs {
-		d, err := s.store.GetVisibleDocument(c.UserContext(), workspaceOf(c).ID, viewerOf(c), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil, invalid("document_ids", "no document %q that you can see in this workspace", id)
-		} else if err != nil {
-			return nil, nil, err
-		}
-		docs = append(docs, d)
-	}
-	return in.DocumentIDs, docs, nil
-}
-
-// addKBDocuments links documents to the knowledge base, which shows them to
-// everyone who sees it: the caller must be allowed to share each one, not
-// merely see it (a team's restricted document stays with that team).
-func (s *Server) addKBDocuments(c *fiber.Ctx) error {
-	ids, docs, err := s.docIDsBody(c)
-	if err != nil {
 		return err
 	}
-	v := viewerOf(c)
-	for _, d := range docs {
-		if !mayManageDocument(v, d) {
-			return forbidden("only the uploader of %q or a workspace admin can add it to a knowledge base", d.Name)
-		}
-	}
-	if err := s.store.AddKBDocuments(c.UserContext(), workspaceOf(c).ID, kbOf(c).ID, ids); err != nil {
-		return err
-	}
-	return s.refreshKB(c)
-}
-
-func (s *Server) removeKBDocuments(c *fiber.Ctx) error {
-	ids, _, err := s.docIDsBody(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.RemoveKBDocuments(c.UserContext(), workspaceOf(c).ID, kbOf(c).ID, ids); err != nil {
-		return err
-	}
-	return s.refreshKB(c)
-}
-
-func (s *Server) refreshKB(c *fiber.Ctx) error {
-	kb, err := s.store.GetKnowledgeBase(c.UserContext(), workspaceOf(c).ID, viewerOf(c), kbOf(c).ID)
+	kb, err := do(c.UserContext(), workspaceOf(c).ID, viewerOf(c), kbOf(c).ID, in.DocumentIDs)
 	if err != nil {
 		return err
 	}

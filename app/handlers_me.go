@@ -102,7 +102,7 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 		return err
 	}
 	c.ClearCookie(sessionCookie)
-	s.purgeOrphans(false) // workspaces owned alone went with the account
+	s.knowledge.SweepOrphans(false) // workspaces owned alone went with the account
 	s.log.Info("account deleted", "user_id", u.ID)
 	return c.SendStatus(fiber.StatusNoContent)
 }

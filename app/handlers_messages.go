@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"quire/app/units"
+
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/answer"
@@ -31,7 +33,7 @@ func readContent(c *fiber.Ctx) (string, error) {
 		return "", invalid("content", "the message is empty")
 	}
 	if len(content) > maxMessageBytes {
-		e := tooLarge("the message is %s; the limit is 32 KB (32,768 bytes) of text — attach long text as a document instead", humanBytes(int64(len(content))))
+		e := tooLarge("the message is %s; the limit is 32 KB (32,768 bytes) of text — attach long text as a document instead", units.Bytes(int64(len(content))))
 		e.Field = "content"
 		return "", e
 	}

@@ -1,13 +1,15 @@
 package app
 
 import (
-	"errors"
 	"html/template"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
-	"quire/app/llm"
+	"quire/app/fault"
+	"quire/app/knowledge"
+	"quire/app/rag"
+	"quire/store"
 )
 
 // searchHit is one passage found by a search.
@@ -23,67 +25,52 @@ type searchHit struct {
 	Score            float64       `json:"score"`
 }
 
-type searchInput struct {
-	Query            string   `json:"query"`
-	KnowledgeBaseIDs []string `json:"knowledge_base_ids"`
-	TopK             int      `json:"top_k"`
-	Mode             string   `json:"mode"`
+func hitView(r *rag.Result) searchHit {
+	h := searchHit{ChunkID: r.ChunkID, DocumentID: r.DocumentID, DocumentName: r.DocumentName, KnowledgeBaseIDs: r.KnowledgeBaseIDs,
+		Content: r.Content, Highlight: highlight(r.Snippet), SectionHeading: r.Heading, Score: r.Score}
+	if r.Page > 0 {
+		p := r.Page
+		h.PageNumber = &p
+	}
+	return h
 }
 
-func (in *searchInput) check() error {
-	in.Query = strings.TrimSpace(in.Query)
-	if in.Query == "" {
-		return invalid("query", "type something to search for")
+// highlight renders a snippet with its matched words in <mark>, escaping the rest.
+func highlight(sn store.Snippet) template.HTML {
+	var b strings.Builder
+	at := 0
+	for _, m := range sn.Marks {
+		if m[0] < at || m[1] > len(sn.Text) || m[0] > m[1] {
+			continue
+		}
+		b.WriteString(template.HTMLEscapeString(sn.Text[at:m[0]]))
+		b.WriteString("<mark>" + template.HTMLEscapeString(sn.Text[m[0]:m[1]]) + "</mark>")
+		at = m[1]
 	}
-	if len([]rune(in.Query)) > 1000 {
-		return invalid("query", "the query must be at most 1000 characters")
-	}
-	if in.TopK == 0 {
-		in.TopK = 5
-	}
-	if in.TopK < 1 || in.TopK > 50 {
-		return invalid("top_k", "top_k must be from 1 to 50")
-	}
-	switch in.Mode {
-	case "":
-		in.Mode = "hybrid"
-	case "hybrid", "vector", "keyword":
-	default:
-		return invalid("mode", "mode must be hybrid, vector or keyword")
-	}
-	return nil
-}
-
-func (s *Server) runSearch(c *fiber.Ctx, in searchInput) ([]searchHit, error) {
-	hits, err := s.searchKnowledge(c.UserContext(), workspaceOf(c).ID, viewerOf(c), in.Query, in.KnowledgeBaseIDs, in.TopK, in.Mode)
-	if errors.Is(err, llm.ErrUnavailable) {
-		return nil, errorf(fiber.StatusServiceUnavailable, "model_unavailable",
-			"vector search needs the model server, which is unreachable: %s; keyword search still works", err.Error())
-	}
-	return hits, err
+	b.WriteString(template.HTMLEscapeString(sn.Text[at:]))
+	return template.HTML(b.String())
 }
 
 func (s *Server) searchAPI(c *fiber.Ctx) error {
-	var in searchInput
+	var in struct {
+		Query            string   `json:"query"`
+		KnowledgeBaseIDs []string `json:"knowledge_base_ids"`
+		TopK             int      `json:"top_k"`
+		Mode             string   `json:"mode"`
+	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if err := in.check(); err != nil {
-		return err
-	}
-	hits, err := s.runSearch(c, in)
+	res, err := s.knowledge.Search(c.UserContext(), workspaceOf(c).ID, viewerOf(c), knowledge.SearchInput(in))
 	if err != nil {
 		return err
 	}
-	if hits == nil {
-		hits = []searchHit{}
-	}
-	return c.JSON(fiber.Map{"results": hits, "mode": in.Mode})
+	return c.JSON(fiber.Map{"results": mapSlice(res.Results, hitView), "mode": res.Asked})
 }
 
 func (s *Server) pageSearch(c *fiber.Ctx) error {
 	ws, v := workspaceOf(c), viewerOf(c)
-	in := searchInput{Query: c.Query("q"), Mode: c.Query("mode")}
+	in := knowledge.SearchInput{Query: c.Query("q"), Mode: c.Query("mode")}
 	if kb := c.Query("kb"); kb != "" {
 		in.KnowledgeBaseIDs = []string{kb}
 	}
@@ -94,19 +81,15 @@ func (s *Server) pageSearch(c *fiber.Ctx) error {
 	}
 	data["KBs"] = kbs
 	if strings.TrimSpace(in.Query) != "" {
-		if err := in.check(); err != nil {
-			data["Error"] = err.Error()
-		} else if hits, err := s.runSearch(c, in); err != nil {
-			var ae *apiError
-			if !errors.As(err, &ae) {
-				return err
-			}
-			data["Error"] = ae.Message
+		res, err := s.knowledge.Search(c.UserContext(), ws.ID, v, in)
+		if f, ok := fault.As(err); ok {
+			data["Error"] = f.Message
+		} else if err != nil {
+			return err
 		} else {
-			data["Results"] = hits
+			data["Results"], data["Mode"] = mapSlice(res.Results, hitView), res.Asked
 			data["Searched"] = true
 		}
-		data["Mode"] = in.Mode
 	}
 	return s.render(c, "search", "Search · "+ws.Name, data)
 }

@@ -84,7 +84,7 @@ func (s *Server) deleteWorkspace(c *fiber.Ctx) error {
 	if err := s.store.DeleteWorkspace(c.UserContext(), ws.ID); err != nil {
 		return err
 	}
-	s.purgeOrphans(false)
+	s.knowledge.SweepOrphans(false)
 	s.log.Info("workspace deleted", "workspace_id", ws.ID, "by", userOf(c).ID)
 	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -2,15 +2,11 @@ package app
 
 import (
 	"context"
-	"html/template"
-	"strings"
 
 	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/llm"
-	"quire/app/rag"
-	"quire/store"
 )
 
 // initKnowledge builds the document pipeline (job runner + knowledge service)
@@ -26,7 +22,11 @@ func (s *Server) initKnowledge() error {
 		Store: s.store, LLM: client, Runner: s.runner, FilesDir: s.cfg.FilesDir(),
 		EmbeddingModel: func() string { return s.currentSettings().DefaultEmbeddingModel },
 		Limits:         ingest.Limits{Timeout: s.cfg.ParseTimeout.Duration, MaxMemory: int64(s.cfg.ParseMemoryMB) << 20},
-		Cost:           s.plan.Cost, Logger: s.log,
+		Fetch: func() knowledge.FetchPolicy {
+			st := s.currentSettings()
+			return knowledge.FetchPolicy{MaxMB: st.MaxUploadMB, AllowPrivate: st.AllowPrivateURLs, UserAgent: "Quire/" + Version + " (document fetcher)"}
+		},
+		Cost: s.plan.Cost, Logger: s.log,
 	})
 	if err != nil {
 		return err
@@ -41,41 +41,4 @@ func (s *Server) startKnowledge(ctx context.Context) error {
 		return err
 	}
 	return s.knowledge.Start(ctx)
-}
-
-func (s *Server) searchKnowledge(ctx context.Context, wsID string, v store.Viewer, query string, kbIDs []string, topK int, mode string) ([]searchHit, error) {
-	m, err := rag.ParseMode(mode)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.knowledge.Search(ctx, rag.Query{WorkspaceID: wsID, Viewer: v, Text: query, KnowledgeBaseIDs: kbIDs, TopK: topK, Mode: m})
-	if err != nil {
-		return nil, err
-	}
-	hits := make([]searchHit, len(resp.Results))
-	for i, r := range resp.Results {
-		hits[i] = searchHit{ChunkID: r.ChunkID, DocumentID: r.DocumentID, DocumentName: r.DocumentName, KnowledgeBaseIDs: r.KnowledgeBaseIDs,
-			Content: r.Content, Highlight: highlight(r.Snippet), SectionHeading: r.Heading, Score: r.Score}
-		if r.Page > 0 {
-			p := r.Page
-			hits[i].PageNumber = &p
-		}
-	}
-	return hits, nil
-}
-
-// highlight renders a snippet with its matched words in <mark>, escaping the rest.
-func highlight(sn store.Snippet) template.HTML {
-	var b strings.Builder
-	at := 0
-	for _, m := range sn.Marks {
-		if m[0] < at || m[1] > len(sn.Text) || m[0] > m[1] {
-			continue
-		}
-		b.WriteString(template.HTMLEscapeString(sn.Text[at:m[0]]))
-		b.WriteString("<mark>" + template.HTMLEscapeString(sn.Text[m[0]:m[1]]) + "</mark>")
-		at = m[1]
-	}
-	b.WriteString(template.HTMLEscapeString(sn.Text[at:]))
-	return template.HTML(b.String())
 }

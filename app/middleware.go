@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/auth"
+	"quire/app/knowledge"
 	"quire/store"
 )
 
@@ -384,19 +385,12 @@ func (s *Server) authorizeResource(c *fiber.Ctx, a Access, ws *store.Workspace, 
 		if err != nil {
 			return err
 		}
-		if a == DocManager && !mayManageDocument(v, d) {
+		if a == DocManager && !knowledge.MayManage(v, d) {
 			return forbidden("only the document's uploader or a workspace admin can change it")
 		}
 		documentLocal.set(c, d)
 	}
 	return nil
-}
-
-// mayManageDocument: a document is managed by its uploader and the
-// workspace's admins (by their current role). Managing includes deciding who
-// sees it, i.e. adding it to a knowledge base.
-func mayManageDocument(v store.Viewer, d *store.Document) bool {
-	return v.IsAdmin || d.UploadedBy == v.UserID
 }
 
 // loadTeam loads the {team} of the workspace into the request (404 when absent).

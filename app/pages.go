@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"quire/app/units"
+
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/auth"
@@ -36,7 +38,7 @@ var funcs = template.FuncMap{
 		return "?"
 	},
 	"rankAtLeast": func(role, min string) bool { return store.RoleRank(role) >= store.RoleRank(min) },
-	"bytes":       humanBytes,
+	"bytes":       units.Bytes,
 	// sameModel treats "name" and "name:latest" as one model, as Ollama does.
 	"sameModel": func(a, b string) bool {
 		return a != "" && strings.TrimSuffix(a, ":latest") == strings.TrimSuffix(b, ":latest")

@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/knowledge"
 	"quire/store"
 )
 
@@ -20,7 +21,7 @@ func (s *Server) pageDocuments(c *fiber.Ctx) error {
 	}
 	var manageable []store.KnowledgeBase
 	for _, kb := range kbs {
-		if v.IsAdmin || kb.CreatedBy == v.UserID {
+		if knowledge.MayManageBase(v, &kb) {
 			manageable = append(manageable, kb)
 		}
 	}
@@ -47,7 +48,7 @@ func (s *Server) pageDocument(c *fiber.Ctx) error {
 		}
 	}
 	return s.render(c, "document", d.Name, fiber.Map{"Doc": documentView(d), "Chunks": mapSlice(chunks, chunkView), "KBs": kbs,
-		"Manage": v.IsAdmin || d.UploadedBy == v.UserID})
+		"Manage": knowledge.MayManage(v, d)})
 }
 
 func (s *Server) pageKnowledgeBases(c *fiber.Ctx) error {
@@ -66,7 +67,7 @@ func (s *Server) pageKnowledgeBase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{"KB": kb, "Docs": mapSlice(docs, documentView), "Manage": v.IsAdmin || kb.CreatedBy == v.UserID}
+	data := fiber.Map{"KB": kb, "Docs": mapSlice(docs, documentView), "Manage": knowledge.MayManageBase(v, kb)}
 	if data["Manage"] == true {
 		access, err := s.store.GetKBAccess(ctx, ws.ID, kb.ID)
 		if err != nil {

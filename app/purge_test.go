@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"quire/app/knowledge"
 )
 
 // Deleting a workspace or an account used to leave the original files on disk.
@@ -53,11 +55,11 @@ func TestDeletedWorkspacesAndAccountsLeaveNoFiles(t *testing.T) {
 	stale, fresh := filepath.Join(dir(keep), "stale-orphan"), filepath.Join(dir(keep), "fresh-upload")
 	os.WriteFile(stale, []byte("x"), 0o600)
 	os.WriteFile(fresh, []byte("x"), 0o600)
-	old := time.Now().Add(-2 * orphanAge)
+	old := time.Now().Add(-2 * knowledge.OrphanAge)
 	os.Chtimes(stale, old, old)
 	unrelated := filepath.Join(ts.cfg.FilesDir(), "operator-notes")
 	os.MkdirAll(unrelated, 0o700)
-	if _, err := ts.srv.purgeFiles(t.Context(), true, time.Now().Add(-orphanAge)); err != nil {
+	if _, err := ts.srv.knowledge.PurgeFiles(t.Context(), true, time.Now().Add(-knowledge.OrphanAge)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {

@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 // Start begins background document processing (serve calls it; most tests
 // do not, so their documents stay pending).
 func (s *Server) Start(ctx context.Context) error {
-	s.purgeOrphans(true) // what a crash between a delete and its cleanup left
+	s.knowledge.SweepOrphans(true) // what a crash between a delete and its cleanup left
 	s.startHousekeeping(ctx)
 	return s.startKnowledge(ctx)
 }

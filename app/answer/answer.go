@@ -25,9 +25,10 @@ import (
 	"quire/store"
 )
 
-// Searcher finds passages in knowledge bases (knowledge.Service).
+// Searcher finds a question's passages in knowledge bases, as a viewer sees
+// them (knowledge.Service).
 type Searcher interface {
-	Search(ctx context.Context, q rag.Query) (*rag.Response, error)
+	Retrieve(ctx context.Context, wsID string, v store.Viewer, kbIDs []string, question string, topK int) ([]rag.Result, error)
 }
 
 // Config is what a Service needs.

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"quire/app/chat"
-	"quire/app/rag"
 )
 
 // retrieveTopK is how many passages a reply is offered; the prompt keeps as
@@ -18,14 +17,13 @@ func (s *Service) retrieve(ctx context.Context, r *run) []chat.Source {
 	if len(r.kbIDs) == 0 || s.cfg.Search == nil {
 		return nil
 	}
-	resp, err := s.cfg.Search.Search(ctx, rag.Query{WorkspaceID: r.wsID, Viewer: r.viewer, Text: r.req.Question,
-		KnowledgeBaseIDs: r.kbIDs, TopK: retrieveTopK, Mode: rag.ModeHybrid})
+	results, err := s.cfg.Search.Retrieve(ctx, r.wsID, r.viewer, r.kbIDs, r.req.Question, retrieveTopK)
 	if err != nil {
 		s.log.Warn("retrieval failed; answering without sources", "chat_id", r.chatID, "err", err)
 		return nil
 	}
-	out := make([]chat.Source, len(resp.Results))
-	for i, res := range resp.Results {
+	out := make([]chat.Source, len(results))
+	for i, res := range results {
 		out[i] = chat.Source{N: i + 1, ChunkID: res.ChunkID, DocumentID: res.DocumentID, DocumentName: res.DocumentName, Heading: res.Heading,
 			Snippet: res.Snippet.Text, Content: res.Content}
 		if res.Page > 0 {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"quire/app/units"
 )
 
 // parseDOCX streams word/document.xml with encoding/xml. There is no
@@ -100,7 +102,7 @@ func (d *docxDoc) read(dec *xml.Decoder) error {
 			if d.inT && d.skip == 0 && len(d.paras) > 0 {
 				// Bound memory before the collector sees the paragraph.
 				if d.size += int64(len(t)); d.size > d.c.lim.MaxTextBytes {
-					return tooLarge("the Word document has more than %s of text; split it into smaller files", humanBytes(d.c.lim.MaxTextBytes))
+					return tooLarge("the Word document has more than %s of text; split it into smaller files", units.Bytes(d.c.lim.MaxTextBytes))
 				}
 				d.paras[len(d.paras)-1].text.Write(t)
 			}

@@ -84,22 +84,3 @@ func humanInt(n int64) string {
 	}
 	return string(out)
 }
-
-// humanBytes formats a byte count for messages in binary units labelled the
-// way people expect: 200<<20 → "200 MB", 1536 → "1.5 KB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %cB", int64(v), "KMGTPE"[exp])
-	}
-	return fmt.Sprintf("%.1f %cB", v, "KMGTPE"[exp])
-}

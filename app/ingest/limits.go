@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"quire/app/units"
 )
 
 // Limits bound the work and memory one Parse may use. Zero fields take the
@@ -120,7 +122,7 @@ func (c *collector) text(s string) error {
 	c.sep = ""
 	c.n += int64(len(s))
 	if c.n > c.lim.MaxTextBytes {
-		return tooLarge("the %s has more than %s of text; split it into smaller files", c.kind.label(), humanBytes(c.lim.MaxTextBytes))
+		return tooLarge("the %s has more than %s of text; split it into smaller files", c.kind.label(), units.Bytes(c.lim.MaxTextBytes))
 	}
 	c.buf.WriteString(s)
 	return c.check()

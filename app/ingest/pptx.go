@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"quire/app/units"
 )
 
 // parsePPTX reads slides in presentation order with archive/zip and
@@ -255,7 +257,7 @@ func readSlide(z *safeZip, part string, c *collector) (*slideText, error) {
 			if inT && skip == 0 {
 				// Bound memory before the collector sees the text.
 				if size += len(t); int64(size) > c.lim.MaxTextBytes {
-					return nil, tooLarge("the presentation has more than %s of text; split it into smaller files", humanBytes(c.lim.MaxTextBytes))
+					return nil, tooLarge("the presentation has more than %s of text; split it into smaller files", units.Bytes(c.lim.MaxTextBytes))
 				}
 				para.Write(t)
 			}

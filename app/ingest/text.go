@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"io"
+
+	"quire/app/units"
 )
 
 // readAll reads a whole text-like file, refusing files larger than the text
 // budget up front so a huge upload is never loaded into memory.
 func readAll(kind Kind, r io.ReaderAt, size int64, limit int64) ([]byte, error) {
 	if size > limit {
-		return nil, tooLarge("the %s is too large: more than %s", kind.label(), humanBytes(limit))
+		return nil, tooLarge("the %s is too large: more than %s", kind.label(), units.Bytes(limit))
 	}
 	b := make([]byte, size)
 	if n, err := r.ReadAt(b, 0); n < len(b) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"quire/app/units"
 )
 
 // The parse worker. Some inputs make third-party parsers die with Go fatal
@@ -210,7 +212,7 @@ func (w *Worker) Parse(ctx context.Context, f *os.File, filename string, kind Ki
 	case res.Parsed != nil:
 		return kind, res.Parsed, nil
 	case budget.over:
-		return kind, nil, tooLarge("the %s produced more than %s of text and structure; split it into smaller files", kind.label(), humanBytes(maxOutput(lim)))
+		return kind, nil, tooLarge("the %s produced more than %s of text and structure; split it into smaller files", kind.label(), units.Bytes(maxOutput(lim)))
 	case context.Cause(runCtx) == errParseTimeout && ctx.Err() == nil:
 		return kind, nil, timeoutError(kind, lim)
 	case ctx.Err() != nil:
@@ -227,7 +229,7 @@ func workerDied(kind Kind, lim Limits, waitErr error, stderr string) error {
 	switch {
 	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory"):
 		return newError(ErrTooLarge, cause, "the %s could not be read: the parser ran out of memory (its limit is %s); the file may be damaged or built to exhaust memory",
-			label, humanBytes(lim.MaxMemory))
+			label, units.Bytes(lim.MaxMemory))
 	case strings.Contains(stderr, "stack overflow") || strings.Contains(stderr, "stack exceeds"):
 		return newError(ErrDamaged, cause, "the %s could not be read: the parser crashed because the file's structure is nested too deeply or refers to itself; the file is damaged", label)
 	case strings.Contains(stderr, "fatal error:") || strings.Contains(stderr, "panic:"):

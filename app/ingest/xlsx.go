@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"quire/app/units"
+
 	"github.com/xuri/excelize/v2"
 )
 
@@ -72,7 +74,7 @@ func xlsxError(err error, lim Limits) error {
 		return encrypted(err)
 	}
 	if strings.Contains(err.Error(), "unzip size") {
-		return tooLarge("the spreadsheet is too large: its contents expand to more than %s", humanBytes(lim.MaxUncompressed))
+		return tooLarge("the spreadsheet is too large: its contents expand to more than %s", units.Bytes(lim.MaxUncompressed))
 	}
 	return damaged(KindXLSX, err)
 }

@@ -8,6 +8,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"quire/app/units"
 )
 
 // safeZip opens OOXML containers with zip-bomb protection in three layers:
@@ -67,7 +69,7 @@ func (z *safeZip) checkEntry(f *zip.File) error {
 }
 
 func (z *safeZip) tooBig() error {
-	return tooLarge("the %s is too large: its contents expand to more than %s", z.kind.label(), humanBytes(z.lim.MaxUncompressed))
+	return tooLarge("the %s is too large: its contents expand to more than %s", z.kind.label(), units.Bytes(z.lim.MaxUncompressed))
 }
 
 // file returns the entry for a part name (case-insensitive, as OPC requires).

@@ -41,6 +41,7 @@ type env struct {
 	engOnly   *store.KnowledgeBase
 	batchSize int
 	limits    ingest.Limits
+	fetch     knowledge.FetchPolicy
 }
 
 type envOpt func(*env)
@@ -49,10 +50,12 @@ func withBatchSize(n int) envOpt { return func(e *env) { e.batchSize = n } }
 
 func withLimits(l ingest.Limits) envOpt { return func(e *env) { e.limits = l } }
 
+func withFetch(p knowledge.FetchPolicy) envOpt { return func(e *env) { e.fetch = p } }
+
 func newEnv(t testing.TB, ollamaURL, model string, opts ...envOpt) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{files: filepath.Join(dir, "files")}
+	e := &env{files: filepath.Join(dir, "files"), fetch: knowledge.FetchPolicy{MaxMB: 50, UserAgent: "Quire test"}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -77,7 +80,8 @@ func (e *env) start(t testing.TB, ollamaURL string) {
 	e.runner = jobs.New(e.st, jobs.Config{Workers: 2, Poll: 50 * time.Millisecond, Backoff: 20 * time.Millisecond,
 		MaxBackoff: 100 * time.Millisecond, DeferMin: 50 * time.Millisecond, DeferMax: 200 * time.Millisecond})
 	e.svc, err = knowledge.New(knowledge.Config{Store: e.st, LLM: e.llm, Runner: e.runner, FilesDir: e.files,
-		EmbeddingModel: func() string { return e.model.Load().(string) }, BatchSize: e.batchSize, Limits: e.limits})
+		EmbeddingModel: func() string { return e.model.Load().(string) }, BatchSize: e.batchSize, Limits: e.limits,
+		Fetch: func() knowledge.FetchPolicy { return e.fetch }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +136,8 @@ func (e *env) as(u *store.User) store.Viewer {
 	return store.Viewer{UserID: u.ID, IsAdmin: u.ID == e.owner.ID}
 }
 
-// upload stores a file the way the HTTP layer does and queues its processing.
+// upload stores a file directly and queues its processing: unlike Add it
+// skips the checks at the door, so that ingest sees what Add would refuse.
 func (e *env) upload(t testing.TB, wsID, filename, content string, kbs ...*store.KnowledgeBase) *store.Document {
 	t.Helper()
 	return e.uploadAs(t, e.owner, wsID, filename, content, kbs...)
@@ -220,7 +225,11 @@ func (e *env) searchErr(v store.Viewer, mode rag.Mode, query string, kbs ...*sto
 	for _, kb := range kbs {
 		ids = append(ids, kb.ID)
 	}
-	return e.svc.Search(context.Background(), rag.Query{WorkspaceID: e.ws.ID, Viewer: v, Text: query, KnowledgeBaseIDs: ids, Mode: mode})
+	res, err := e.svc.Search(context.Background(), e.ws.ID, v, knowledge.SearchInput{Query: query, KnowledgeBaseIDs: ids, Mode: string(mode)})
+	if err != nil {
+		return nil, err
+	}
+	return res.Response, nil
 }
 
 func names(rs []rag.Result) []string {

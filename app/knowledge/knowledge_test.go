@@ -221,7 +221,7 @@ func TestDeleteAndReprocess(t *testing.T) {
 
 	g := docs["garden.txt"]
 	before, _ := e.st.ListChunks(ctx, e.ws.ID, g.ID, -1, 10)
-	if err := e.svc.Reprocess(ctx, e.ws.ID, g.ID); err != nil {
+	if _, err := e.svc.Reprocess(ctx, e.ws.ID, g.ID); err != nil {
 		t.Fatal(err)
 	}
 	g = e.waitEmbedded(t, e.ws.ID, g.ID, srv.EmbedModel)

@@ -1,6 +1,10 @@
-// Package knowledge ties documents, the job runner, the model server and
-// retrieval together: it processes uploads (parse → chunk → embed → index),
-// keeps vectors in step with the instance's embedding model, and searches.
+// Package knowledge is the documents use case: it adds documents from
+// uploads and web addresses (Add: the SSRF-guarded fetcher, name rules,
+// content sniffing, the insert under the plan limits it is given), owns their
+// originals under files/<workspace>/<document>, processes them through the
+// job runner (parse → chunk → embed → index), keeps vectors in step with the
+// instance's embedding model, manages knowledge bases and searches. It takes
+// plain values (ids, a store.Viewer, inputs) and returns fault errors.
 //
 // Without the model server, documents still become searchable by keyword:
 // ingest stores chunks and their FTS rows, marks the document ready with an
@@ -8,7 +12,7 @@
 // and queues an embed task. That task waits (jobs.Defer, without using up its
 // attempts) until the server answers, then adds the vectors and clears the
 // message. Hybrid search meanwhile falls back to keyword search; vector-only
-// search reports llm.ErrUnavailable (503 model_unavailable).
+// search is a fault.Unavailable that wraps llm.ErrUnavailable.
 package knowledge
 
 import (
@@ -18,9 +22,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
+	"quire/app/fault"
 	"quire/app/ingest"
 	"quire/app/jobs"
 	"quire/app/llm"
@@ -48,6 +52,9 @@ type Config struct {
 	// (default 16): big enough to amortise a call, small enough that a crash
 	// or cancel loses little work and progress moves visibly.
 	BatchSize int
+	// Fetch is the policy for adding documents by URL; nil fetches public
+	// addresses only, up to 50 MB.
+	Fetch func() FetchPolicy
 	// Cost prices a model call in micro-units; nil means free.
 	Cost   func(model string, inputTokens, outputTokens int) int64
 	Logger *slog.Logger
@@ -69,6 +76,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("knowledge: Store, LLM, Runner, FilesDir and EmbeddingModel are required")
 	}
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 16)
+	if cfg.Fetch == nil {
+		cfg.Fetch = func() FetchPolicy { return FetchPolicy{MaxMB: 50, UserAgent: "Quire (document fetcher)"} }
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -134,24 +144,6 @@ func (s *Service) ResumeEmbedding(ctx context.Context) error {
 	return nil
 }
 
-// Search runs a search (see rag.Searcher.Search). Embedding the query is
-// recorded as the viewer's usage.
-func (s *Service) Search(ctx context.Context, q rag.Query) (*rag.Response, error) {
-	r := s.rag
-	r.Embed = func(ctx context.Context, text string) ([]float32, string, error) {
-		model := s.cfg.EmbeddingModel()
-		if model == "" {
-			return nil, "", &llm.UnavailableError{Reason: "no embedding model is configured; an admin can choose one in the settings"}
-		}
-		vecs, err := s.embed(ctx, model, []string{text}, store.Usage{WorkspaceID: q.WorkspaceID, UserID: q.Viewer.UserID})
-		if err != nil {
-			return nil, "", err
-		}
-		return vecs[0], model, nil
-	}
-	return r.Search(ctx, q)
-}
-
 // Wake tells the runner new work was queued (an upload).
 func (s *Service) Wake() { s.cfg.Runner.Wake() }
 
@@ -194,20 +186,30 @@ func (s *Service) DeleteDocument(ctx context.Context, wsID, docID string) error 
 	return nil
 }
 
-// Reprocess drops the document's chunks and vectors and processes its file again.
-func (s *Service) Reprocess(ctx context.Context, wsID, docID string) error {
-	if err := s.StopDocument(ctx, wsID, docID); err != nil {
-		return err
+// Rename renames a document and returns the name as kept.
+func (s *Service) Rename(ctx context.Context, wsID, docID, name string) (string, error) {
+	name, err := checkName(name)
+	if err != nil {
+		return "", err
 	}
-	if _, err := s.st.ResetDocument(ctx, wsID, docID); err != nil {
-		return err
-	}
-	s.cfg.Runner.Wake()
-	return nil
+	return name, s.st.RenameDocument(ctx, wsID, docID, name)
 }
 
-func (s *Service) filePath(storagePath string) string {
-	return filepath.Join(s.cfg.FilesDir, filepath.FromSlash(storagePath))
+// Reprocess drops the document's chunks and vectors and processes its file
+// again; it returns the document as it is now (pending).
+func (s *Service) Reprocess(ctx context.Context, wsID, docID string) (*store.Document, error) {
+	if err := s.StopDocument(ctx, wsID, docID); err != nil {
+		return nil, err
+	}
+	_, err := s.st.ResetDocument(ctx, wsID, docID)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, &fault.Error{Kind: fault.Conflict, Message: "the document is still being processed; try again in a moment", Err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Runner.Wake()
+	return s.st.GetDocument(ctx, wsID, docID)
 }
 
 // embed embeds texts and records the call's usage (u names who and what for).

@@ -9,9 +9,10 @@ package plan
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
+
+	"quire/app/units"
 
 	"quire/app/billing"
 	"quire/app/config"
@@ -137,7 +138,7 @@ func (s *Service) Documents(ctx context.Context, wsID string, extraBytes int64) 
 	}
 	if limit := p.StorageMB << 20; p.StorageMB > 0 && used+extraBytes > limit {
 		return store.DocumentLimits{}, s.refuse("the %s plan holds %d MB of documents; %s are used and this file needs %s more; delete some or %s",
-			p.Name, p.StorageMB, humanBytes(used), humanBytes(extraBytes), s.UpgradeHint())
+			p.Name, p.StorageMB, units.Bytes(used), units.Bytes(extraBytes), s.UpgradeHint())
 	}
 	return store.DocumentLimits{Documents: p.Documents, Bytes: p.StorageMB << 20}, nil
 }
@@ -152,16 +153,6 @@ func (s *Service) DocumentLimitError(lim store.DocumentLimits, err error) error 
 		return s.refuse("this workspace's plan holds %d MB of documents and this file does not fit; delete some or %s", lim.Bytes>>20, s.UpgradeHint())
 	}
 	return err
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // Limits is what a workspace's plan allows per period (0 = unlimited).
