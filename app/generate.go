@@ -21,7 +21,7 @@ func (s *Server) respond(c *fiber.Ctx, g *answer.Generation, question *store.Mes
 		if err != nil {
 			return err
 		}
-		if out.Failure != nil { // API.md: model_unavailable answers 503; the question and the failed reply are kept
+		if out.Failure != nil { // docs/API.md: model_unavailable answers 503; the question and the failed reply are kept
 			return out.Failure
 		}
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user_message": messageView(question), "assistant_message": messageView(out.Message)})
@@ -56,7 +56,7 @@ func follow(g *answer.Generation, write func(answer.Event), flush func() error) 
 	}
 }
 
-// eventView is the data of a chat reply's SSE event (API.md).
+// eventView is the data of a chat reply's SSE event (docs/API.md).
 func eventView(ev answer.Event) any {
 	switch ev.Name {
 	case answer.EventUserMessage, answer.EventDone:

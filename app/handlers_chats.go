@@ -205,7 +205,7 @@ func (s *Server) createChat(c *fiber.Ctx) error {
 		f.Model = &m
 	}
 	ws := workspaceOf(c)
-	if err := s.checkVisibleKBs(c, ws, f.KnowledgeBaseIDs); err != nil {
+	if err := s.checkVisibleKBs(c, f.KnowledgeBaseIDs); err != nil {
 		return err
 	}
 	ch, err := s.store.CreateChat(c.UserContext(), ws.ID, userOf(c).ID, f)
@@ -215,23 +215,13 @@ func (s *Server) createChat(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(chatView(ch))
 }
 
-// checkVisibleKBs refuses knowledge bases the caller cannot see: a chat only
-// retrieves from what its owner may read.
-func (s *Server) checkVisibleKBs(c *fiber.Ctx, ws *store.Workspace, ids *[]string) error {
+// checkVisibleKBs applies knowledge's visibility rule to the knowledge bases a
+// chat is given (ids is nil when the request does not change them).
+func (s *Server) checkVisibleKBs(c *fiber.Ctx, ids *[]string) error {
 	if ids == nil {
 		return nil
 	}
-	v := store.ViewerFor(ws, userOf(c).ID)
-	for _, id := range *ids {
-		ok, err := s.store.KBVisible(c.UserContext(), ws.ID, v, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return chatStoreError(store.ErrInvalidKB)
-		}
-	}
-	return nil
+	return s.knowledge.CheckVisible(c.UserContext(), workspaceOf(c).ID, viewerOf(c), *ids)
 }
 
 func (s *Server) listChats(c *fiber.Ctx) error {
@@ -269,7 +259,7 @@ func (s *Server) patchChat(c *fiber.Ctx) error {
 		return err
 	}
 	ws := workspaceOf(c)
-	if err := s.checkVisibleKBs(c, ws, f.KnowledgeBaseIDs); err != nil {
+	if err := s.checkVisibleKBs(c, f.KnowledgeBaseIDs); err != nil {
 		return err
 	}
 	ch, err := s.store.UpdateChat(c.UserContext(), ws.ID, chatOf(c).ID, f)

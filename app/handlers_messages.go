@@ -78,16 +78,11 @@ func (s *Server) postMessage(c *fiber.Ctx) error {
 // that can refuse (model, scheduler, quota) has agreed.
 func (s *Server) reply(c *fiber.Ctx, ch *store.Chat, q *store.Message, dropID string) error {
 	ws := workspaceOf(c)
-	g, err := s.answer.Ask(c.UserContext(), answer.Turn{WorkspaceID: ws.ID, Viewer: chatViewer(ws, userOf(c)), Chat: ch, Question: q, DropID: dropID})
+	g, err := s.answer.Ask(c.UserContext(), answer.Turn{WorkspaceID: ws.ID, Viewer: viewerOf(c), Chat: ch, Question: q, DropID: dropID})
 	if err != nil {
 		return err
 	}
 	return s.respond(c, g, q)
-}
-
-// chatViewer is whom a reply's retrieval sees the knowledge bases as: the asker.
-func chatViewer(ws *store.Workspace, u *store.User) store.Viewer {
-	return store.Viewer{UserID: u.ID, IsAdmin: store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin)}
 }
 
 // regenerate replaces the last assistant reply with a new one.

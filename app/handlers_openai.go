@@ -104,12 +104,10 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 			req.History = append(req.History, chat.Turn{Role: m.Role, Content: string(m.Content)})
 		}
 	}
-	if len(in.KnowledgeBaseIDs) > 0 {
-		if err := s.checkVisibleKBs(c, ws, &in.KnowledgeBaseIDs); err != nil {
-			return err
-		}
+	if err := s.knowledge.CheckVisible(c.UserContext(), ws.ID, store.ViewerFor(ws, u.ID), in.KnowledgeBaseIDs); err != nil {
+		return err
 	}
-	g, err := s.answer.Complete(c.UserContext(), answer.Completion{WorkspaceID: ws.ID, Viewer: chatViewer(ws, u), Request: req, KnowledgeBaseIDs: in.KnowledgeBaseIDs})
+	g, err := s.answer.Complete(c.UserContext(), answer.Completion{WorkspaceID: ws.ID, Viewer: store.ViewerFor(ws, u.ID), Request: req, KnowledgeBaseIDs: in.KnowledgeBaseIDs})
 	if err != nil {
 		return err
 	}

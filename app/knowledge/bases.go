@@ -140,6 +140,21 @@ func (s *Service) UnlinkDocuments(ctx context.Context, wsID string, v store.View
 }
 
 // visibleDocuments loads 1 to 500 documents, each of which v must see.
+// CheckVisible refuses knowledge bases the viewer cannot see: a chat or a
+// completion retrieves only from what the asker may read.
+func (s *Service) CheckVisible(ctx context.Context, wsID string, v store.Viewer, kbIDs []string) error {
+	for _, id := range kbIDs {
+		ok, err := s.st.KBVisible(ctx, wsID, v, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fault.Field("knowledge_base_ids", "every knowledge base must exist in this workspace and be visible to you")
+		}
+	}
+	return nil
+}
+
 func (s *Service) visibleDocuments(ctx context.Context, wsID string, v store.Viewer, ids []string) ([]*store.Document, error) {
 	if len(ids) == 0 || len(ids) > 500 {
 		return nil, fault.Field("document_ids", "send 1 to 500 document ids")

@@ -15,7 +15,8 @@ import (
 	"quire/store"
 )
 
-// Chunk sizes: ~512 tokens (DESIGN.md), never more than the embedding
+// Chunk sizes: ~512 tokens with overlap (small enough to cite a passage, big
+// enough to carry its context), never more than the embedding
 // model's context, so the server does not silently truncate a chunk's tail.
 const (
 	targetTokens = 512
