@@ -12,17 +12,17 @@ import (
 const retrieveTopK = 5
 
 // retrieve finds the question's sources in the attached knowledge bases, as
-// the asker sees them. A failed retrieval answers without sources rather
-// than not at all.
-func (s *Service) retrieve(ctx context.Context, r *run) []chat.Source {
+// the asker sees them. A chat whose retrieval failed is answered without
+// sources rather than not at all (and logged); a completion fails (write).
+func (s *Service) retrieve(ctx context.Context, r *run) ([]chat.Source, error) {
 	if len(r.kbIDs) == 0 || s.cfg.Search == nil {
-		return nil
+		return nil, nil
 	}
 	resp, err := s.cfg.Search.Search(ctx, rag.Query{WorkspaceID: r.wsID, Viewer: r.viewer, Text: r.req.Question,
 		KnowledgeBaseIDs: r.kbIDs, TopK: retrieveTopK, Mode: rag.ModeHybrid})
 	if err != nil {
-		s.log.Warn("retrieval failed; answering without sources", "chat_id", r.chatID, "err", err)
-		return nil
+		s.log.Warn("retrieval failed", "chat_id", r.chatID, "err", err)
+		return nil, err
 	}
 	out := make([]chat.Source, len(resp.Results))
 	for i, res := range resp.Results {
@@ -33,5 +33,5 @@ func (s *Service) retrieve(ctx context.Context, r *run) []chat.Source {
 			out[i].PageNumber = &p
 		}
 	}
-	return out
+	return out, nil
 }
