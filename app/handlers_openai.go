@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -507,11 +508,14 @@ func waitCompletion(c *fiber.Ctx, g *answer.Generation) (chat.Result, error) {
 	return out.Result, nil
 }
 
+// resolvedModel is the model that answered with its tag, as Ollama resolves
+// the name ("llama3.2" is "llama3.2:latest").
 func resolvedModel(res chat.Result, asked string) string {
-	if res.Model != "" {
-		return res.Model
+	m := cmp.Or(res.Model, asked)
+	if !strings.Contains(m[strings.LastIndex(m, "/")+1:], ":") {
+		m += ":latest"
 	}
-	return asked
+	return m
 }
 
 func citations(src []chat.Source) []chat.Source {
