@@ -409,7 +409,7 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 	}
 	id, created := "chatcmpl-"+uuid.NewString(), time.Now().Unix()
 	if !in.Stream {
-		res, err := waitCompletion(c, g)
+		res, warning, err := waitCompletion(c, g)
 		if err != nil {
 			return err
 		}
@@ -420,13 +420,12 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 				msg["content"] = nil
 			}
 		}
-		return c.JSON(fiber.Map{
+		return c.JSON(grounding(fiber.Map{
 			"id": id, "object": "chat.completion", "created": created, "model": resolvedModel(res, in.Model),
 			"system_fingerprint": systemFingerprint(),
 			"choices":            []fiber.Map{{"index": 0, "message": msg, "logprobs": oaLogprobs(req, res), "finish_reason": finishReason(res)}},
 			"usage":              oaUsage(res),
-			"citations":          citations(res.Sources),
-		})
+		}, res, warning))
 	}
 	includeUsage := in.StreamOptions != nil && in.StreamOptions.IncludeUsage
 	sseHeaders(c)
@@ -470,7 +469,7 @@ func (s *Server) openAIChat(c *fiber.Ctx) error {
 				}
 				// The last choice chunk carries the citations (Quire's extension, docs/API.md).
 				chunk(fiber.Map{"delta": fiber.Map{}, "finish_reason": finishReason(res), "logprobs": oaLogprobs(req, res)},
-					fiber.Map{"citations": citations(res.Sources)})
+					grounding(fiber.Map{}, res, out.Warning))
 				if includeUsage {
 					chunk(nil, fiber.Map{"usage": oaUsage(res)})
 				}
@@ -497,15 +496,25 @@ func (s *Server) startCompletion(c *fiber.Ctx, req chat.Request, kbIDs []string)
 	return s.answer.Complete(c.UserContext(), answer.Completion{WorkspaceID: ws.ID, Viewer: chatViewer(ws, u), Request: req, KnowledgeBaseIDs: kbIDs})
 }
 
-func waitCompletion(c *fiber.Ctx, g *answer.Generation) (chat.Result, error) {
+func waitCompletion(c *fiber.Ctx, g *answer.Generation) (chat.Result, string, error) {
 	out, err := g.Wait(c.UserContext())
 	if err != nil {
-		return chat.Result{}, err
+		return chat.Result{}, "", err
 	}
 	if out.Failure != nil {
-		return chat.Result{}, out.Failure
+		return chat.Result{}, "", out.Failure
 	}
-	return out.Result, nil
+	return out.Result, out.Warning, nil
+}
+
+// grounding is Quire's extension on a completion: the sources given to the
+// model (citations) and, when retrieval ran with less than usual, why.
+func grounding(m fiber.Map, res chat.Result, warning string) fiber.Map {
+	m["citations"] = citations(res.Sources)
+	if warning != "" {
+		m["retrieval_warning"] = warning
+	}
+	return m
 }
 
 // resolvedModel is the model that answered with its tag, as Ollama resolves
@@ -651,7 +660,7 @@ func (s *Server) openAIResponses(c *fiber.Ctx) error {
 		return err
 	}
 	id, msgID, created := "resp_"+strings.ReplaceAll(uuid.NewString(), "-", ""), "msg_"+strings.ReplaceAll(uuid.NewString(), "-", ""), time.Now().Unix()
-	response := func(status string, res *chat.Result) fiber.Map {
+	response := func(status string, res *chat.Result, warning string) fiber.Map {
 		m := fiber.Map{"id": id, "object": "response", "created_at": created, "status": status, "model": in.Model,
 			"output": []fiber.Map{}, "error": nil, "incomplete_details": nil, "instructions": nil, "parallel_tool_calls": false,
 			"tool_choice": "auto", "tools": []any{}, "temperature": in.Temperature, "top_p": in.TopP, "max_output_tokens": in.MaxOutputTokens,
@@ -664,7 +673,7 @@ func (s *Server) openAIResponses(c *fiber.Ctx) error {
 			m["output"] = []fiber.Map{responseMessage(msgID, "completed", res.Content)}
 			m["usage"] = fiber.Map{"input_tokens": res.InputTokens, "output_tokens": res.OutputTokens, "total_tokens": res.InputTokens + res.OutputTokens,
 				"input_tokens_details": fiber.Map{"cached_tokens": 0}, "output_tokens_details": fiber.Map{"reasoning_tokens": 0}}
-			m["citations"] = citations(res.Sources)
+			grounding(m, *res, warning)
 			if res.DoneReason == "length" {
 				m["status"], m["incomplete_details"] = "incomplete", fiber.Map{"reason": "max_output_tokens"}
 			}
@@ -672,11 +681,11 @@ func (s *Server) openAIResponses(c *fiber.Ctx) error {
 		return m
 	}
 	if !in.Stream {
-		res, err := waitCompletion(c, g)
+		res, warning, err := waitCompletion(c, g)
 		if err != nil {
 			return err
 		}
-		return c.JSON(response("completed", &res))
+		return c.JSON(response("completed", &res, warning))
 	}
 	sseHeaders(c)
 	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
@@ -690,8 +699,8 @@ func (s *Server) openAIResponses(c *fiber.Ctx) error {
 		part := func(text string) fiber.Map {
 			return fiber.Map{"type": "output_text", "text": text, "annotations": []any{}}
 		}
-		event("response.created", fiber.Map{"response": response("in_progress", nil)})
-		event("response.in_progress", fiber.Map{"response": response("in_progress", nil)})
+		event("response.created", fiber.Map{"response": response("in_progress", nil, "")})
+		event("response.in_progress", fiber.Map{"response": response("in_progress", nil, "")})
 		event("response.output_item.added", fiber.Map{"output_index": 0, "item": fiber.Map{"type": "message", "id": msgID, "status": "in_progress", "role": "assistant", "content": []any{}}})
 		event("response.content_part.added", fiber.Map{"item_id": msgID, "output_index": 0, "content_index": 0, "part": part("")})
 		var text strings.Builder
@@ -703,7 +712,7 @@ func (s *Server) openAIResponses(c *fiber.Ctx) error {
 			case answer.EventError:
 				body := oaErrorBody(openAIError(ev.Err, toAPIError(ev.Err)), ev.Err)
 				event("error", fiber.Map{"code": body["code"], "message": body["message"], "param": body["param"]})
-				failed := response("failed", nil)
+				failed := response("failed", nil, "")
 				failed["error"] = fiber.Map{"code": "server_error", "message": ev.Err.Message}
 				event("response.failed", fiber.Map{"response": failed})
 			case answer.EventDone:
@@ -712,7 +721,7 @@ func (s *Server) openAIResponses(c *fiber.Ctx) error {
 				event("response.output_text.done", fiber.Map{"item_id": msgID, "output_index": 0, "content_index": 0, "text": res.Content, "logprobs": []any{}})
 				event("response.content_part.done", fiber.Map{"item_id": msgID, "output_index": 0, "content_index": 0, "part": part(res.Content)})
 				event("response.output_item.done", fiber.Map{"output_index": 0, "item": responseMessage(msgID, "completed", res.Content)})
-				final := response("completed", &res)
+				final := response("completed", &res, out.Warning)
 				typ := "response.completed"
 				if final["status"] == "incomplete" {
 					typ = "response.incomplete"

@@ -275,7 +275,9 @@ func (s *Service) write(ctx context.Context, g *Generation, r *run) {
 	err := r.ticket.wait(ctx)
 	if err == nil {
 		var rerr error
-		r.req.Sources, rerr = s.retrieve(ctx, r)
+		var warning string
+		r.req.Sources, warning, rerr = s.retrieve(ctx, r)
+		g.warn(warning)
 		if rerr != nil && r.chatID == "" {
 			// A completion's caller asked for grounding: an ungrounded answer would pass for a grounded one.
 			err = &fault.Error{Kind: fault.Unavailable, Code: "retrieval_failed", Err: rerr,

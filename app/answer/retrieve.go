@@ -14,15 +14,17 @@ const retrieveTopK = 5
 // retrieve finds the question's sources in the attached knowledge bases, as
 // the asker sees them. A chat whose retrieval failed is answered without
 // sources rather than not at all (and logged); a completion fails (write).
-func (s *Service) retrieve(ctx context.Context, r *run) ([]chat.Source, error) {
+// A search that ran with less than it should (hybrid without the model
+// server falls back to keywords) gives its warning.
+func (s *Service) retrieve(ctx context.Context, r *run) ([]chat.Source, string, error) {
 	if len(r.kbIDs) == 0 || s.cfg.Search == nil {
-		return nil, nil
+		return nil, "", nil
 	}
 	resp, err := s.cfg.Search.Search(ctx, rag.Query{WorkspaceID: r.wsID, Viewer: r.viewer, Text: r.req.Question,
 		KnowledgeBaseIDs: r.kbIDs, TopK: retrieveTopK, Mode: rag.ModeHybrid})
 	if err != nil {
 		s.log.Warn("retrieval failed", "chat_id", r.chatID, "err", err)
-		return nil, err
+		return nil, "", err
 	}
 	out := make([]chat.Source, len(resp.Results))
 	for i, res := range resp.Results {
@@ -33,5 +35,5 @@ func (s *Service) retrieve(ctx context.Context, r *run) ([]chat.Source, error) {
 			out[i].PageNumber = &p
 		}
 	}
-	return out, nil
+	return out, resp.Warning, nil
 }
