@@ -19,7 +19,6 @@ import (
 
 	"quire/app/config"
 	"quire/app/llm/ollamatest"
-	"quire/app/llm/tinymodel"
 )
 
 // The official Go SDK (openai-go) against Quire on a real socket and a real
@@ -469,4 +468,16 @@ func TestV1CORSPreflight(t *testing.T) {
 	}
 }
 
-var _ = tinymodel.ToolCallSentence
+// max_tokens is honoured or refused: a reply budget that leaves no room for
+// the conversation is 400 context_length_exceeded, not a reply silently cut.
+func TestV1MaxTokensIsNotCutSilently(t *testing.T) {
+	f := newV1Fixture(t)
+	_, err := f.client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: f.o.ChatModel, MaxTokens: openai.Int(4090),
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(strings.Repeat("many words here ", 100))}})
+	apiErr(t, err, 400, "context_length_exceeded")
+	res, err := f.client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: f.o.ChatModel, MaxTokens: openai.Int(3000),
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")}})
+	if err != nil || res.Choices[0].Message.Content != f.o.ChatSentence {
+		t.Fatalf("max_tokens 3000 of 4096: %v", err)
+	}
+}

@@ -190,10 +190,17 @@ func contextBudget(r Request) int {
 // ReplyBudget is the most tokens the reply may have: max_tokens (default 1024),
 // at most half the context. Options passes it as num_predict, so it is a real
 // bound that a quota reservation can rely on.
+//
+// A caller's conversation (/v1) gets the max_tokens it asked for, up to the
+// whole context: Fits then refuses the request if the two do not fit, rather
+// than the reply being cut at half the context without a word.
 func ReplyBudget(r Request) int {
 	reply := defaultReplyBudget
 	if r.MaxTokens != nil {
 		reply = *r.MaxTokens
+		if r.Conversation != nil {
+			return min(reply, contextBudget(r))
+		}
 	}
 	return min(reply, contextBudget(r)/2)
 }
