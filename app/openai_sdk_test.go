@@ -481,3 +481,46 @@ func TestV1MaxTokensIsNotCutSilently(t *testing.T) {
 		t.Fatalf("max_tokens 3000 of 4096: %v", err)
 	}
 }
+
+// Grounded completions carry their citations, streamed or not.
+func TestV1SDKCitationsInTheStream(t *testing.T) {
+	f := newV1Fixture(t)
+	startProcessing(t, f.ts)
+	var kb kbJSON
+	f.ts.must(201, req{method: "POST", path: "/api/workspaces/" + f.ws.ID + "/knowledge-bases", token: f.owner.token, body: map[string]any{"name": "Policies"}}).json(&kb)
+	var d documentJSON
+	f.ts.upload(f.owner, f.ws.ID, "travel.md", []byte("# Travel\n\nEconomy class flights are booked through the travel desk."), map[string]string{"knowledge_base_ids": kb.ID}).json(&d)
+	f.ts.waitReady(f.owner, f.ws.ID, d.ID)
+
+	params := openai.ChatCompletionNewParams{Model: f.o.ChatModel, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("How are flights booked?")}}
+	withKB := option.WithJSONSet("knowledge_base_ids", []string{kb.ID})
+	type cited struct {
+		Citations []struct {
+			N            int    `json:"n"`
+			DocumentName string `json:"document_name"`
+			Cited        bool   `json:"cited"`
+		} `json:"citations"`
+	}
+	res, err := f.client.Chat.Completions.New(t.Context(), params, withKB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain cited
+	json.Unmarshal([]byte(res.RawJSON()), &plain)
+	if len(plain.Citations) != 1 || plain.Citations[0].DocumentName != "travel.md" || !plain.Citations[0].Cited {
+		t.Fatalf("citations %s", res.RawJSON())
+	}
+	stream := f.client.Chat.Completions.NewStreaming(t.Context(), params, withKB)
+	var streamed cited
+	for stream.Next() {
+		if ch := stream.Current(); len(ch.Choices) > 0 && ch.Choices[0].FinishReason != "" {
+			json.Unmarshal([]byte(ch.RawJSON()), &streamed)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(streamed.Citations) != 1 || streamed.Citations[0].DocumentName != "travel.md" || !streamed.Citations[0].Cited {
+		t.Fatalf("streamed citations %+v", streamed)
+	}
+}
