@@ -868,3 +868,97 @@ func openAIError(err error, ae *apiError) *apiError {
 	}
 	return &out
 }
+
+// ---- legacy text completions (the prompt continued as raw text, no chat template)
+
+var textCompletionFields = map[string]bool{"model": true, "prompt": true, "stream": true, "stream_options": true, "temperature": true, "top_p": true,
+	"max_tokens": true, "stop": true, "seed": true, "n": true, "presence_penalty": true, "frequency_penalty": true, "echo": true, "best_of": true}
+
+func (s *Server) openAITextCompletions(c *fiber.Ctx) error {
+	var in struct {
+		oaChatRequest
+		Prompt json.RawMessage `json:"prompt"`
+		Echo   *bool           `json:"echo"`
+		BestOf *int            `json:"best_of"`
+	}
+	if err := decodeJSONLenient(c, &in); err != nil {
+		return err
+	}
+	if err := checkFields(c, textCompletionFields); err != nil {
+		return err
+	}
+	if in.Model == "" {
+		return invalid("model", "model is required")
+	}
+	if err := checkModelName("model", in.Model); err != nil {
+		return err
+	}
+	if in.Echo != nil && *in.Echo {
+		return invalid("echo", "echo is not supported")
+	}
+	if in.BestOf != nil && *in.BestOf != 1 {
+		return invalid("best_of", "best_of must be 1")
+	}
+	var prompt string
+	var prompts []string
+	switch {
+	case json.Unmarshal(in.Prompt, &prompt) == nil:
+	case json.Unmarshal(in.Prompt, &prompts) == nil && len(prompts) == 1:
+		prompt = prompts[0]
+	default:
+		return invalid("prompt", "prompt must be a string (or a list of one string; token arrays are not supported)")
+	}
+	if prompt == "" {
+		return invalid("prompt", "prompt must not be empty")
+	}
+	req := chat.Request{Model: in.Model, Prompt: prompt, Question: prompt, Conversation: []llm.Message{{Role: "user", Content: prompt}}}
+	in.Tools, in.ToolChoice, in.ResponseFormat, in.Logprobs, in.TopLogprobs = nil, nil, nil, nil, nil
+	if err := completionOptions(&in.oaChatRequest, &req); err != nil {
+		return err
+	}
+	g, err := s.startCompletion(c, req, nil)
+	if err != nil {
+		return err
+	}
+	id, created := "cmpl-"+strings.ReplaceAll(uuid.NewString(), "-", ""), time.Now().Unix()
+	body := func(model string, text string, finish any) fiber.Map {
+		return fiber.Map{"id": id, "object": "text_completion", "created": created, "model": model, "system_fingerprint": systemFingerprint(),
+			"choices": []fiber.Map{{"text": text, "index": 0, "logprobs": nil, "finish_reason": finish}}}
+	}
+	if !in.Stream {
+		res, _, err := waitCompletion(c, g)
+		if err != nil {
+			return err
+		}
+		m := body(resolvedModel(res, in.Model), res.Content, finishReason(res))
+		m["usage"] = oaUsage(res)
+		return c.JSON(m)
+	}
+	includeUsage := in.StreamOptions != nil && in.StreamOptions.IncludeUsage
+	sseHeaders(c)
+	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+		write := func(m fiber.Map) {
+			b, _ := json.Marshal(m)
+			fmt.Fprintf(w, "data: %s\n\n", b)
+		}
+		follow(g, func(ev answer.Event) {
+			switch ev.Name {
+			case answer.EventDelta:
+				write(body(resolvedModel(chat.Result{}, in.Model), ev.Delta, nil))
+			case answer.EventError:
+				write(fiber.Map{"error": oaErrorBody(openAIError(ev.Err, toAPIError(ev.Err)), ev.Err)})
+				fmt.Fprint(w, "data: [DONE]\n\n")
+			case answer.EventDone:
+				out, _ := g.Wait(context.Background())
+				write(body(resolvedModel(out.Result, in.Model), "", finishReason(out.Result)))
+				if includeUsage {
+					m := body(resolvedModel(out.Result, in.Model), "", nil)
+					m["choices"], m["usage"] = []fiber.Map{}, oaUsage(out.Result)
+					write(m)
+				}
+				fmt.Fprint(w, "data: [DONE]\n\n")
+			}
+		}, w.Flush)
+	}))
+	return nil
+}

@@ -524,3 +524,45 @@ func TestV1SDKCitationsInTheStream(t *testing.T) {
 		t.Fatalf("streamed citations %+v", streamed)
 	}
 }
+
+// Legacy text completions continue the prompt as raw text through Ollama's
+// generate API (no chat template, so far fewer prompt tokens than a chat of
+// the same text); the tiny model writes its sentence.
+func TestV1SDKTextCompletions(t *testing.T) {
+	f := newV1Fixture(t)
+	params := openai.CompletionNewParams{Model: openai.CompletionNewParamsModel(f.o.ChatModel), MaxTokens: openai.Int(20),
+		Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("Quire answers")}}
+	res, err := f.client.Completions.New(t.Context(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Choices) != 1 || res.Choices[0].Text != f.o.ChatSentence || res.Choices[0].FinishReason != "stop" || res.Usage.CompletionTokens == 0 || res.Object != "text_completion" {
+		t.Fatalf("completion %s", res.RawJSON())
+	}
+	asChat, err := f.client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: f.o.ChatModel, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Quire answers")}})
+	if err != nil || res.Usage.PromptTokens >= asChat.Usage.PromptTokens {
+		t.Fatalf("raw prompt %d tokens, as a chat %d: %v", res.Usage.PromptTokens, asChat.Usage.PromptTokens, err)
+	}
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	stream := f.client.Completions.NewStreaming(t.Context(), params)
+	var text strings.Builder
+	usage := int64(0)
+	for stream.Next() {
+		ch := stream.Current()
+		if len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Text)
+		}
+		usage += ch.Usage.CompletionTokens
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != f.o.ChatSentence || usage == 0 {
+		t.Fatalf("streamed %q, usage %d", text.String(), usage)
+	}
+	params.Echo = openai.Bool(true)
+	_, err = f.client.Completions.New(t.Context(), params)
+	if ae := apiErr(t, err, 400, ""); ae.Param != "echo" {
+		t.Fatalf("echo: %q", ae.Param)
+	}
+}

@@ -155,6 +155,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/v1/models", Access: WorkspaceKey, Handler: s.openAIModels},
 		{Method: get, Path: "/v1/models/:model", Access: WorkspaceKey, Handler: s.openAIModel},
 		{Method: post, Path: "/v1/responses", Access: WorkspaceKey, Handler: s.openAIResponses},
+		{Method: post, Path: "/v1/completions", Access: WorkspaceKey, Handler: s.openAITextCompletions},
 		{Method: post, Path: "/v1/chat/completions", Access: WorkspaceKey, Handler: s.openAIChat},
 		{Method: post, Path: "/v1/embeddings", Access: WorkspaceKey, Handler: s.openAIEmbeddings},
 

@@ -60,6 +60,9 @@ type Request struct {
 	TopLogprobs  int
 	// Extra are more Ollama options (stop, seed, presence_penalty, ...).
 	Extra map[string]any
+	// Prompt, with Conversation holding it as one user message (for the
+	// estimates), is continued as raw text: a legacy text completion.
+	Prompt string
 }
 
 // Result is a finished (or partial) reply with Ollama's own counts.
@@ -311,7 +314,7 @@ type Streamer interface {
 func Stream(ctx context.Context, m Streamer, p Prompt, onDelta func(string)) (Result, error) {
 	r := p.Request
 	out, err := m.ChatStream(ctx, llm.ChatRequest{Model: r.Model, Messages: p.Messages, Options: Options(r),
-		Tools: r.Tools, Format: r.Format, Logprobs: r.Logprobs, TopLogprobs: r.TopLogprobs, NoTruncate: r.Conversation != nil}, onDelta)
+		Tools: r.Tools, Format: r.Format, Logprobs: r.Logprobs, TopLogprobs: r.TopLogprobs, NoTruncate: r.Conversation != nil, Prompt: r.Prompt}, onDelta)
 	res := Result{Model: out.Model, Content: out.Content, ToolCalls: out.ToolCalls, Logprobs: out.Logprobs, DoneReason: out.DoneReason, InputTokens: out.InputTokens, OutputTokens: out.OutputTokens,
 		Duration: out.Duration, Sources: MarkCited(out.Content, p.Sources)}
 	if !out.Done && res.Content != "" {

@@ -62,6 +62,9 @@ type ChatRequest struct {
 	// NoTruncate makes the server refuse a prompt longer than the context
 	// instead of dropping its oldest part.
 	NoTruncate bool
+	// Prompt, when set, is continued as raw text through /api/generate (no
+	// chat template; Messages, Tools are unused): a legacy text completion.
+	Prompt string
 }
 
 // ChatResult is what the model wrote, with Ollama's own counts (which it
@@ -129,6 +132,9 @@ func toolCalls(calls []api.ToolCall) []ToolCall {
 // and ctx.Err(); a stream that ends without its final message returns the
 // partial result and ErrIncomplete.
 func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(string)) (ChatResult, error) {
+	if r.Prompt != "" {
+		return c.generateStream(ctx, r, onDelta)
+	}
 	req, err := apiRequest(r)
 	if err != nil {
 		return ChatResult{}, err
@@ -141,13 +147,7 @@ func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(str
 			res.Model = cr.Model
 		}
 		res.ToolCalls = append(res.ToolCalls, toolCalls(cr.Message.ToolCalls)...)
-		for _, lp := range cr.Logprobs {
-			l := Logprob{Token: lp.Token, Logprob: lp.Logprob, Bytes: lp.Bytes, TopLogprobs: []TokenLogprob{}}
-			for _, t := range lp.TopLogprobs {
-				l.TopLogprobs = append(l.TopLogprobs, TokenLogprob{t.Token, t.Logprob, t.Bytes})
-			}
-			res.Logprobs = append(res.Logprobs, l)
-		}
+		res.Logprobs = append(res.Logprobs, logprobs(cr.Logprobs)...)
 		if cr.Message.Content != "" {
 			content.WriteString(cr.Message.Content)
 			onDelta(cr.Message.Content)
@@ -169,6 +169,58 @@ func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(str
 	}
 	ops.ObserveOllama("chat", res.Duration, err)
 	return res, err
+}
+
+// generateStream continues a raw prompt (ChatRequest.Prompt) through /api/generate.
+func (c *Client) generateStream(ctx context.Context, r ChatRequest, onDelta func(string)) (ChatResult, error) {
+	stream := true
+	req := &api.GenerateRequest{Model: r.Model, Prompt: r.Prompt, Raw: true, Stream: &stream, Options: r.Options, Format: r.Format,
+		Logprobs: r.Logprobs, TopLogprobs: r.TopLogprobs}
+	if r.NoTruncate {
+		f := false
+		req.Truncate = &f
+	}
+	var res ChatResult
+	var content strings.Builder
+	began := time.Now()
+	err := c.client().Generate(ctx, req, func(gr api.GenerateResponse) error {
+		if gr.Model != "" {
+			res.Model = gr.Model
+		}
+		res.Logprobs = append(res.Logprobs, logprobs(gr.Logprobs)...)
+		if gr.Response != "" {
+			content.WriteString(gr.Response)
+			onDelta(gr.Response)
+		}
+		if gr.Done {
+			res.Done, res.DoneReason = true, gr.DoneReason
+			res.InputTokens, res.OutputTokens = gr.PromptEvalCount, gr.EvalCount
+		}
+		return nil
+	})
+	res.Content, res.Duration = content.String(), time.Since(began)
+	switch {
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case err != nil:
+		err = c.classify(ctx, err, r.Model)
+	case !res.Done:
+		err = ErrIncomplete
+	}
+	ops.ObserveOllama("generate", res.Duration, err)
+	return res, err
+}
+
+func logprobs(in []api.Logprob) []Logprob {
+	var out []Logprob
+	for _, lp := range in {
+		l := Logprob{Token: lp.Token, Logprob: lp.Logprob, Bytes: lp.Bytes, TopLogprobs: []TokenLogprob{}}
+		for _, t := range lp.TopLogprobs {
+			l.TopLogprobs = append(l.TopLogprobs, TokenLogprob{t.Token, t.Logprob, t.Bytes})
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // Model is one model the server has installed.
