@@ -387,7 +387,10 @@ func TestBillingGates(t *testing.T) {
 		quota("invite a 4th member", b.do(req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": uniqueEmail("inv")}}))
 		quota("publish a chat", b.do(req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats/" + ch.ID + "/public", token: owner.token, body: map[string]bool{"enabled": true}}))
 		quota("create a workspace key", b.do(req{method: "POST", path: "/api/me/tokens", token: owner.token, body: map[string]string{"name": "k", "workspace_id": ws.ID}}))
-		quota("use /v1 with a workspace key", b.do(req{method: "GET", path: "/v1/models", token: keySecret}))
+		// /v1 answers a plan's refusal as OpenAI does: 429 insufficient_quota.
+		if res := b.do(req{method: "GET", path: "/v1/models", token: keySecret}); res.Status != 429 || res.errCode() != "insufficient_quota" {
+			t.Errorf("use /v1 with a workspace key: %d %s, want 429 insufficient_quota", res.Status, res.Body)
+		}
 		if _, err := b.srv.plan.Reserve(ctx, ws.ID, "m", 1, 1); err == nil || toAPIError(err).Status != 402 {
 			t.Errorf("tokens over the free plan's 100000: %v", err)
 		}

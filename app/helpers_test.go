@@ -79,9 +79,13 @@ func (r response) errCode() string {
 	return e.Error.Code
 }
 
+// errField is the field an error names: "field" on /api, OpenAI's "param" on /v1.
 func (r response) errField() string {
-	var e struct{ Error apiError }
+	var e struct{ Error struct{ Field, Param string } }
 	_ = json.Unmarshal(r.Body, &e)
+	if e.Error.Field == "" {
+		return e.Error.Param
+	}
 	return e.Error.Field
 }
 

@@ -2,14 +2,17 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"quire/app/auth"
+	"quire/app/fault"
 	"quire/app/knowledge"
 	"quire/store"
 )
@@ -80,6 +83,68 @@ func securityHeaders(c *fiber.Ctx) error {
 	c.Set("Referrer-Policy", "same-origin")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	return c.Next()
+}
+
+// requestID gives every response an x-request-id: the client's own when it
+// sent a sane one, else a new one.
+func requestID(c *fiber.Ctx) error {
+	id := c.Get("X-Request-Id")
+	if id == "" || len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		id = "req_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	}
+	c.Set("X-Request-Id", id)
+	return c.Next()
+}
+
+// v1CORS lets browser clients call /v1 from the origins in v1_cors_origins
+// ("*" by default). /v1 is authenticated by bearer keys only, never by the
+// session cookie's ambient authority, so no credentials are allowed; preflights
+// are answered here, before authentication (browsers send none with them).
+func (s *Server) v1CORS(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	if !isV1Path(c.Path()) || origin == "" {
+		return c.Next()
+	}
+	allowed := false
+	for o := range strings.SplitSeq(s.cfg.V1CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o == "*" || strings.EqualFold(o, origin) {
+			allowed = true
+		}
+	}
+	if !allowed {
+		return c.Next() // no CORS headers: the browser refuses the answer
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+	c.Append(fiber.HeaderVary, fiber.HeaderOrigin)
+	c.Set(fiber.HeaderAccessControlExposeHeaders, "X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining")
+	if c.Method() == fiber.MethodOptions && c.Get(fiber.HeaderAccessControlRequestMethod) != "" {
+		c.Set(fiber.HeaderAccessControlAllowMethods, "GET, POST, OPTIONS")
+		h := c.Get(fiber.HeaderAccessControlRequestHeaders)
+		if h == "" {
+			h = "Authorization, Content-Type"
+		}
+		c.Set(fiber.HeaderAccessControlAllowHeaders, h)
+		c.Set(fiber.HeaderAccessControlMaxAge, "600")
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Next()
+}
+
+// v1RateLimit bounds /v1 requests per API key (v1_requests_per_minute): 429 with Retry-After.
+func (s *Server) v1RateLimit(c *fiber.Ctx) error {
+	if s.v1Calls == nil {
+		return c.Next()
+	}
+	id := identityOf(c)
+	if id == nil || id.token == nil {
+		return c.Next()
+	}
+	ok, wait := s.v1Calls.Take(strconv.FormatInt(id.token.ID, 10))
+	if !ok {
+		return &fault.Error{Kind: fault.RateLimited, RetryAfter: wait,
+			Message: fmt.Sprintf("this API key made more than %d requests in a minute; retry after %s", s.cfg.V1RequestsPerMinute, humanSeconds(int(wait.Seconds()+0.999)))}
+	}
 	return c.Next()
 }
 

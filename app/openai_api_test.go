@@ -86,8 +86,8 @@ func TestOpenAICompatibleEndpoints(t *testing.T) {
 		t.Fatalf("embeddings: %d items", len(emb.Data))
 	}
 	ts.must(400, req{method: "POST", path: "/v1/embeddings", token: key.Token, body: map[string]any{"model": o.EmbedModel, "input": 5}})
-	if res := ts.must(503, req{method: "POST", path: "/v1/chat/completions", token: key.Token, body: map[string]any{
-		"model": "not-installed", "messages": []map[string]string{{"role": "user", "content": "Hi"}}}}); res.errCode() != "model_unavailable" {
+	if res := ts.must(404, req{method: "POST", path: "/v1/chat/completions", token: key.Token, body: map[string]any{
+		"model": "not-installed", "messages": []map[string]string{{"role": "user", "content": "Hi"}}}}); res.errCode() != "model_not_found" {
 		t.Fatalf("missing model: %s", res.Body)
 	}
 }

@@ -153,6 +153,9 @@ func (s *Server) Routes() []Route {
 
 		// OpenAI-compatible (workspace-bound API keys)
 		{Method: get, Path: "/v1/models", Access: WorkspaceKey, Handler: s.openAIModels},
+		{Method: get, Path: "/v1/models/:model", Access: WorkspaceKey, Handler: s.openAIModel},
+		{Method: post, Path: "/v1/responses", Access: WorkspaceKey, Handler: s.openAIResponses},
+		{Method: post, Path: "/v1/completions", Access: WorkspaceKey, Handler: s.openAITextCompletions},
 		{Method: post, Path: "/v1/chat/completions", Access: WorkspaceKey, Handler: s.openAIChat},
 		{Method: post, Path: "/v1/embeddings", Access: WorkspaceKey, Handler: s.openAIEmbeddings},
 
@@ -211,11 +214,15 @@ func (s *Server) Routes() []Route {
 
 // register installs the middleware and the route table on the Fiber app.
 func (s *Server) register(web fs.FS) {
-	s.fiber.Use(securityHeaders, s.logRequests, s.readBodies) // bodies.go: nothing over max_body_kb is read here
+	s.fiber.Use(requestID, securityHeaders, s.v1CORS, s.logRequests, s.readBodies) // bodies.go: nothing over max_body_kb is read here
 	static, _ := fs.Sub(web, "static")
 	s.fiber.Use("/static", s.pages.assets.serve, filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: plainMaxAge}))
 	s.fiber.Use(s.authenticate)
 	for _, r := range s.Routes() {
-		s.fiber.Add(r.Method, r.Path, s.limitBody(r), s.authorize(r), r.Handler)
+		handlers := []fiber.Handler{s.limitBody(r), s.authorize(r)}
+		if r.Access == WorkspaceKey {
+			handlers = append(handlers, s.v1RateLimit)
+		}
+		s.fiber.Add(r.Method, r.Path, append(handlers, r.Handler)...)
 	}
 }

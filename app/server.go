@@ -50,6 +50,7 @@ type Server struct {
 	resetReqs    *limit.Limiter // password-reset mails per email and per address
 	tokenGuesses *limit.Limiter // unknown invitation and password-reset tokens per client address
 	chatPosts    *limit.Limiter // chat messages posted per user per minute (package answer bounds replies)
+	v1Calls      *limit.Limiter // /v1 requests per API key per minute (nil: unlimited)
 
 	touched sync.Map // token id → time of the last last_used_at write
 
@@ -84,6 +85,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),
 		chatPosts:    limit.New(cfg.Generation.PostsPerMinute, time.Minute),
+	}
+	if cfg.V1RequestsPerMinute > 0 {
+		s.v1Calls = limit.New(cfg.V1RequestsPerMinute, time.Minute)
 	}
 	if err := s.loadSettings(ctx); err != nil {
 		return nil, err
@@ -303,12 +307,19 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if ae.Status == fiber.StatusTooManyRequests && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
 		c.Set(fiber.HeaderRetryAfter, "60")
 	}
+	if isV1Path(c.Path()) {
+		ae = openAIError(err, ae)
+		return c.Status(ae.Status).JSON(fiber.Map{"error": oaErrorBody(ae, err)})
+	}
 	if isPagePath(c.Path()) {
 		forgetBoundKey(c) // also on paths that match no route: the layout would list the key owner's workspaces
 		return s.renderError(c, ae)
 	}
 	return c.Status(ae.Status).JSON(fiber.Map{"error": ae})
 }
+
+// isV1Path is the OpenAI-compatible API, whose errors take OpenAI's shape.
+func isV1Path(p string) bool { return p == "/v1" || strings.HasPrefix(p, "/v1/") }
 
 // isPagePath tells UI pages from API calls for error rendering: everything a
 // program calls (the API, /v1, /mcp, /metrics for Prometheus, static files)

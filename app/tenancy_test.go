@@ -148,6 +148,8 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 			return w.ws.ID
 		case ":user_id":
 			return strconv.FormatInt(w.target.ID, 10)
+		case ":model":
+			return "quire-tiny-chat"
 		}
 		if strings.HasPrefix(path, "/api/me/tokens/") && p == ":id" {
 			if caller == nil {
@@ -424,6 +426,9 @@ var accessSpec = map[string]Access{
 	"GET /shared":                                                   SignedIn,
 	"GET /p/:public_id":                                             Public,
 	"GET /v1/models":                                                WorkspaceKey,
+	"GET /v1/models/:model":                                         WorkspaceKey,
+	"POST /v1/responses":                                            WorkspaceKey,
+	"POST /v1/completions":                                          WorkspaceKey,
 	"POST /v1/chat/completions":                                     WorkspaceKey,
 	"POST /v1/embeddings":                                           WorkspaceKey,
 	"GET /api/me/usage":                                             SignedIn,
@@ -579,6 +584,9 @@ var keySpec = map[string]keyRule{
 	"GET /shared":                                                   keyNo,
 	"GET /p/:public_id":                                             keyYes,
 	"GET /v1/models":                                                keyYes,
+	"GET /v1/models/:model":                                         keyYes,
+	"POST /v1/responses":                                            keyYes,
+	"POST /v1/completions":                                          keyYes,
 	"POST /v1/chat/completions":                                     keyYes,
 	"POST /v1/embeddings":                                           keyYes,
 	"GET /api/me/usage":                                             keyNo,

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,7 +29,7 @@ import (
 // Searcher finds a question's passages in knowledge bases, as a viewer sees
 // them (knowledge.Service).
 type Searcher interface {
-	Retrieve(ctx context.Context, wsID string, v store.Viewer, kbIDs []string, question string, topK int) ([]rag.Result, error)
+	Retrieve(ctx context.Context, wsID string, v store.Viewer, kbIDs []string, question string, topK int) (*rag.Response, error)
 }
 
 // Config is what a Service needs.
@@ -203,6 +204,21 @@ func (s *Service) Complete(ctx context.Context, c Completion) (*Generation, erro
 	}
 	r := &run{wsID: c.WorkspaceID, viewer: c.Viewer, kbIDs: c.KnowledgeBaseIDs, req: c.Request}
 	r.req.ContextLength = info.ContextLength
+	if r.req.Conversation != nil {
+		// The caller owns the conversation: it is answered whole or refused, never cut.
+		if need, room, ok := chat.Fits(r.req); !ok {
+			return nil, &fault.Error{Kind: fault.Invalid, Field: "messages", Code: "context_length_exceeded",
+				Message: fmt.Sprintf("this model's context is %d tokens; the messages and the reply budget need about %d; shorten the conversation or lower max_tokens", room, need)}
+		}
+		for _, m := range r.req.Conversation {
+			if len(m.Images) > 0 && len(info.Capabilities) > 0 && !info.Can("vision") {
+				return nil, fault.Field("messages", "the model %q cannot read images; send text only or pick a vision model", c.Request.Model)
+			}
+		}
+		if len(r.req.Tools) > 0 && len(info.Capabilities) > 0 && !info.Can("tools") {
+			return nil, fault.Field("tools", "the model %q does not support tools; send no tools or pick a model that does", c.Request.Model)
+		}
+	}
 	if err := s.admit(ctx, r); err != nil {
 		return nil, err
 	}
@@ -259,7 +275,17 @@ func (s *Service) write(ctx context.Context, g *Generation, r *run) {
 	var res chat.Result
 	err := r.ticket.wait(ctx)
 	if err == nil {
-		r.req.Sources = s.retrieve(ctx, r)
+		var rerr error
+		var warning string
+		r.req.Sources, warning, rerr = s.retrieve(ctx, r)
+		g.warn(warning)
+		if rerr != nil && r.chatID == "" {
+			// A completion's caller asked for grounding: an ungrounded answer would pass for a grounded one.
+			err = &fault.Error{Kind: fault.Unavailable, Code: "retrieval_failed", Err: rerr,
+				Message: "searching the knowledge bases failed, so no answer was written: " + rerr.Error()}
+		}
+	}
+	if err == nil {
 		p := chat.Build(r.req)
 		g.emit(Event{Name: EventCitations, Sources: p.Sources})
 		res, err = chat.Stream(ctx, s.llm, p, func(d string) { g.emit(Event{Name: EventDelta, Delta: d}) })
@@ -320,8 +346,8 @@ func failureOf(err error) *fault.Error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return nil
 	}
-	if f, ok := fault.As(err); ok && f.Kind == fault.Unavailable {
-		return f
+	if f, ok := fault.As(err); ok && f.Kind != fault.Failed {
+		return f // unavailable, or refused (an Ollama 400: context length, tools)
 	}
 	return &fault.Error{Kind: fault.Failed, Message: err.Error(), Err: err}
 }

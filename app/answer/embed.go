@@ -14,6 +14,11 @@ import (
 // admission as a reply: a scheduler place, the estimate reserved, the call
 // accounted to the workspace.
 func (s *Service) Embed(ctx context.Context, wsID string, userID int64, model string, inputs []string) ([][]float32, int, error) {
+	return s.EmbedDimensions(ctx, wsID, userID, model, inputs, 0)
+}
+
+// EmbedDimensions is Embed with vectors of dims dimensions (0: the model's own).
+func (s *Service) EmbedDimensions(ctx context.Context, wsID string, userID int64, model string, inputs []string, dims int) ([][]float32, int, error) {
 	tk, err := s.sched.admit(userID, wsID)
 	if err != nil {
 		return nil, 0, err
@@ -32,7 +37,7 @@ func (s *Service) Embed(ctx context.Context, wsID string, userID int64, model st
 		return nil, 0, err
 	}
 	began := time.Now()
-	vecs, tokens, err := s.llm.Embed(ctx, model, inputs)
+	vecs, tokens, err := s.llm.EmbedDimensions(ctx, model, inputs, dims)
 	if err != nil {
 		s.plan.Release(ctx, hold)
 		if _, ok := fault.As(err); !ok {

@@ -40,6 +40,13 @@ type Generation struct {
 	message *store.Message // the stored reply once done (chats)
 	result  chat.Result    // what the model wrote
 	failure *fault.Error   // why the reply failed, if it did
+	warning string         // why the sources may be fewer than usual
+}
+
+func (g *Generation) warn(w string) {
+	g.mu.Lock()
+	g.warning = w
+	g.mu.Unlock()
 }
 
 func newGeneration(cancel context.CancelFunc) *Generation {
@@ -81,6 +88,9 @@ type Outcome struct {
 	Message *store.Message // the stored reply (chats; nil for completions)
 	Result  chat.Result
 	Failure *fault.Error // why the reply failed (the model unavailable or failing), if it did
+	// Warning says why retrieval found fewer sources than usual (e.g.
+	// keyword search only, the model server being down), if it did.
+	Warning string
 }
 
 // Wait blocks until the generation is over, or ctx ends.
@@ -90,7 +100,7 @@ func (g *Generation) Wait(ctx context.Context) (Outcome, error) {
 		if done {
 			g.mu.Lock()
 			defer g.mu.Unlock()
-			return Outcome{g.message, g.result, g.failure}, nil
+			return Outcome{g.message, g.result, g.failure, g.warning}, nil
 		}
 		select {
 		case <-wake:

@@ -11,19 +11,21 @@ import (
 const retrieveTopK = 5
 
 // retrieve finds the question's sources in the attached knowledge bases, as
-// the asker sees them. A failed retrieval answers without sources rather
-// than not at all.
-func (s *Service) retrieve(ctx context.Context, r *run) []chat.Source {
+// the asker sees them. A chat whose retrieval failed is answered without
+// sources rather than not at all (and logged); a completion fails (write).
+// A search that ran with less than it should (hybrid without the model
+// server falls back to keywords) gives its warning.
+func (s *Service) retrieve(ctx context.Context, r *run) ([]chat.Source, string, error) {
 	if len(r.kbIDs) == 0 || s.cfg.Search == nil {
-		return nil
+		return nil, "", nil
 	}
-	results, err := s.cfg.Search.Retrieve(ctx, r.wsID, r.viewer, r.kbIDs, r.req.Question, retrieveTopK)
+	resp, err := s.cfg.Search.Retrieve(ctx, r.wsID, r.viewer, r.kbIDs, r.req.Question, retrieveTopK)
 	if err != nil {
-		s.log.Warn("retrieval failed; answering without sources", "chat_id", r.chatID, "err", err)
-		return nil
+		s.log.Warn("retrieval failed", "chat_id", r.chatID, "err", err)
+		return nil, "", err
 	}
-	out := make([]chat.Source, len(results))
-	for i, res := range results {
+	out := make([]chat.Source, len(resp.Results))
+	for i, res := range resp.Results {
 		out[i] = chat.Source{N: i + 1, ChunkID: res.ChunkID, DocumentID: res.DocumentID, DocumentName: res.DocumentName, Heading: res.Heading,
 			Snippet: res.Snippet.Text, Content: res.Content}
 		if res.Page > 0 {
@@ -31,5 +33,5 @@ func (s *Service) retrieve(ctx context.Context, r *run) []chat.Source {
 			out[i].PageNumber = &p
 		}
 	}
-	return out
+	return out, resp.Warning, nil
 }

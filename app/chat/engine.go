@@ -6,6 +6,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -46,11 +47,30 @@ type Request struct {
 	TopP          *float64
 	MaxTokens     *int
 	ContextLength int // the model's context window in tokens (0 = unknown)
+
+	// Conversation, when set, is the whole conversation as its caller sent
+	// it (/v1, where the client owns it): it is sent as it is, never cut to
+	// fit (Fits tells whether it does); System, History and Question are then
+	// unused but for Question naming what retrieval searches for. Sources go
+	// in a system message in front.
+	Conversation []llm.Message
+	Tools        json.RawMessage // function definitions passed to the model
+	Format       json.RawMessage // Ollama's format: "json" or a JSON schema
+	Logprobs     bool
+	TopLogprobs  int
+	// Extra are more Ollama options (stop, seed, presence_penalty, ...).
+	Extra map[string]any
+	// Prompt, with Conversation holding it as one user message (for the
+	// estimates), is continued as raw text: a legacy text completion.
+	Prompt string
 }
 
 // Result is a finished (or partial) reply with Ollama's own counts.
 type Result struct {
+	Model        string // as the model server names it
 	Content      string
+	ToolCalls    []llm.ToolCall
+	Logprobs     []llm.Logprob
 	DoneReason   string
 	InputTokens  int
 	OutputTokens int
@@ -73,6 +93,9 @@ If the sources do not contain the answer, say so plainly instead of guessing.`
 // question, then as many sources (best first) and recent history turns as fit.
 // It returns the messages and the sources kept, renumbered from 1.
 func Messages(r Request) ([]llm.Message, []Source) {
+	if r.Conversation != nil {
+		return conversationMessages(r)
+	}
 	budget := contextBudget(r)
 	left := budget - ReplyBudget(r) - estimateTokens(r.System) - estimateTokens(groundingPrompt) - estimateTokens(r.Question)
 
@@ -118,6 +141,48 @@ func Messages(r Request) ([]llm.Message, []Source) {
 	return msgs, kept
 }
 
+// conversationMessages is a caller's conversation with as many sources (best
+// first) as fit in front of it.
+func conversationMessages(r Request) ([]llm.Message, []Source) {
+	left := contextBudget(r) - ReplyBudget(r) - estimateTokens(groundingPrompt) - ConversationTokens(r)
+	var kept []Source
+	var src strings.Builder
+	for _, s := range r.Sources {
+		block := formatSource(len(kept)+1, s)
+		if estimateTokens(block) > left {
+			break
+		}
+		left -= estimateTokens(block)
+		s.N = len(kept) + 1
+		kept = append(kept, s)
+		src.WriteString(block)
+	}
+	msgs := make([]llm.Message, 0, len(r.Conversation)+1)
+	if len(kept) > 0 {
+		msgs = append(msgs, llm.Message{Role: "system", Content: groundingPrompt + "\n\nSources:\n" + src.String()})
+	}
+	return append(msgs, r.Conversation...), kept
+}
+
+// ConversationTokens estimates the tokens of a caller's conversation and tool definitions.
+func ConversationTokens(r Request) int {
+	n := estimateTokens(string(r.Tools))
+	for _, m := range r.Conversation {
+		n += estimateTokens(m.Content) + 768*len(m.Images) // a few hundred tokens per image
+		for _, tc := range m.ToolCalls {
+			n += estimateTokens(tc.Name + string(tc.Arguments))
+		}
+	}
+	return n
+}
+
+// Fits reports whether a caller's conversation and its reply budget fit in
+// the model's context (an estimate: about four bytes per token).
+func Fits(r Request) (need, room int, ok bool) {
+	need = ConversationTokens(r) + ReplyBudget(r)
+	return need, contextBudget(r), need <= contextBudget(r)
+}
+
 func contextBudget(r Request) int {
 	if r.ContextLength <= 0 {
 		return 4096
@@ -128,10 +193,17 @@ func contextBudget(r Request) int {
 // ReplyBudget is the most tokens the reply may have: max_tokens (default 1024),
 // at most half the context. Options passes it as num_predict, so it is a real
 // bound that a quota reservation can rely on.
+//
+// A caller's conversation (/v1) gets the max_tokens it asked for, up to the
+// whole context: Fits then refuses the request if the two do not fit, rather
+// than the reply being cut at half the context without a word.
 func ReplyBudget(r Request) int {
 	reply := defaultReplyBudget
 	if r.MaxTokens != nil {
 		reply = *r.MaxTokens
+		if r.Conversation != nil {
+			return min(reply, contextBudget(r))
+		}
 	}
 	return min(reply, contextBudget(r)/2)
 }
@@ -210,6 +282,9 @@ func Options(r Request) map[string]any {
 		o["top_p"] = *r.TopP
 	}
 	o["num_predict"] = ReplyBudget(r)
+	for k, v := range r.Extra {
+		o[k] = v
+	}
 	return o
 }
 
@@ -237,8 +312,10 @@ type Streamer interface {
 // piece of text as it arrives. On a cancelled context it returns the partial
 // result and ctx.Err(); the model client's errors come back as they are.
 func Stream(ctx context.Context, m Streamer, p Prompt, onDelta func(string)) (Result, error) {
-	out, err := m.ChatStream(ctx, llm.ChatRequest{Model: p.Request.Model, Messages: p.Messages, Options: Options(p.Request)}, onDelta)
-	res := Result{Content: out.Content, DoneReason: out.DoneReason, InputTokens: out.InputTokens, OutputTokens: out.OutputTokens,
+	r := p.Request
+	out, err := m.ChatStream(ctx, llm.ChatRequest{Model: r.Model, Messages: p.Messages, Options: Options(r),
+		Tools: r.Tools, Format: r.Format, Logprobs: r.Logprobs, TopLogprobs: r.TopLogprobs, NoTruncate: r.Conversation != nil, Prompt: r.Prompt}, onDelta)
+	res := Result{Model: out.Model, Content: out.Content, ToolCalls: out.ToolCalls, Logprobs: out.Logprobs, DoneReason: out.DoneReason, InputTokens: out.InputTokens, OutputTokens: out.OutputTokens,
 		Duration: out.Duration, Sources: MarkCited(out.Content, p.Sources)}
 	if !out.Done && res.Content != "" {
 		// Ollama counts only in its final message; a reply cut short (stopped,

@@ -47,6 +47,11 @@ type Config struct {
 	BackupKeep     int      `toml:"backup_keep" env:"QUIRE_BACKUP_KEEP"`
 	MetricsPublic  bool     `toml:"metrics_public" env:"QUIRE_METRICS_PUBLIC"`
 
+	// The OpenAI-compatible /v1 API: the browser origins allowed to call it
+	// (comma-separated; "*" any; "" none) and requests per API key per minute (0 = no limit).
+	V1CORSOrigins       string `toml:"v1_cors_origins" env:"QUIRE_V1_CORS_ORIGINS"`
+	V1RequestsPerMinute int    `toml:"v1_requests_per_minute" env:"QUIRE_V1_REQUESTS_PER_MINUTE"`
+
 	// Prices per model, for cost accounting; models not listed cost nothing (local models).
 	Prices map[string]Price `toml:"prices"`
 
@@ -147,24 +152,26 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default is the configuration of `quire` started with nothing else.
 func Default() Config {
 	return Config{
-		Listen:          "127.0.0.1:8080",
-		DataDir:         "./data",
-		LogLevel:        "info",
-		OllamaURL:       "http://127.0.0.1:11434",
-		MaxBodyKB:       1024,
-		MaxUploadMB:     50,
-		SessionTTL:      Duration{30 * 24 * time.Hour},
-		ShutdownTimeout: Duration{30 * time.Second},
-		InvitationTTL:   Duration{7 * 24 * time.Hour},
-		Workers:         2,
-		ParseTimeout:    Duration{2 * time.Minute},
-		ParseMemoryMB:   1024,
-		ReadTimeout:     Duration{30 * time.Second},
-		BackupKeep:      7,
-		Login:           Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
-		Generation:      Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20},
-		SMTP:            SMTP{Port: 587},
-		Stripe:          Stripe{TrialDays: 14},
+		Listen:              "127.0.0.1:8080",
+		V1CORSOrigins:       "*",
+		V1RequestsPerMinute: 600,
+		DataDir:             "./data",
+		LogLevel:            "info",
+		OllamaURL:           "http://127.0.0.1:11434",
+		MaxBodyKB:           1024,
+		MaxUploadMB:         50,
+		SessionTTL:          Duration{30 * 24 * time.Hour},
+		ShutdownTimeout:     Duration{30 * time.Second},
+		InvitationTTL:       Duration{7 * 24 * time.Hour},
+		Workers:             2,
+		ParseTimeout:        Duration{2 * time.Minute},
+		ParseMemoryMB:       1024,
+		ReadTimeout:         Duration{30 * time.Second},
+		BackupKeep:          7,
+		Login:               Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
+		Generation:          Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20},
+		SMTP:                SMTP{Port: 587},
+		Stripe:              Stripe{TrialDays: 14},
 	}
 }
 

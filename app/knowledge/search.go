@@ -50,12 +50,8 @@ func (s *Service) Search(ctx context.Context, wsID string, v store.Viewer, in Se
 // Retrieve finds a chat's sources for a question: the topK best passages by
 // hybrid search over kbIDs as v sees them. Unlike Search it takes a
 // question of any length (it is the chat message).
-func (s *Service) Retrieve(ctx context.Context, wsID string, v store.Viewer, kbIDs []string, question string, topK int) ([]rag.Result, error) {
-	resp, err := s.search(ctx, rag.Query{WorkspaceID: wsID, Viewer: v, Text: question, KnowledgeBaseIDs: kbIDs, TopK: topK, Mode: rag.ModeHybrid})
-	if err != nil {
-		return nil, err
-	}
-	return resp.Results, nil
+func (s *Service) Retrieve(ctx context.Context, wsID string, v store.Viewer, kbIDs []string, question string, topK int) (*rag.Response, error) {
+	return s.search(ctx, rag.Query{WorkspaceID: wsID, Viewer: v, Text: question, KnowledgeBaseIDs: kbIDs, TopK: topK, Mode: rag.ModeHybrid})
 }
 
 // query checks a person's search and fills in its defaults.

@@ -2,18 +2,47 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
 	"github.com/ollama/ollama/api"
 
+	"quire/app/fault"
 	"quire/app/ops"
 )
 
-// Message is one message of a chat prompt (role system, user or assistant).
+// Message is one message of a chat prompt (role system, user, assistant or tool).
 type Message struct {
-	Role    string
-	Content string
+	Role       string
+	Content    string
+	Images     [][]byte   // raw image bytes, for models that can see
+	ToolCalls  []ToolCall // calls an assistant message made
+	ToolName   string     // the tool a role "tool" message answers
+	ToolCallID string     // the call it answers
+}
+
+// ToolCall is a function call the model asked for; Arguments is a JSON object.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments json.RawMessage
+}
+
+// Logprob is one output token's log probability, in the shape both Ollama and
+// OpenAI use.
+type Logprob struct {
+	Token       string         `json:"token"`
+	Logprob     float64        `json:"logprob"`
+	Bytes       []int          `json:"bytes"`
+	TopLogprobs []TokenLogprob `json:"top_logprobs"`
+}
+
+// TokenLogprob is one alternative token of a Logprob.
+type TokenLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []int   `json:"bytes"`
 }
 
 // ChatRequest is one reply to generate from a prompt already fitted to the
@@ -22,12 +51,29 @@ type ChatRequest struct {
 	Model    string
 	Messages []Message
 	Options  map[string]any
+	// Tools are OpenAI/Ollama function definitions
+	// ([{"type":"function","function":{"name","description","parameters"}}]).
+	Tools json.RawMessage
+	// Format is Ollama's format: "json" or a JSON schema.
+	Format json.RawMessage
+	// Logprobs asks for output token log probabilities (TopLogprobs alternatives each).
+	Logprobs    bool
+	TopLogprobs int
+	// NoTruncate makes the server refuse a prompt longer than the context
+	// instead of dropping its oldest part.
+	NoTruncate bool
+	// Prompt, when set, is continued as raw text through /api/generate (no
+	// chat template; Messages, Tools are unused): a legacy text completion.
+	Prompt string
 }
 
 // ChatResult is what the model wrote, with Ollama's own counts (which it
 // sends only in its final message: Done false means they are missing).
 type ChatResult struct {
+	Model        string // the model as the server names it (e.g. "llama3.2:latest")
 	Content      string
+	ToolCalls    []ToolCall
+	Logprobs     []Logprob
 	Done         bool
 	DoneReason   string
 	InputTokens  int
@@ -35,20 +81,73 @@ type ChatResult struct {
 	Duration     time.Duration
 }
 
+// apiRequest is the Ollama request of r.
+func apiRequest(r ChatRequest) (*api.ChatRequest, error) {
+	msgs := make([]api.Message, len(r.Messages))
+	for i, m := range r.Messages {
+		am := api.Message{Role: m.Role, Content: m.Content, ToolName: m.ToolName, ToolCallID: m.ToolCallID}
+		for _, img := range m.Images {
+			am.Images = append(am.Images, api.ImageData(img))
+		}
+		for j, tc := range m.ToolCalls {
+			call := api.ToolCall{ID: tc.ID, Function: api.ToolCallFunction{Index: j, Name: tc.Name}}
+			if len(tc.Arguments) > 0 {
+				if err := json.Unmarshal(tc.Arguments, &call.Function.Arguments); err != nil {
+					return nil, fault.Field("messages", "the arguments of the tool call %q must be a JSON object: %v", tc.Name, err)
+				}
+			}
+			am.ToolCalls = append(am.ToolCalls, call)
+		}
+		msgs[i] = am
+	}
+	stream := true
+	req := &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: &stream, Options: r.Options, Format: r.Format,
+		Logprobs: r.Logprobs, TopLogprobs: r.TopLogprobs}
+	if len(r.Tools) > 0 {
+		if err := json.Unmarshal(r.Tools, &req.Tools); err != nil {
+			return nil, fault.Field("tools", "tools must be a list of {\"type\":\"function\",\"function\":{...}}: %v", err)
+		}
+	}
+	if r.NoTruncate {
+		f := false
+		req.Truncate = &f
+	}
+	return req, nil
+}
+
+func toolCalls(calls []api.ToolCall) []ToolCall {
+	out := make([]ToolCall, 0, len(calls))
+	for _, c := range calls {
+		args, _ := json.Marshal(c.Function.Arguments)
+		if string(args) == "null" {
+			args = json.RawMessage("{}")
+		}
+		out = append(out, ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: args})
+	}
+	return out
+}
+
 // ChatStream streams a reply from /api/chat, calling onDelta with each piece
 // of text as it arrives. On a cancelled context it returns the partial result
 // and ctx.Err(); a stream that ends without its final message returns the
 // partial result and ErrIncomplete.
 func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(string)) (ChatResult, error) {
-	msgs := make([]api.Message, len(r.Messages))
-	for i, m := range r.Messages {
-		msgs[i] = api.Message{Role: m.Role, Content: m.Content}
+	if r.Prompt != "" {
+		return c.generateStream(ctx, r, onDelta)
+	}
+	req, err := apiRequest(r)
+	if err != nil {
+		return ChatResult{}, err
 	}
 	var res ChatResult
 	var content strings.Builder
-	stream := true
 	began := time.Now()
-	err := c.client().Chat(ctx, &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: &stream, Options: r.Options}, func(cr api.ChatResponse) error {
+	err = c.client().Chat(ctx, req, func(cr api.ChatResponse) error {
+		if cr.Model != "" {
+			res.Model = cr.Model
+		}
+		res.ToolCalls = append(res.ToolCalls, toolCalls(cr.Message.ToolCalls)...)
+		res.Logprobs = append(res.Logprobs, logprobs(cr.Logprobs)...)
 		if cr.Message.Content != "" {
 			content.WriteString(cr.Message.Content)
 			onDelta(cr.Message.Content)
@@ -70,6 +169,58 @@ func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(str
 	}
 	ops.ObserveOllama("chat", res.Duration, err)
 	return res, err
+}
+
+// generateStream continues a raw prompt (ChatRequest.Prompt) through /api/generate.
+func (c *Client) generateStream(ctx context.Context, r ChatRequest, onDelta func(string)) (ChatResult, error) {
+	stream := true
+	req := &api.GenerateRequest{Model: r.Model, Prompt: r.Prompt, Raw: true, Stream: &stream, Options: r.Options, Format: r.Format,
+		Logprobs: r.Logprobs, TopLogprobs: r.TopLogprobs}
+	if r.NoTruncate {
+		f := false
+		req.Truncate = &f
+	}
+	var res ChatResult
+	var content strings.Builder
+	began := time.Now()
+	err := c.client().Generate(ctx, req, func(gr api.GenerateResponse) error {
+		if gr.Model != "" {
+			res.Model = gr.Model
+		}
+		res.Logprobs = append(res.Logprobs, logprobs(gr.Logprobs)...)
+		if gr.Response != "" {
+			content.WriteString(gr.Response)
+			onDelta(gr.Response)
+		}
+		if gr.Done {
+			res.Done, res.DoneReason = true, gr.DoneReason
+			res.InputTokens, res.OutputTokens = gr.PromptEvalCount, gr.EvalCount
+		}
+		return nil
+	})
+	res.Content, res.Duration = content.String(), time.Since(began)
+	switch {
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case err != nil:
+		err = c.classify(ctx, err, r.Model)
+	case !res.Done:
+		err = ErrIncomplete
+	}
+	ops.ObserveOllama("generate", res.Duration, err)
+	return res, err
+}
+
+func logprobs(in []api.Logprob) []Logprob {
+	var out []Logprob
+	for _, lp := range in {
+		l := Logprob{Token: lp.Token, Logprob: lp.Logprob, Bytes: lp.Bytes, TopLogprobs: []TokenLogprob{}}
+		for _, t := range lp.TopLogprobs {
+			l.TopLogprobs = append(l.TopLogprobs, TokenLogprob{t.Token, t.Logprob, t.Bytes})
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // Model is one model the server has installed.

@@ -226,13 +226,19 @@ func numCtx(params string) int {
 // of tokens the server processed. Inputs go in batches of Options.EmbedBatch,
 // each call under its own timeout; inputs longer than the model's context
 // are truncated by the server rather than refused.
-func (c *Client) Embed(ctx context.Context, model string, inputs []string) (_ [][]float32, tokens int, err error) {
+func (c *Client) Embed(ctx context.Context, model string, inputs []string) ([][]float32, int, error) {
+	return c.EmbedDimensions(ctx, model, inputs, 0)
+}
+
+// EmbedDimensions is Embed with the vectors cut to dims dimensions (and
+// normalised again) by the server; 0 keeps the model's own.
+func (c *Client) EmbedDimensions(ctx context.Context, model string, inputs []string, dims int) (_ [][]float32, tokens int, err error) {
 	began := time.Now()
 	defer func() { ops.ObserveOllama("embedding", time.Since(began), err) }()
 	out := make([][]float32, 0, len(inputs))
 	for start := 0; start < len(inputs); start += c.opts.EmbedBatch {
 		batch := inputs[start:min(start+c.opts.EmbedBatch, len(inputs))]
-		vecs, n, err := c.embedBatch(ctx, model, batch)
+		vecs, n, err := c.embedBatch(ctx, model, batch, dims)
 		if err != nil {
 			return nil, tokens, err
 		}
@@ -242,10 +248,10 @@ func (c *Client) Embed(ctx context.Context, model string, inputs []string) (_ []
 	return out, tokens, nil
 }
 
-func (c *Client) embedBatch(ctx context.Context, model string, batch []string) ([][]float32, int, error) {
+func (c *Client) embedBatch(ctx context.Context, model string, batch []string, dims int) ([][]float32, int, error) {
 	callCtx, cancel := context.WithTimeout(ctx, c.opts.EmbedTimeout)
 	defer cancel()
-	resp, err := c.client().Embed(callCtx, &api.EmbedRequest{Model: model, Input: batch})
+	resp, err := c.client().Embed(callCtx, &api.EmbedRequest{Model: model, Input: batch, Dimensions: dims})
 	if err != nil {
 		return nil, 0, c.classify(ctx, err, model)
 	}

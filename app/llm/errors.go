@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 
 	"github.com/ollama/ollama/api"
@@ -70,8 +71,17 @@ func (c *Client) classify(ctx context.Context, err error, model string) error {
 	case errors.As(err, &se) && se.StatusCode >= 500:
 		ue.Reason = fmt.Sprintf("the Ollama server at %s failed with the model %q (%d %s); check its log", base, model, se.StatusCode, se.ErrorMessage)
 	case errors.As(err, &se):
-		return &fault.Error{Kind: fault.Invalid, Field: "model", Err: err,
+		f := &fault.Error{Kind: fault.Invalid, Field: "model", Err: err,
 			Message: fmt.Sprintf("the Ollama server refused the request for %q: %s", model, se.ErrorMessage)}
+		switch msg := strings.ToLower(se.ErrorMessage); {
+		case strings.Contains(msg, "context length") || strings.Contains(msg, "context window"):
+			f.Field, f.Code = "messages", "context_length_exceeded"
+		case strings.Contains(msg, "tools"):
+			f.Field = "tools"
+		case strings.Contains(msg, "image") || strings.Contains(msg, "vision"):
+			f.Field = "messages"
+		}
+		return f
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		ue.Reason = fmt.Sprintf("the Ollama server at %s did not answer in time; it may be overloaded or still loading the model", base)
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -53,6 +53,21 @@ func (s *Server) CreateChatModel(ctx context.Context, name string, opts tinymode
 	})
 }
 
+// ToolModel is the name CreateToolModel gives by default.
+const ToolModel = "quire-tiny-tools"
+
+// CreateToolModel registers a tiny chat model that can call tools (see
+// tinymodel.ToolTemplate): offered a tool named get_weather, it always calls
+// it with {"city": "Paris"}; without tools it answers that JSON as text.
+func (s *Server) CreateToolModel(ctx context.Context, name string) error {
+	opts := tinymodel.ChatOptions{Sentence: tinymodel.ToolCallSentence}
+	b, err := cachedBlob(opts, func(buf *bytes.Buffer) error { return tinymodel.WriteChat(buf, opts) })
+	if err != nil {
+		return err
+	}
+	return s.createModel(ctx, name, b, tinymodel.ToolTemplate, map[string]any{"stop": tinymodel.ChatStops, "num_thread": 1})
+}
+
 // CreateEmbedModel registers a tiny embedding model generated from opts under
 // name, with num_thread 1 and num_ctx equal to its context length.
 func (s *Server) CreateEmbedModel(ctx context.Context, name string, opts tinymodel.EmbedOptions) error {

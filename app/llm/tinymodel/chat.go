@@ -246,3 +246,18 @@ func filled(n int, v float32) []float32 {
 }
 
 func alignInt(n, a int) int { return (n + a - 1) / a * a }
+
+// ToolCallSentence is the answer of the tool-calling variant of the chat
+// model (ToolTemplate): a JSON tool call, which Ollama's tool parser turns
+// into tool_calls when the request offers a tool named get_weather.
+const ToolCallSentence = `{"name": "get_weather", "arguments": {"city": "Paris"}}`
+
+// ToolTemplate is ChatTemplate with tools: it lists the offered tools and
+// renders earlier tool calls as the JSON the model writes, so Ollama reports
+// the "tools" capability and parses a reply starting with "{" as tool calls.
+const ToolTemplate = `{{- if .Tools }}<|im_start|>system
+Tools: {{ range .Tools }}{{ .Function.Name }} {{ end }}<|im_end|>
+{{ end }}{{- range .Messages }}<|im_start|>{{ .Role }}
+{{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}{{ end }}{{ else }}{{ .Content }}{{ end }}<|im_end|>
+{{ end }}<|im_start|>assistant
+`
