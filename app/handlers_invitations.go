@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"quire/app/account"
 	"strconv"
 	"time"
 
@@ -22,22 +23,10 @@ type invitationWithLink struct {
 
 func (s *Server) inviteURL(secret string) string { return s.cfg.PublicURL() + "/invite/" + secret }
 
-func gone(what string) *apiError {
-	return errorf(fiber.StatusGone, "gone", "this invitation %s; ask a workspace admin for a new one", what)
-}
+func gone(what string) error { return account.Gone(what) }
 
 // goneReason explains why an invitation cannot be used any more.
-func goneReason(i *store.Invitation) *apiError {
-	switch i.Status {
-	case store.InviteAccepted:
-		return gone("was already used")
-	case store.InviteDeclined:
-		return gone("was declined")
-	case store.InviteCancelled:
-		return gone("was cancelled")
-	}
-	return gone("has expired")
-}
+func goneReason(i *store.Invitation) error { return account.GoneReason(i) }
 
 func (s *Server) listInvitations(c *fiber.Ctx) error {
 	inv, err := s.store.ListInvitations(c.UserContext(), workspaceOf(c).ID)
@@ -174,18 +163,13 @@ func (s *Server) invitationStoreError(ctx context.Context, wsID string, id int64
 // invitationByToken resolves a mailed token for the signed-in invitee. Unknown
 // tokens count against the caller's address, so tokens cannot be guessed in bulk.
 func (s *Server) invitationByToken(c *fiber.Ctx) (*store.Invitation, error) {
-	key := clientKey(c)
-	if ok, wait := s.tokenGuesses.Take(key); !ok {
-		return nil, retryAfter(c, wait)
-	}
-	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(c.Params("token")))
+	inv, err := s.account.InvitationByToken(c.UserContext(), c.Params("token"), clientKey(c))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("invitation")
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.tokenGuesses.Return(key)
 	return inv, s.checkInvitee(c, inv)
 }
 

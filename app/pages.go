@@ -356,19 +356,14 @@ func (s *Server) pageInvitations(c *fiber.Ctx) error {
 // pageInvite is where a mailed invitation link lands: accept or decline when
 // signed in as the invitee, otherwise create an account (or sign in) right here.
 func (s *Server) pageInvite(c *fiber.Ctx) error {
-	key := clientKey(c)
-	if ok, wait := s.tokenGuesses.Take(key); !ok {
-		return retryAfter(c, wait)
-	}
 	token := c.Params("token")
-	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(token))
+	inv, err := s.account.InvitationByToken(c.UserContext(), token, clientKey(c))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("invitation")
 	}
 	if err != nil {
 		return err
 	}
-	s.tokenGuesses.Return(key)
 	if inv.Status != store.InvitePending || inv.Expired() {
 		return goneReason(inv)
 	}
