@@ -138,7 +138,7 @@ func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
 			return err
 		}
 		v.Workspaces = ws
-		inv, err := s.myPendingInvitations(c.UserContext(), id.user)
+		inv, err := s.account.Pending(c.UserContext(), id.user)
 		if err != nil {
 			return err
 		}
@@ -346,7 +346,7 @@ func (s *Server) pageFolders(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageInvitations(c *fiber.Ctx) error {
-	inv, err := s.myPendingInvitations(c.UserContext(), userOf(c))
+	inv, err := s.account.Pending(c.UserContext(), userOf(c))
 	if err != nil {
 		return err
 	}

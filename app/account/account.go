@@ -48,6 +48,11 @@ type Config struct {
 	// APIAccess refuses a workspace API key when the workspace's plan has no
 	// /v1 API (package plan); nil allows it.
 	APIAccess func(ctx context.Context, wsID string) error
+	// Seats is the plan's seat count for a workspace, refusing (fault.Quota)
+	// when they are taken (package plan); nil is unlimited.
+	Seats func(ctx context.Context, wsID string) (int64, error)
+	// InvitationTTL is how long a mailed invitation works; 0 is 7 days.
+	InvitationTTL time.Duration
 	// MaxLoginFailures within LoginWindow per (email, address); the per-email
 	// cap is 10 times that and the per-address cap 5 times.
 	MaxLoginFailures int
@@ -82,6 +87,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 15 * time.Minute
+	}
+	if cfg.InvitationTTL <= 0 {
+		cfg.InvitationTTL = 7 * 24 * time.Hour
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour

@@ -286,3 +286,88 @@ func TestAdminCreateUserAndSetPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestInvitationsByTokenAndByID(t *testing.T) {
+	st := newStore(t)
+	a := New(Config{Store: st})
+	ctx := context.Background()
+	owner := signup(t, a, "owner@example.com").User
+	ws, err := st.CreateWorkspace(ctx, owner.ID, "W")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest := signup(t, a, "guest@example.com").User // unverified
+	if _, _, err := a.Invite(ctx, ws.ID, owner, "guest@example.com", "owner", 0); !fault.Is(err, fault.Forbidden) {
+		t.Fatalf("inviting as owner: %v", err)
+	}
+	if _, _, err := a.Invite(ctx, ws.ID, owner, "guest@example.com", "", 99); !fault.Is(err, fault.Invalid) {
+		t.Fatalf("a foreign team: %v", err)
+	}
+	inv, secret, err := a.Invite(ctx, ws.ID, owner, "Guest@Example.com", "", 0)
+	if err != nil || inv.Role != store.RoleMember || inv.Email != "guest@example.com" {
+		t.Fatalf("invite: %+v %v", inv, err)
+	}
+	if _, _, err := a.Invite(ctx, ws.ID, owner, "guest@example.com", "", 0); !fault.Is(err, fault.Conflict) {
+		t.Fatalf("inviting twice: %v", err)
+	}
+	// By id takes a verified address; unverified, the list is empty.
+	if list, _ := a.Pending(ctx, guest); len(list) != 0 {
+		t.Fatalf("an unverified address sees %d invitations", len(list))
+	}
+	if _, err := a.AcceptByID(ctx, guest, inv.ID); !fault.Is(err, fault.Forbidden) {
+		t.Fatalf("accept by id, unverified: %v", err)
+	}
+	// Someone else cannot use the token.
+	if _, err := a.AcceptByToken(ctx, owner, secret, "ip:1"); !fault.Is(err, fault.Forbidden) {
+		t.Fatalf("accept by another account: %v", err)
+	}
+	// The resent link replaces the old one.
+	_, secret2, err := a.Resend(ctx, ws.ID, owner, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AcceptByToken(ctx, guest, secret, "ip:1"); !fault.Is(err, fault.NotFound) {
+		t.Fatalf("the old link after a resend: %v", err)
+	}
+	wsID, err := a.AcceptByToken(ctx, guest, secret2, "ip:1")
+	if err != nil || wsID != ws.ID {
+		t.Fatalf("accept by token: %q %v", wsID, err)
+	}
+	if u, _ := st.UserByEmail(ctx, "guest@example.com"); !u.EmailVerified {
+		t.Fatal("using the mailed token did not verify the address")
+	}
+	if err := a.Cancel(ctx, ws.ID, inv.ID); !fault.Is(err, fault.Gone) {
+		t.Fatalf("cancelling an accepted invitation: %v", err)
+	}
+}
+
+func TestAddMemberInvitesUnlessInstanceAdmin(t *testing.T) {
+	st := newStore(t)
+	a := New(Config{Store: st})
+	ctx := context.Background()
+	admin := signup(t, a, "admin@example.com").User // the first account: instance admin
+	plain := signup(t, a, "plain@example.com").User
+	signup(t, a, "third@example.com")
+	ws, err := st.CreateWorkspace(ctx, plain.ID, "W")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.AddMember(ctx, ws.ID, plain, "third@example.com", "")
+	if err != nil || out.Invitation == nil || out.Member != nil {
+		t.Fatalf("a workspace admin adding an account: %+v %v", out, err)
+	}
+	if err := a.Cancel(ctx, ws.ID, out.Invitation.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err = a.AddMember(ctx, ws.ID, admin, "third@example.com", "admin")
+	if err != nil || out.Member == nil || out.Member.Role != store.RoleAdmin {
+		t.Fatalf("an instance admin adding an account: %+v %v", out, err)
+	}
+	if _, err := a.AddMember(ctx, ws.ID, admin, "third@example.com", ""); !fault.Is(err, fault.Conflict) {
+		t.Fatalf("adding a member twice: %v", err)
+	}
+	out, err = a.AddMember(ctx, ws.ID, admin, "nobody@example.com", "")
+	if err != nil || out.Invitation == nil || out.Secret == "" {
+		t.Fatalf("an instance admin adding an unknown address: %+v %v", out, err)
+	}
+}
