@@ -123,7 +123,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	s.account = account.New(account.Config{Store: st, Mailer: s.mailer, PublicURL: cfg.PublicURL(),
 		SessionTTL: cfg.SessionTTL.Duration, RequireVerification: cfg.RequireVerification,
 		SignupPolicy:     func() string { return s.currentSettings().SignupPolicy },
-		APIAccess:        s.plan.APIAccess,
+		APIAccess:        func(ctx context.Context, ws string) error { return s.plan.APIAccess(ctx, ws) },
+		Seats:            func(ctx context.Context, ws string) (int64, error) { return s.plan.Seats(ctx, ws) },
+		InvitationTTL:    cfg.InvitationTTL.Duration,
 		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log})
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },

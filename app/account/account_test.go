@@ -371,3 +371,23 @@ func TestAddMemberInvitesUnlessInstanceAdmin(t *testing.T) {
 		t.Fatalf("an instance admin adding an unknown address: %+v %v", out, err)
 	}
 }
+
+// The plan's seat gate applies to invitations and direct adds alike.
+func TestSeatsGateInvitesAndAdds(t *testing.T) {
+	st := newStore(t)
+	full := fault.New(fault.Quota, "all seats are taken")
+	a := New(Config{Store: st, Seats: func(context.Context, string) (int64, error) { return 0, full }})
+	ctx := context.Background()
+	admin := signup(t, a, "admin@example.com").User
+	signup(t, a, "other@example.com")
+	ws, err := st.CreateWorkspace(ctx, admin.ID, "W")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Invite(ctx, ws.ID, admin, "x@example.com", "", 0); !errors.Is(err, full) {
+		t.Fatalf("invite with no seat left: %v", err)
+	}
+	if _, err := a.AddMember(ctx, ws.ID, admin, "other@example.com", ""); !errors.Is(err, full) {
+		t.Fatalf("direct add with no seat left: %v", err)
+	}
+}
