@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"quire/app"
-	"quire/app/auth"
+	"quire/app/account"
 	"quire/app/config"
 	"quire/app/ingest"
 	"quire/store"
@@ -242,23 +242,12 @@ func createUser(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hash, err := auth.HashPassword(pw)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	u, err := st.CreateUser(ctx, strings.ToLower(strings.TrimSpace(*email)), *name, hash, true)
+	u, err := account.New(account.Config{Store: st}).CreateUser(context.Background(), *email, *name, pw, *admin)
 	if errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("an account with email %s already exists", *email)
 	}
 	if err != nil {
 		return err
-	}
-	if *admin && !u.IsAdmin {
-		t := true
-		if u, err = st.UpdateUserAdmin(ctx, u.ID, &t, nil); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(stdout, "created user %d <%s> admin=%v\n", u.ID, u.Email, u.IsAdmin)
 	return nil
@@ -285,11 +274,7 @@ func resetPassword(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hash, err := auth.HashPassword(pw)
-	if err != nil {
-		return err
-	}
-	if err := st.SetPassword(ctx, u.ID, hash, 0); err != nil {
+	if err := account.New(account.Config{Store: st}).SetPassword(ctx, u.ID, pw); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "password of <%s> reset; their sessions were signed out at %s\n", u.Email, time.Now().Format(time.RFC3339))

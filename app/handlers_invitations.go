@@ -1,15 +1,11 @@
 package app
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"quire/app/auth"
+	"quire/app/account"
 	"quire/store"
 )
 
@@ -20,23 +16,13 @@ type invitationWithLink struct {
 	InviteURL string `json:"invite_url"`
 }
 
-func (s *Server) inviteURL(secret string) string { return s.cfg.PublicURL() + "/invite/" + secret }
-
-func gone(what string) *apiError {
-	return errorf(fiber.StatusGone, "gone", "this invitation %s; ask a workspace admin for a new one", what)
-}
+func (s *Server) inviteURL(secret string) string { return s.account.InviteURL(secret) }
 
 // goneReason explains why an invitation cannot be used any more.
-func goneReason(i *store.Invitation) *apiError {
-	switch i.Status {
-	case store.InviteAccepted:
-		return gone("was already used")
-	case store.InviteDeclined:
-		return gone("was declined")
-	case store.InviteCancelled:
-		return gone("was cancelled")
-	}
-	return gone("has expired")
+func goneReason(i *store.Invitation) error { return account.GoneReason(i) }
+
+func (s *Server) withLink(inv *store.Invitation, secret string) invitationWithLink {
+	return invitationWithLink{invitationView(inv), s.inviteURL(secret)}
 }
 
 func (s *Server) listInvitations(c *fiber.Ctx) error {
@@ -56,66 +42,15 @@ func (s *Server) createInvitation(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email, err := checkPerson(in.Email, &in.Role)
-	if err != nil {
-		return err
-	}
 	var teamID int64
-	if in.TeamID != nil && *in.TeamID != 0 {
-		if _, err := s.store.GetTeam(c.UserContext(), workspaceOf(c).ID, *in.TeamID); errors.Is(err, store.ErrNotFound) {
-			return invalid("team_id", "no such team in this workspace")
-		} else if err != nil {
-			return err
-		}
+	if in.TeamID != nil {
 		teamID = *in.TeamID
 	}
-	inv, err := s.invite(c, email, in.Role, teamID)
+	inv, secret, err := s.account.Invite(c.UserContext(), workspaceOf(c).ID, userOf(c), in.Email, in.Role, teamID)
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(inv)
-}
-
-// invite records and mails an invitation of email into the request's workspace.
-// The answer is the same whether or not an account uses the address.
-func (s *Server) invite(c *fiber.Ctx, email, role string, teamID int64) (*invitationWithLink, error) {
-	ctx, ws := c.UserContext(), workspaceOf(c)
-	planSeats, err := s.plan.Seats(ctx, ws.ID)
-	if err != nil {
-		return nil, err // the plan's seats are taken
-	}
-	secret, hash := auth.NewToken("qi_")
-	inv, err := s.store.CreateInvitation(ctx, ws.ID, email, role, teamID, userOf(c).ID, hash, time.Now().Add(s.cfg.InvitationTTL.Duration), planSeats)
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return nil, conflict("%s is already a member or already invited; resend the pending invitation instead", email)
-	case errors.Is(err, store.ErrSeatLimit):
-		return nil, seatsExhausted()
-	case err != nil:
-		return nil, err
-	}
-	s.mailInvitation(ctx, inv, userOf(c), secret)
-	return &invitationWithLink{invitationView(inv), s.inviteURL(secret)}, nil
-}
-
-func seatsExhausted() *apiError {
-	return errorf(fiber.StatusPaymentRequired, "quota_exceeded", "every seat of this workspace's plan is taken (members plus pending invitations); remove someone or raise the limit")
-}
-
-func (s *Server) mailInvitation(ctx context.Context, inv *store.Invitation, inviter *store.User, secret string) {
-	who := inviter.Name
-	if who == "" {
-		who = inviter.Email
-	}
-	team := ""
-	if inv.TeamName != "" {
-		team = fmt.Sprintf(" and its team %q", inv.TeamName)
-	}
-	body := fmt.Sprintf("Hello,\n\n%s invited you to join the workspace %q%s on Quire as %s.\n\nOpen this link to accept (it works until %s):\n\n%s\n\nIf you do not have an account yet, you can create one from that page with this email address.\n",
-		who, inv.WorkspaceName, team, inv.Role, inv.ExpiresAt.UTC().Format("2 Jan 2006 15:04 MST"), s.inviteURL(secret))
-	if err := s.mailer.Send(ctx, inv.Email, "You are invited to "+inv.WorkspaceName+" on Quire", body); err != nil {
-		s.log.Error("invitation mail", "invitation_id", inv.ID, "err", err)
-	}
+	return c.Status(fiber.StatusCreated).JSON(s.withLink(inv, secret))
 }
 
 func (s *Server) invitationParam(c *fiber.Ctx) (int64, error) {
@@ -131,18 +66,11 @@ func (s *Server) resendInvitation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, ws := c.UserContext(), workspaceOf(c)
-	secret, hash := auth.NewToken("qi_")
-	err = s.store.RenewInvitation(ctx, ws.ID, id, hash, time.Now().Add(s.cfg.InvitationTTL.Duration))
-	if err != nil {
-		return s.invitationStoreError(ctx, ws.ID, id, err)
-	}
-	inv, err := s.store.GetInvitation(ctx, ws.ID, id)
+	inv, secret, err := s.account.Resend(c.UserContext(), workspaceOf(c).ID, userOf(c), id)
 	if err != nil {
 		return err
 	}
-	s.mailInvitation(ctx, inv, userOf(c), secret)
-	return c.JSON(invitationWithLink{invitationView(inv), s.inviteURL(secret)})
+	return c.JSON(s.withLink(inv, secret))
 }
 
 func (s *Server) cancelInvitation(c *fiber.Ctx) error {
@@ -150,142 +78,31 @@ func (s *Server) cancelInvitation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ws := workspaceOf(c)
-	if err := s.store.CancelInvitation(c.UserContext(), ws.ID, id); err != nil {
-		return s.invitationStoreError(c.UserContext(), ws.ID, id, err)
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func (s *Server) invitationStoreError(ctx context.Context, wsID string, id int64, err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("invitation")
-	case errors.Is(err, store.ErrGone):
-		inv, gerr := s.store.GetInvitation(ctx, wsID, id)
-		if gerr != nil {
-			return gone("is no longer pending")
-		}
-		return goneReason(inv)
-	}
-	return err
-}
-
-// invitationByToken resolves a mailed token for the signed-in invitee. Unknown
-// tokens count against the caller's address, so tokens cannot be guessed in bulk.
-func (s *Server) invitationByToken(c *fiber.Ctx) (*store.Invitation, error) {
-	key := clientKey(c)
-	if ok, wait := s.tokenGuesses.Take(key); !ok {
-		return nil, retryAfter(c, wait)
-	}
-	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(c.Params("token")))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound("invitation")
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.tokenGuesses.Return(key)
-	return inv, s.checkInvitee(c, inv)
-}
-
-// checkInvitee: only the person the invitation was sent to may use it. Both
-// addresses are canonical (store.CanonicalEmail), so they compare exactly.
-func (s *Server) checkInvitee(c *fiber.Ctx, inv *store.Invitation) error {
-	if u := userOf(c); u.Email != inv.Email {
-		return forbidden("this invitation was sent to %s; sign in with that address to use it", inv.Email)
-	}
-	if inv.Status != store.InvitePending || inv.Expired() {
-		return goneReason(inv)
-	}
-	return nil
-}
-
-func (s *Server) acceptInvitation(c *fiber.Ctx, inv *store.Invitation) error {
-	err := s.store.AcceptInvitation(c.UserContext(), inv.ID, userOf(c).ID)
-	if errors.Is(err, store.ErrGone) {
-		return goneReason(inv)
-	}
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"workspace_id": inv.WorkspaceID})
-}
-
-func (s *Server) declineInvitation(c *fiber.Ctx, inv *store.Invitation) error {
-	if err := s.store.DeclineInvitation(c.UserContext(), inv.ID); errors.Is(err, store.ErrGone) {
-		return goneReason(inv)
-	} else if err != nil {
+	if err := s.account.Cancel(c.UserContext(), workspaceOf(c).ID, id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// The mailed token proves that the caller reads mail at the invited address:
-// using it verifies the account's address.
+// acceptInvitationToken: the mailed token proves that the caller reads mail
+// at the invited address, so using it verifies the account's address.
 func (s *Server) acceptInvitationToken(c *fiber.Ctx) error {
-	inv, err := s.invitationByToken(c)
+	wsID, err := s.account.AcceptByToken(c.UserContext(), userOf(c), c.Params("token"), clientKey(c))
 	if err != nil {
 		return err
 	}
-	if err := s.acceptInvitation(c, inv); err != nil {
-		return err
-	}
-	return s.markVerified(c)
+	return c.JSON(fiber.Map{"workspace_id": wsID})
 }
 
 func (s *Server) declineInvitationToken(c *fiber.Ctx) error {
-	inv, err := s.invitationByToken(c)
-	if err != nil {
+	if err := s.account.DeclineByToken(c.UserContext(), userOf(c), c.Params("token"), clientKey(c)); err != nil {
 		return err
 	}
-	if err := s.declineInvitation(c, inv); err != nil {
-		return err
-	}
-	return s.markVerified(c)
-}
-
-func (s *Server) markVerified(c *fiber.Ctx) error {
-	if u := userOf(c); !u.EmailVerified {
-		return s.store.SetEmailVerified(c.UserContext(), u.ID)
-	}
-	return nil
-}
-
-// myPendingInvitations lists the invitations addressed to u, which only a
-// verified address may see: anyone can sign up with an address they do not
-// read, and must not learn or take what was sent to it.
-func (s *Server) myPendingInvitations(ctx context.Context, u *store.User) ([]store.Invitation, error) {
-	if !u.EmailVerified {
-		return nil, nil
-	}
-	return s.store.PendingInvitationsFor(ctx, u.Email)
-}
-
-// myInvitation loads an invitation addressed to the caller by id (404 otherwise);
-// without the mailed token that takes a verified address (403).
-func (s *Server) myInvitation(c *fiber.Ctx) (*store.Invitation, error) {
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil {
-		return nil, notFound("invitation")
-	}
-	if !userOf(c).EmailVerified {
-		return nil, forbidden("your email address is not verified yet: open the link in the invitation mail to answer it, or verify the address with the link in the verification mail first")
-	}
-	pending, err := s.store.PendingInvitationsFor(c.UserContext(), userOf(c).Email)
-	if err != nil {
-		return nil, err
-	}
-	for i := range pending {
-		if pending[i].ID == id {
-			return &pending[i], nil
-		}
-	}
-	return nil, notFound("invitation")
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) listMyInvitations(c *fiber.Ctx) error {
-	inv, err := s.myPendingInvitations(c.UserContext(), userOf(c))
+	inv, err := s.account.Pending(c.UserContext(), userOf(c))
 	if err != nil {
 		return err
 	}
@@ -293,17 +110,24 @@ func (s *Server) listMyInvitations(c *fiber.Ctx) error {
 }
 
 func (s *Server) acceptMyInvitation(c *fiber.Ctx) error {
-	inv, err := s.myInvitation(c)
+	id, err := s.invitationParam(c)
 	if err != nil {
 		return err
 	}
-	return s.acceptInvitation(c, inv)
+	wsID, err := s.account.AcceptByID(c.UserContext(), userOf(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"workspace_id": wsID})
 }
 
 func (s *Server) declineMyInvitation(c *fiber.Ctx) error {
-	inv, err := s.myInvitation(c)
+	id, err := s.invitationParam(c)
 	if err != nil {
 		return err
 	}
-	return s.declineInvitation(c, inv)
+	if err := s.account.DeclineByID(c.UserContext(), userOf(c), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }

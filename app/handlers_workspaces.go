@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/account"
 	"quire/store"
 )
 
@@ -138,37 +139,9 @@ func (s *Server) listMembers(c *fiber.Ctx) error {
 	return c.JSON(page(rows, limit, func(m *store.Member) string { return strconv.FormatInt(m.UserID, 10) }, memberView))
 }
 
-// checkPerson validates the {email, role} of someone being added or invited:
-// it returns the normalised email and defaults the role to member.
-func checkPerson(rawEmail string, role *string) (string, error) {
-	email, err := normEmail("email", rawEmail)
-	if err != nil {
-		return "", err
-	}
-	if *role == "" {
-		*role = store.RoleMember
-	}
-	return email, checkAssignableRole(*role)
-}
-
-// checkAssignableRole: roles an admin may give. Ownership moves only by transfer.
-func checkAssignableRole(role string) error {
-	switch role {
-	case store.RoleAdmin, store.RoleMember:
-		return nil
-	case store.RoleOwner:
-		return forbidden("nobody can be made owner here; the owner transfers ownership instead")
-	}
-	return invalid("role", "role must be \"admin\" or \"member\"")
-}
-
-// addMember brings a person into the workspace by email. A workspace admin can
-// only invite: being added to a workspace needs the person's consent, and the
-// answer (202 with the invitation, as POST .../invitations gives) must be the
-// same whether or not an account uses the address, or the form would tell
-// anyone with a workspace who has an account. An instance administrator, who
-// sees every account anyway, adds an existing active account at once (201 with
-// the member); any other address gets the invitation too.
+// addMember brings a person into the workspace by email (account.AddMember):
+// 202 with the invitation, as POST .../invitations gives, or, for an instance
+// administrator adding an existing active account, 201 with the member.
 func (s *Server) addMember(c *fiber.Ctx) error {
 	var in struct {
 		Email string `json:"email"`
@@ -177,45 +150,14 @@ func (s *Server) addMember(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	email, err := checkPerson(in.Email, &in.Role)
+	out, err := s.account.AddMember(c.UserContext(), workspaceOf(c).ID, userOf(c), in.Email, in.Role)
 	if err != nil {
 		return err
 	}
-	if userOf(c).IsAdmin {
-		u, err := s.store.UserByEmail(c.UserContext(), email)
-		if err == nil && !u.Disabled {
-			return s.addMemberDirectly(c, u, in.Role)
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+	if out.Member != nil {
+		return c.Status(fiber.StatusCreated).JSON(memberView(out.Member))
 	}
-	inv, err := s.invite(c, email, in.Role, 0)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusAccepted).JSON(inv)
-}
-
-func (s *Server) addMemberDirectly(c *fiber.Ctx, u *store.User, role string) error {
-	ctx, ws := c.UserContext(), workspaceOf(c)
-	planSeats, err := s.plan.Seats(ctx, ws.ID)
-	if err != nil {
-		return err // the plan's seats are taken
-	}
-	switch err := s.store.AddMemberWithinSeats(ctx, ws.ID, u.ID, role, planSeats); {
-	case errors.Is(err, store.ErrConflict):
-		return conflict("%s is already a member of this workspace", u.Email)
-	case errors.Is(err, store.ErrSeatLimit):
-		return seatsExhausted()
-	case err != nil:
-		return err
-	}
-	m, err := s.store.GetMember(ctx, ws.ID, u.ID)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(memberView(m))
+	return c.Status(fiber.StatusAccepted).JSON(s.withLink(out.Invitation, out.Secret))
 }
 
 // targetMember loads the {user_id} member of the workspace, refusing the owner.
@@ -244,7 +186,7 @@ func (s *Server) patchMember(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if err := checkAssignableRole(in.Role); err != nil {
+	if err := account.CheckAssignableRole(in.Role); err != nil {
 		return err
 	}
 	m, err := s.targetMember(c)

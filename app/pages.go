@@ -138,7 +138,7 @@ func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
 			return err
 		}
 		v.Workspaces = ws
-		inv, err := s.myPendingInvitations(c.UserContext(), id.user)
+		inv, err := s.account.Pending(c.UserContext(), id.user)
 		if err != nil {
 			return err
 		}
@@ -346,7 +346,7 @@ func (s *Server) pageFolders(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageInvitations(c *fiber.Ctx) error {
-	inv, err := s.myPendingInvitations(c.UserContext(), userOf(c))
+	inv, err := s.account.Pending(c.UserContext(), userOf(c))
 	if err != nil {
 		return err
 	}
@@ -356,19 +356,14 @@ func (s *Server) pageInvitations(c *fiber.Ctx) error {
 // pageInvite is where a mailed invitation link lands: accept or decline when
 // signed in as the invitee, otherwise create an account (or sign in) right here.
 func (s *Server) pageInvite(c *fiber.Ctx) error {
-	key := clientKey(c)
-	if ok, wait := s.tokenGuesses.Take(key); !ok {
-		return retryAfter(c, wait)
-	}
 	token := c.Params("token")
-	inv, err := s.store.InvitationByToken(c.UserContext(), auth.HashToken(token))
+	inv, err := s.account.InvitationByToken(c.UserContext(), token, clientKey(c))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("invitation")
 	}
 	if err != nil {
 		return err
 	}
-	s.tokenGuesses.Return(key)
 	if inv.Status != store.InvitePending || inv.Expired() {
 		return goneReason(inv)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/account"
 	"quire/app/answer"
 	"quire/app/billing"
 	"quire/app/config"
@@ -44,17 +45,13 @@ type Server struct {
 	pages  *pages
 	secret []byte // instance secret for CSRF tokens
 
-	loginFails   *limit.Limiter // failed logins per (email, client address): a stranger's guesses do not lock the owner out
-	loginByEmail *limit.Limiter // failed logins per email from all addresses together: a slower cap on distributed guessing
-	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
-	resetReqs    *limit.Limiter // password-reset mails per email and per address
-	tokenGuesses *limit.Limiter // unknown invitation and password-reset tokens per client address
-	chatPosts    *limit.Limiter // chat messages posted per user per minute (package answer bounds replies)
-	v1Calls      *limit.Limiter // /v1 requests per API key per minute (nil: unlimited)
+	chatPosts *limit.Limiter // chat messages posted per user per minute (package answer bounds replies)
+	v1Calls   *limit.Limiter // /v1 requests per API key per minute (nil: unlimited)
 
 	touched sync.Map // token id → time of the last last_used_at write
 
-	answer *answer.Service // asking: chat replies and /v1 completions
+	account *account.Service // signup, login, passwords, API keys and their limiters
+	answer  *answer.Service  // asking: chat replies and /v1 completions
 
 	llm       *llm.Client        // the one Ollama client
 	runner    *jobs.Runner       // background document processing
@@ -75,16 +72,11 @@ type Server struct {
 // New builds the server over an open store; web is the embedded UI (templates, static).
 func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log *slog.Logger) (*Server, error) {
 	s := &Server{
-		cfg:          cfg,
-		store:        st,
-		log:          log,
-		mailer:       &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
-		loginFails:   limit.New(cfg.Login.MaxFailures, cfg.Login.Window.Duration),
-		loginByEmail: limit.New(cfg.Login.MaxFailures*10, cfg.Login.Window.Duration),
-		loginByIP:    limit.New(cfg.Login.MaxFailures*5, cfg.Login.Window.Duration),
-		resetReqs:    limit.New(20, time.Hour),
-		tokenGuesses: limit.New(20, 15*time.Minute),
-		chatPosts:    limit.New(cfg.Generation.PostsPerMinute, time.Minute),
+		cfg:       cfg,
+		store:     st,
+		log:       log,
+		mailer:    &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
+		chatPosts: limit.New(cfg.Generation.PostsPerMinute, time.Minute),
 	}
 	if cfg.V1RequestsPerMinute > 0 {
 		s.v1Calls = limit.New(cfg.V1RequestsPerMinute, time.Minute)
@@ -132,6 +124,13 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	if err := s.initKnowledge(); err != nil {
 		return nil, err
 	}
+	s.account = account.New(account.Config{Store: st, Mailer: s.mailer, PublicURL: cfg.PublicURL(),
+		SessionTTL: cfg.SessionTTL.Duration, RequireVerification: cfg.RequireVerification,
+		SignupPolicy:     func() string { return s.currentSettings().SignupPolicy },
+		APIAccess:        func(ctx context.Context, ws string) error { return s.plan.APIAccess(ctx, ws) },
+		Seats:            func(ctx context.Context, ws string) (int64, error) { return s.plan.Seats(ctx, ws) },
+		InvitationTTL:    cfg.InvitationTTL.Duration,
+		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log})
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
@@ -234,9 +233,9 @@ type Settings struct {
 
 // Signup policies.
 const (
-	SignupOpen       = "open"
-	SignupInviteOnly = "invite_only"
-	SignupClosed     = "closed"
+	SignupOpen       = account.SignupOpen
+	SignupInviteOnly = account.SignupInviteOnly
+	SignupClosed     = account.SignupClosed
 )
 
 func (s *Server) loadSettings(ctx context.Context) error {
