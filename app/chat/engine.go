@@ -99,18 +99,7 @@ func Messages(r Request) ([]llm.Message, []Source) {
 	budget := contextBudget(r)
 	left := budget - ReplyBudget(r) - estimateTokens(r.System) - estimateTokens(groundingPrompt) - estimateTokens(r.Question)
 
-	var kept []Source
-	var src strings.Builder
-	for _, s := range r.Sources {
-		block := formatSource(len(kept)+1, s)
-		if estimateTokens(block) > left {
-			break
-		}
-		left -= estimateTokens(block)
-		s.N = len(kept) + 1
-		kept = append(kept, s)
-		src.WriteString(block)
-	}
+	kept, sources, left := fitSources(r.Sources, left)
 	// Most recent turns matter most: walk back from the end.
 	first := len(r.History)
 	for first > 0 && estimateTokens(r.History[first-1].Content) <= left {
@@ -122,7 +111,7 @@ func Messages(r Request) ([]llm.Message, []Source) {
 	if len(kept) > 0 {
 		system.WriteString(groundingPrompt)
 		system.WriteString("\n\nSources:\n")
-		system.WriteString(src.String())
+		system.WriteString(sources)
 	}
 	if r.System != "" {
 		if system.Len() > 0 {
@@ -141,13 +130,11 @@ func Messages(r Request) ([]llm.Message, []Source) {
 	return msgs, kept
 }
 
-// conversationMessages is a caller's conversation with as many sources (best
-// first) as fit in front of it.
-func conversationMessages(r Request) ([]llm.Message, []Source) {
-	left := contextBudget(r) - ReplyBudget(r) - estimateTokens(groundingPrompt) - ConversationTokens(r)
-	var kept []Source
-	var src strings.Builder
-	for _, s := range r.Sources {
+// fitSources keeps as many sources, best first, as fit in left tokens,
+// numbered from 1, and returns them formatted and the tokens still left.
+func fitSources(all []Source, left int) (kept []Source, formatted string, rest int) {
+	var b strings.Builder
+	for _, s := range all {
 		block := formatSource(len(kept)+1, s)
 		if estimateTokens(block) > left {
 			break
@@ -155,11 +142,19 @@ func conversationMessages(r Request) ([]llm.Message, []Source) {
 		left -= estimateTokens(block)
 		s.N = len(kept) + 1
 		kept = append(kept, s)
-		src.WriteString(block)
+		b.WriteString(block)
 	}
+	return kept, b.String(), left
+}
+
+// conversationMessages is a caller's conversation with as many sources (best
+// first) as fit in front of it.
+func conversationMessages(r Request) ([]llm.Message, []Source) {
+	left := contextBudget(r) - ReplyBudget(r) - estimateTokens(groundingPrompt) - ConversationTokens(r)
+	kept, sources, left := fitSources(r.Sources, left)
 	msgs := make([]llm.Message, 0, len(r.Conversation)+1)
 	if len(kept) > 0 {
-		msgs = append(msgs, llm.Message{Role: "system", Content: groundingPrompt + "\n\nSources:\n" + src.String()})
+		msgs = append(msgs, llm.Message{Role: "system", Content: groundingPrompt + "\n\nSources:\n" + sources})
 	}
 	return append(msgs, r.Conversation...), kept
 }

@@ -158,16 +158,23 @@ func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(str
 		}
 		return nil
 	})
-	res.Content, res.Duration = content.String(), time.Since(began)
+	return c.ended(ctx, "chat", r.Model, res, content.String(), began, err)
+}
+
+// ended finishes a streamed call: its text and duration, what its error means
+// (a stop, the server's failure, or a stream that ended without its final
+// message, which the official client does not report), and its metric.
+func (c *Client) ended(ctx context.Context, kind, model string, res ChatResult, content string, began time.Time, err error) (ChatResult, error) {
+	res.Content, res.Duration = content, time.Since(began)
 	switch {
 	case ctx.Err() != nil:
 		err = ctx.Err()
 	case err != nil:
-		err = c.classify(ctx, err, r.Model)
+		err = c.classify(ctx, err, model)
 	case !res.Done:
-		err = ErrIncomplete // the official client does not report a dropped stream
+		err = ErrIncomplete
 	}
-	ops.ObserveOllama("chat", res.Duration, err)
+	ops.ObserveOllama(kind, res.Duration, err)
 	return res, err
 }
 
@@ -198,17 +205,7 @@ func (c *Client) generateStream(ctx context.Context, r ChatRequest, onDelta func
 		}
 		return nil
 	})
-	res.Content, res.Duration = content.String(), time.Since(began)
-	switch {
-	case ctx.Err() != nil:
-		err = ctx.Err()
-	case err != nil:
-		err = c.classify(ctx, err, r.Model)
-	case !res.Done:
-		err = ErrIncomplete
-	}
-	ops.ObserveOllama("generate", res.Duration, err)
-	return res, err
+	return c.ended(ctx, "generate", r.Model, res, content.String(), began, err)
 }
 
 func logprobs(in []api.Logprob) []Logprob {
