@@ -1,9 +1,10 @@
 package app
 
 import (
-	"quire/app/http/api"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestAdminModelsAndPull(t *testing.T) {

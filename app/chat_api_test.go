@@ -3,9 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"quire/app/http/api"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestChatCRUDAndPrivacy(t *testing.T) {

@@ -2,9 +2,10 @@ package app
 
 import (
 	"fmt"
-	"quire/app/http/api"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 // The attacker's story: an instance administrator creates a personal API key

@@ -1,10 +1,11 @@
 package app
 
 import (
-	"quire/app/http/api"
 	"strings"
 	"testing"
 	"time"
+
+	"quire/app/http/api"
 )
 
 // waitReady polls a document until it is ready (or fails the test).

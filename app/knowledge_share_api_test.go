@@ -2,8 +2,9 @@ package app
 
 import (
 	"fmt"
-	"quire/app/http/api"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 // The attacker's story: an admin who is demoted to member keeps manager

@@ -8,11 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"quire/app/http/api"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"quire/app/http/api"
 )
 
 type sse struct {

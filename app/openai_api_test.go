@@ -2,9 +2,10 @@ package app
 
 import (
 	"encoding/json"
-	"quire/app/http/api"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestOpenAICompatibleEndpoints(t *testing.T) {

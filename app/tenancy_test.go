@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	qhttp "quire/app/http"
 	"regexp"
 	"sort"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"quire/app/auth"
+	qhttp "quire/app/http"
 	"quire/app/http/api"
 	"quire/store"
 )

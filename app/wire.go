@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+
 	"quire/app/billing"
 	"quire/app/ops"
 	"quire/app/plan"

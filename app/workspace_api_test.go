@@ -3,11 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
-	"quire/app/http/api"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestMemberManagementRules(t *testing.T) {

@@ -9,12 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"quire/app/http/request"
-	"quire/app/units"
-
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/answer"
+	"quire/app/http/request"
+	"quire/app/units"
 	"quire/store"
 )
 

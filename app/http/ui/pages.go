@@ -11,14 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"quire/app/http/api"
-	"quire/app/http/request"
-	"quire/app/units"
-
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/auth"
 	"quire/app/config"
+	"quire/app/http/api"
+	"quire/app/http/request"
+	"quire/app/units"
 	"quire/store"
 )
 
@@ -45,8 +44,8 @@ var funcs = template.FuncMap{
 	"sameModel": func(a, b string) bool {
 		return a != "" && strings.TrimSuffix(a, ":latest") == strings.TrimSuffix(b, ":latest")
 	},
-	"list": func(items ...string) []string { return items },
-	"costOf":   func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
+	"list":   func(items ...string) []string { return items },
+	"costOf": func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
 	// msgData pairs a transcript message with its workspace (for source links).
 	"msgData": func(m messagePage, ws string) map[string]any {
 		return map[string]any{"ID": m.ID, "Role": m.Role, "Status": m.Status, "Content": m.Content, "ContentHTML": m.ContentHTML,

@@ -2,15 +2,16 @@ package ui
 
 import (
 	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
 	"quire/app/billing"
 	"quire/app/fault"
 	"quire/app/http/api"
 	"quire/app/http/request"
 	"quire/app/knowledge"
 	"quire/store"
-	"strings"
-
-	"github.com/gofiber/fiber/v2"
 )
 
 func init() {

@@ -8,11 +8,11 @@ import (
 	"io/fs"
 	"net/http"
 
-	"quire/app/http/api"
-	"quire/app/http/deps"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
+
+	"quire/app/http/api"
+	"quire/app/http/deps"
 )
 
 // Pages are the page handlers.
