@@ -46,9 +46,6 @@ func (s *Handlers) OllamaState(ctx context.Context) string {
 	return "ok"
 }
 
-// normEmail validates an address and returns its canonical form (account.NormEmail).
-func normEmail(field, raw string) (string, error) { return account.NormEmail(field, raw) }
-
 func checkName(field, name string, required bool) (string, error) {
 	return account.CheckName(field, name, required)
 }

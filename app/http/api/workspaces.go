@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"quire/app/account"
 	"quire/app/http/request"
 	"quire/store"
 )
@@ -162,24 +161,6 @@ func (s *Handlers) AddMember(c *fiber.Ctx) error {
 }
 
 // targetMember loads the {user_id} member of the workspace, refusing the owner.
-func (s *Handlers) targetMember(c *fiber.Ctx) (*store.Member, error) {
-	uid, err := strconv.ParseInt(c.Params("user_id"), 10, 64)
-	if err != nil {
-		return nil, request.NotFound("member")
-	}
-	m, err := s.Store.GetMember(c.UserContext(), request.Workspace(c).ID, uid)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, request.NotFound("member")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if m.Role == store.RoleOwner {
-		return nil, request.Forbidden("nobody can change or remove the owner; the owner can transfer ownership")
-	}
-	return m, nil
-}
-
 func (s *Handlers) PatchMember(c *fiber.Ctx) error {
 	var in struct {
 		Role string `json:"role"`
@@ -187,27 +168,33 @@ func (s *Handlers) PatchMember(c *fiber.Ctx) error {
 	if err := request.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	if err := account.CheckAssignableRole(in.Role); err != nil {
-		return err
-	}
-	m, err := s.targetMember(c)
+	uid, err := memberParam(c)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetMemberRole(c.UserContext(), request.Workspace(c).ID, m.UserID, in.Role); err != nil {
+	m, err := s.Account.SetRole(c.UserContext(), request.Workspace(c).ID, uid, in.Role)
+	if err != nil {
 		return err
 	}
-	m.Role = in.Role
 	return c.JSON(memberView(m))
 }
 
 func (s *Handlers) RemoveMember(c *fiber.Ctx) error {
-	m, err := s.targetMember(c)
+	uid, err := memberParam(c)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.RemoveMember(c.UserContext(), request.Workspace(c).ID, m.UserID); err != nil {
+	if err := s.Account.RemoveMember(c.UserContext(), request.Workspace(c).ID, uid); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// memberParam is the {user_id} of a member route.
+func memberParam(c *fiber.Ctx) (int64, error) {
+	uid, err := strconv.ParseInt(c.Params("user_id"), 10, 64)
+	if err != nil {
+		return 0, request.NotFound("member")
+	}
+	return uid, nil
 }

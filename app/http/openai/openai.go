@@ -798,7 +798,7 @@ func (s *Handlers) OpenAIEmbeddings(c *fiber.Ctx) error {
 		return request.Invalid("dimensions", "the model %q makes vectors of %d dimensions; dimensions must be from 1 to %d", in.Model, info.EmbeddingLength, info.EmbeddingLength)
 	}
 	ws, u := s.keyWorkspace(c), request.User(c)
-	vecs, tokens, err := s.Answer.EmbedDimensions(ctx, ws.ID, u.ID, in.Model, inputs, dims)
+	vecs, tokens, err := s.Answer.Embed(ctx, ws.ID, u.ID, in.Model, inputs, dims)
 	if err != nil {
 		return err
 	}
