@@ -3,14 +3,16 @@ package app
 import (
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestAdminModelsAndPull(t *testing.T) {
 	ts, o := newOllamaServer(t)
 	admin := ts.signup("root")
-	var models list[modelJSON]
+	var models api.List[api.ModelJSON]
 	ts.must(200, req{method: "GET", path: "/api/admin/models", token: admin.token}).json(&models)
-	byName := map[string]modelJSON{}
+	byName := map[string]api.ModelJSON{}
 	for _, m := range models.Items {
 		byName[strings.TrimSuffix(m.Name, ":latest")] = m
 	}
@@ -24,6 +26,6 @@ func TestAdminModelsAndPull(t *testing.T) {
 	if len(evs) == 0 || evs[len(evs)-1].name != "error" || !strings.Contains(string(evs[len(evs)-1].data), "pulling llama3.2 failed") {
 		t.Fatalf("pull events %v", evs)
 	}
-	var jobs list[taskJSON]
+	var jobs api.List[api.TaskJSON]
 	ts.must(200, req{method: "GET", path: "/api/admin/jobs", token: admin.token}).json(&jobs)
 }

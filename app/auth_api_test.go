@@ -17,6 +17,8 @@ import (
 
 	"quire/app/auth"
 	"quire/app/config"
+	"quire/app/http/api"
+	"quire/app/http/ui"
 )
 
 func TestSignupLoginLogout(t *testing.T) {
@@ -43,7 +45,7 @@ func TestSignupLoginLogout(t *testing.T) {
 	}
 
 	var login struct {
-		User  userJSON
+		User  api.UserJSON
 		Token string
 	}
 	res = ts.must(200, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": second.Email, "password": testPassword}})
@@ -198,7 +200,7 @@ func TestEmailVerificationWhenRequired(t *testing.T) {
 	}
 	token := ts.lastMailToken(u.Email)
 	ts.must(204, req{method: "POST", path: "/api/auth/verify-email", body: map[string]string{"token": token}})
-	var me userJSON
+	var me api.UserJSON
 	ts.must(200, req{method: "GET", path: "/api/me", token: u.token}).json(&me)
 	if !me.EmailVerified {
 		t.Fatal("email not verified after using the link")
@@ -232,7 +234,7 @@ func TestMalformedBodies(t *testing.T) {
 		})
 	}
 	// Nothing was created by any of them.
-	var l list[workspaceJSON]
+	var l api.List[api.WorkspaceJSON]
 	ts.must(200, req{method: "GET", path: "/api/workspaces", token: u.token}).json(&l)
 	if len(l.Items) != 0 {
 		t.Fatalf("a rejected body created %d workspaces", len(l.Items))
@@ -269,7 +271,7 @@ func TestPagesRedirectAndRender(t *testing.T) {
 		t.Fatalf("outsider page leaks or is not a 404 page")
 	}
 	// Open redirects through ?next= are neutralised.
-	if got := safeNext("//evil.example/x"); got != "/" {
+	if got := ui.SafeNext("//evil.example/x"); got != "/" {
 		t.Fatalf("safeNext let %q through", got)
 	}
 }
@@ -287,13 +289,13 @@ func TestSafeNextRejectsHostileTargets(t *testing.T) {
 		"/" + strings.Repeat("a", 3000), "", " /w/x",
 	}
 	for _, next := range hostile {
-		if got := safeNext(next); got != "/" {
-			t.Errorf("safeNext(%q) = %q, want /", next, got)
+		if got := ui.SafeNext(next); got != "/" {
+			t.Errorf("ui.SafeNext(%q) = %q, want /", next, got)
 		}
 	}
 	for _, next := range []string{"/", "/w/3f2a/members", "/w/3f2a/search?q=hello%20world&mode=keyword", "/invite/qi_AbC-_09", "/w/x/c/y#m-1"} {
-		if got := safeNext(next); got != next {
-			t.Errorf("safeNext(%q) = %q, want it kept", next, got)
+		if got := ui.SafeNext(next); got != next {
+			t.Errorf("ui.SafeNext(%q) = %q, want it kept", next, got)
 		}
 	}
 	// The pages only ever carry the checked target.
@@ -455,7 +457,7 @@ func TestPasswordChangeAndResetRevokeKeys(t *testing.T) {
 	ts.must(401, req{method: "GET", path: "/api/me", token: key})
 	ts.must(401, req{method: "GET", path: "/api/me", token: other.Token})
 	ts.must(200, req{method: "GET", path: "/api/me", token: u.token}) // the session that changed it
-	var keys list[tokenJSON]
+	var keys api.List[api.TokenJSON]
 	if ts.must(200, req{method: "GET", path: "/api/me/tokens", token: u.token}).json(&keys); len(keys.Items) != 0 {
 		t.Fatalf("keys left after a password change: %+v", keys.Items)
 	}
@@ -472,8 +474,8 @@ func TestPasswordChangeAndResetRevokeKeys(t *testing.T) {
 func TestEmailCanonicalForm(t *testing.T) {
 	ts := newTestServer(t)
 	ts.quickUser("root")
-	signup := func(email string, want int) userJSON {
-		var out struct{ User userJSON }
+	signup := func(email string, want int) api.UserJSON {
+		var out struct{ User api.UserJSON }
 		res := ts.must(want, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": email, "password": testPassword + email}})
 		if want == 201 {
 			res.json(&out)

@@ -15,6 +15,8 @@ import (
 	"quire/app/billing"
 	"quire/app/billing/stripemocktest"
 	"quire/app/config"
+	"quire/app/http/api"
+	"quire/app/http/request"
 	"quire/store"
 )
 
@@ -45,6 +47,7 @@ func newBillingServer(t *testing.T) *billingServer {
 	// Same service as initBilling builds, with a transport that records requests.
 	ts.srv.billing = billing.New(billing.Config{SecretKey: "sk_test_quire", WebhookSecret: testWebhookSecret, APIURL: url,
 		TrialDays: 14, HTTPClient: rec.Client()}, ts.store, ts.srv.log)
+	ts.rewire()
 	seedCatalog(t, ts.store)
 	return &billingServer{ts, rec}
 }
@@ -95,12 +98,12 @@ func subscriptionObj(id, wsID, status string, periodEnd int64, priceID, productI
 
 type billingJSON struct {
 	Plan         struct{ Key, Name string }
-	Subscription *subscriptionJSON
+	Subscription *api.SubscriptionJSON
 	Features     []string
-	Limits       planLimitsJSON
+	Limits       api.PlanLimitsJSON
 }
 
-func (b *billingServer) billingOf(ws workspaceJSON, u user) billingJSON {
+func (b *billingServer) billingOf(ws api.WorkspaceJSON, u user) billingJSON {
 	b.t.Helper()
 	var out billingJSON
 	b.must(200, req{method: "GET", path: "/api/workspaces/" + ws.ID + "/billing", token: u.token}).json(&out)
@@ -136,7 +139,7 @@ func TestBillingDisabledIsSelfHostedAndUnlimited(t *testing.T) {
 		ts.addMember(ws, owner, ts.quickUser(fmt.Sprintf("m%d", i)), "member")
 	}
 	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/invitations", token: owner.token, body: map[string]string{"email": uniqueEmail("inv")}})
-	var ch chatJSON
+	var ch api.ChatJSON
 	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats", token: owner.token, body: map[string]string{"name": "c"}}).json(&ch)
 	ts.must(200, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats/" + ch.ID + "/public", token: owner.token, body: map[string]bool{"enabled": true}})
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: owner.token, body: map[string]string{"name": "k", "workspace_id": ws.ID}})
@@ -271,9 +274,9 @@ func TestBillingCheckoutAndPortal(t *testing.T) {
 	owner := b.signup("owner")
 	ws := b.createWorkspace(owner, "Shop")
 
-	var plans list[planJSON]
+	var plans api.List[api.PlanJSON]
 	b.must(200, req{method: "GET", path: "/api/billing/plans", token: owner.token}).json(&plans)
-	var pro *planJSON
+	var pro *api.PlanJSON
 	for i := range plans.Items {
 		if plans.Items[i].ID == proProduct {
 			pro = &plans.Items[i]
@@ -363,7 +366,7 @@ func TestBillingGates(t *testing.T) {
 	owner := b.signup("owner")
 	ws := b.createWorkspace(owner, "Gated")
 	wsRow, _ := b.store.WorkspaceByID(ctx, ws.ID)
-	var ch chatJSON
+	var ch api.ChatJSON
 	b.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats", token: owner.token, body: map[string]string{"name": "c"}}).json(&ch)
 	keySecret, keyHash := auth.NewToken("qk_")
 	if _, err := b.store.CreateToken(ctx, owner.ID, store.TokenAPIKey, "old key", keyHash, ws.ID, nil); err != nil {
@@ -391,10 +394,10 @@ func TestBillingGates(t *testing.T) {
 		if res := b.do(req{method: "GET", path: "/v1/models", token: keySecret}); res.Status != 429 || res.errCode() != "insufficient_quota" {
 			t.Errorf("use /v1 with a workspace key: %d %s, want 429 insufficient_quota", res.Status, res.Body)
 		}
-		if _, err := b.srv.plan.Reserve(ctx, ws.ID, "m", 1, 1); err == nil || toAPIError(err).Status != 402 {
+		if _, err := b.srv.plan.Reserve(ctx, ws.ID, "m", 1, 1); err == nil || request.ToAPIError(err).Status != 402 {
 			t.Errorf("tokens over the free plan's 100000: %v", err)
 		}
-		if _, err := b.srv.plan.Documents(ctx, wsRow.ID, 101<<20); err == nil || toAPIError(err).Code != "quota_exceeded" {
+		if _, err := b.srv.plan.Documents(ctx, wsRow.ID, 101<<20); err == nil || request.ToAPIError(err).Code != "quota_exceeded" {
 			t.Errorf("101 MB document on the free plan's 100 MB: %v", err)
 		}
 	}

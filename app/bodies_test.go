@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"quire/app/config"
+	"quire/app/http/api"
 )
 
 // listen serves the test server on a real loopback socket: how much of a body
@@ -147,7 +148,7 @@ func TestUploadNearTheCapStreamsToDisk(t *testing.T) {
 	if alloc > size/4 {
 		t.Errorf("uploading %d bytes allocated %d bytes", size, alloc)
 	}
-	var d documentJSON
+	var d api.DocumentJSON
 	if err := json.Unmarshal(raw, &d); err != nil || d.FileSize != size || d.Name != "Numbers" {
 		t.Fatalf("document %+v (%v)", d, err)
 	}

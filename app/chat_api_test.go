@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestChatCRUDAndPrivacy(t *testing.T) {
@@ -13,10 +15,10 @@ func TestChatCRUDAndPrivacy(t *testing.T) {
 	ws := ts.createWorkspace(owner, "Acme")
 	ts.addMember(ws, owner, member, "member")
 	base := "/api/workspaces/" + ws.ID
-	var folder folderJSON
+	var folder api.FolderJSON
 	ts.must(201, req{method: "POST", path: base + "/folders", token: member.token, body: map[string]string{"name": "Research"}}).json(&folder)
 
-	var chat chatJSON
+	var chat api.ChatJSON
 	ts.must(201, req{method: "POST", path: base + "/chats", token: member.token, body: map[string]any{
 		"name": "Pricing questions", "system_prompt": "Be brief.", "temperature": 0.2, "top_p": 0.9, "max_tokens": 256, "folder_id": folder.ID,
 	}}).json(&chat)
@@ -41,7 +43,7 @@ func TestChatCRUDAndPrivacy(t *testing.T) {
 	// Private: even the workspace owner does not see it.
 	ts.must(404, req{method: "GET", path: cp, token: owner.token})
 	ts.must(404, req{method: "GET", path: cp + "/messages", token: owner.token})
-	var l list[chatJSON]
+	var l api.List[api.ChatJSON]
 	ts.must(200, req{method: "GET", path: base + "/chats", token: owner.token}).json(&l)
 	if len(l.Items) != 0 {
 		t.Fatalf("owner lists a member's chats: %+v", l.Items)
@@ -79,7 +81,7 @@ func TestChatSharingAndPublicLinks(t *testing.T) {
 	ts.addMember(ws, owner, alice, "member")
 	ts.addMember(ws, owner, bob, "member")
 	base := "/api/workspaces/" + ws.ID
-	var chat chatJSON
+	var chat api.ChatJSON
 	ts.must(201, req{method: "POST", path: base + "/chats", token: alice.token, body: map[string]string{"name": "Findings"}}).json(&chat)
 	if _, err := ts.store.AddMessage(context.Background(), ws.ID, chat.ID, "user", "What did we learn?", "", "", "complete"); err != nil {
 		t.Fatal(err)
@@ -87,12 +89,12 @@ func TestChatSharingAndPublicLinks(t *testing.T) {
 	cp := base + "/chats/" + chat.ID
 
 	ts.must(400, req{method: "POST", path: cp + "/shares", token: alice.token, body: map[string]int64{"user_id": outsider.ID}})
-	var share shareJSON
+	var share api.ShareJSON
 	ts.must(201, req{method: "POST", path: cp + "/shares", token: alice.token, body: map[string]int64{"user_id": bob.ID}}).json(&share)
 	ts.must(409, req{method: "POST", path: cp + "/shares", token: alice.token, body: map[string]int64{"user_id": bob.ID}})
 	// Bob reads, read-only.
 	ts.must(200, req{method: "GET", path: cp, token: bob.token})
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: bob.token}).json(&msgs)
 	if len(msgs.Items) != 1 || msgs.Items[0].SequenceNumber != 1 {
 		t.Fatalf("shared messages %+v", msgs.Items)
@@ -100,7 +102,7 @@ func TestChatSharingAndPublicLinks(t *testing.T) {
 	ts.must(403, req{method: "PATCH", path: cp, token: bob.token, body: map[string]string{"name": "Mine now"}})
 	ts.must(403, req{method: "DELETE", path: cp, token: bob.token})
 	ts.must(403, req{method: "POST", path: cp + "/shares", token: bob.token, body: map[string]int64{"user_id": owner.ID}})
-	var shared list[chatJSON]
+	var shared api.List[api.ChatJSON]
 	ts.must(200, req{method: "GET", path: "/api/me/shared-chats", token: bob.token}).json(&shared)
 	if len(shared.Items) != 1 || shared.Items[0].ID != chat.ID || shared.Items[0].OwnerName != "Alice" {
 		t.Fatalf("shared with bob: %+v", shared.Items)
@@ -118,7 +120,7 @@ func TestChatSharingAndPublicLinks(t *testing.T) {
 	if len(pub.PublicID) < 40 || pub.URL == "" {
 		t.Fatalf("public link %+v", pub)
 	}
-	var transcript publicChat
+	var transcript api.PublicChat
 	ts.must(200, req{method: "GET", path: "/api/public/chats/" + pub.PublicID}).json(&transcript)
 	if transcript.Name != "Findings" || len(transcript.Messages) != 1 {
 		t.Fatalf("public transcript %+v", transcript)
@@ -142,10 +144,10 @@ func TestChatAttachesOnlyVisibleKnowledgeBases(t *testing.T) {
 	ws := ts.createWorkspace(owner, "Acme")
 	ts.addMember(ws, owner, member, "member")
 	base := "/api/workspaces/" + ws.ID
-	var open, closed kbJSON
+	var open, closed api.KbJSON
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: owner.token, body: map[string]any{"name": "Open"}}).json(&open)
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: owner.token, body: map[string]any{"name": "Closed", "shared_with_workspace": false}}).json(&closed)
-	var ch chatJSON
+	var ch api.ChatJSON
 	ts.must(201, req{method: "POST", path: base + "/chats", token: member.token, body: map[string]any{"knowledge_base_ids": []string{open.ID}}}).json(&ch)
 	if len(ch.KnowledgeBaseIDs) != 1 || ch.KnowledgeBaseIDs[0] != open.ID {
 		t.Fatalf("attached %v", ch.KnowledgeBaseIDs)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"quire/app/chat"
+	"quire/app/http/api"
 	"quire/app/llm"
 )
 
@@ -48,7 +49,7 @@ func BenchmarkReplyOverhead(b *testing.B) {
 		// A fresh chat each time, so Quire's prompt is the same as the direct one
 		// (no growing history).
 		b.StopTimer()
-		var ch chatJSON
+		var ch api.ChatJSON
 		ts.must(201, req{method: "POST", path: wsBase + "/chats", token: u.token, body: map[string]string{"name": "bench"}}).json(&ch)
 		cp = wsBase + "/chats/" + ch.ID
 		b.StartTimer()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"quire/app/config"
+	"quire/app/http/api"
 )
 
 var inviteLinkRe = regexp.MustCompile(`/invite/(qi_[A-Za-z0-9_-]+)`)
@@ -33,11 +34,11 @@ func TestInviteNewPersonIntoTeamOnInviteOnlyInstance(t *testing.T) {
 	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: owner.token, body: map[string]string{"signup_policy": "invite_only"}})
 	ws := ts.createWorkspace(owner, "Acme")
 	base := "/api/workspaces/" + ws.ID
-	var team teamJSON
+	var team api.TeamJSON
 	ts.must(201, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Support"}}).json(&team)
 
 	email := uniqueEmail("newbie")
-	var inv invitationWithLink
+	var inv api.InvitationWithLink
 	ts.must(201, req{method: "POST", path: base + "/invitations", token: owner.token,
 		body: map[string]any{"email": email, "role": "admin", "team_id": team.ID}}).json(&inv)
 	if inv.Status != "pending" || inv.TeamID == nil || *inv.TeamID != team.ID || !strings.Contains(inv.InviteURL, "/invite/qi_") {
@@ -51,7 +52,7 @@ func TestInviteNewPersonIntoTeamOnInviteOnlyInstance(t *testing.T) {
 	ts.must(403, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": uniqueEmail("stranger"), "password": testPassword}})
 	ts.must(400, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": uniqueEmail("other"), "password": testPassword, "invitation_token": token}})
 	var su struct {
-		User        userJSON
+		User        api.UserJSON
 		Token       string
 		WorkspaceID string `json:"workspace_id"`
 	}
@@ -59,7 +60,7 @@ func TestInviteNewPersonIntoTeamOnInviteOnlyInstance(t *testing.T) {
 	if su.WorkspaceID != ws.ID || !su.User.EmailVerified {
 		t.Fatalf("signup from invitation: %+v", su)
 	}
-	var got workspaceJSON
+	var got api.WorkspaceJSON
 	ts.must(200, req{method: "GET", path: base, token: su.Token}).json(&got)
 	if got.Role != "admin" {
 		t.Fatalf("joined as %q", got.Role)
@@ -72,7 +73,7 @@ func TestInviteNewPersonIntoTeamOnInviteOnlyInstance(t *testing.T) {
 	if res := ts.must(410, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: su.Token}); res.errCode() != "gone" {
 		t.Fatalf("reused invitation: %s", res.Body)
 	}
-	var pending list[invitationJSON]
+	var pending api.List[api.InvitationJSON]
 	ts.must(200, req{method: "GET", path: base + "/invitations", token: owner.token}).json(&pending)
 	if len(pending.Items) != 0 {
 		t.Fatalf("accepted invitation still pending: %+v", pending.Items)
@@ -85,8 +86,8 @@ func TestInvitationRules(t *testing.T) {
 	ws := ts.createWorkspace(owner, "Acme")
 	ts.addMember(ws, owner, member, "member")
 	base := "/api/workspaces/" + ws.ID
-	invite := func(email string) (invitationWithLink, response) {
-		var inv invitationWithLink
+	invite := func(email string) (api.InvitationWithLink, response) {
+		var inv api.InvitationWithLink
 		res := ts.do(req{method: "POST", path: base + "/invitations", token: owner.token, body: map[string]string{"email": email}})
 		if res.Status == 201 {
 			res.json(&inv)
@@ -109,7 +110,7 @@ func TestInvitationRules(t *testing.T) {
 	token := ts.inviteToken(existing.Email)
 	ts.must(403, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: member.token})
 	// Resend: a new token replaces the old one.
-	var resent invitationWithLink
+	var resent api.InvitationWithLink
 	ts.must(200, req{method: "POST", path: fmt.Sprintf("%s/invitations/%d/resend", base, first.ID), token: owner.token}).json(&resent)
 	newToken := ts.inviteToken(existing.Email)
 	if newToken == token || !strings.HasSuffix(resent.InviteURL, newToken) {
@@ -117,7 +118,7 @@ func TestInvitationRules(t *testing.T) {
 	}
 	ts.must(404, req{method: "POST", path: "/api/invitations/" + token + "/accept", token: existing.token})
 	// Without the token, only a verified address sees and answers its invitations.
-	var mine list[invitationJSON]
+	var mine api.List[api.InvitationJSON]
 	ts.must(200, req{method: "GET", path: "/api/me/invitations", token: existing.token}).json(&mine)
 	if len(mine.Items) != 0 {
 		t.Fatalf("an unverified address sees its invitations: %+v", mine.Items)
@@ -195,7 +196,7 @@ func TestTeams(t *testing.T) {
 	ts.addMember(ws, owner, member, "member")
 	base := "/api/workspaces/" + ws.ID
 	ts.must(403, req{method: "POST", path: base + "/teams", token: member.token, body: map[string]string{"name": "Rogue"}})
-	var team teamJSON
+	var team api.TeamJSON
 	ts.must(201, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Docs", "description": "Writers"}}).json(&team)
 	ts.must(409, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Docs"}})
 	tp := fmt.Sprintf("%s/teams/%d", base, team.ID)
@@ -210,7 +211,7 @@ func TestTeams(t *testing.T) {
 	ts.must(403, req{method: "DELETE", path: fmt.Sprintf("%s/members/%d", tp, lead.ID), token: member.token})
 	ts.must(403, req{method: "PATCH", path: tp, token: member.token, body: map[string]string{"name": "Mine"}})
 	// Everyone in the workspace sees who is in which team.
-	var teams list[teamJSON]
+	var teams api.List[api.TeamJSON]
 	ts.must(200, req{method: "GET", path: base + "/teams", token: member.token}).json(&teams)
 	if len(teams.Items) != 1 || teams.Items[0].MemberCount != 3 || *teams.Items[0].OwnerID != lead.ID {
 		t.Fatalf("teams %+v", teams.Items)
@@ -234,7 +235,7 @@ func TestFolders(t *testing.T) {
 	ws := ts.createWorkspace(owner, "Acme")
 	ts.addMember(ws, owner, member, "member")
 	base := "/api/workspaces/" + ws.ID + "/folders"
-	var top, child folderJSON
+	var top, child api.FolderJSON
 	ts.must(201, req{method: "POST", path: base, token: member.token, body: map[string]string{"name": "Projects"}}).json(&top)
 	ts.must(201, req{method: "POST", path: base, token: member.token, body: map[string]any{"name": "Alpha", "parent_id": top.ID}}).json(&child)
 	// One level of nesting only, and only inside one's own folders.
@@ -244,7 +245,7 @@ func TestFolders(t *testing.T) {
 	ts.must(400, req{method: "POST", path: base, token: owner.token, body: map[string]any{"name": "Theirs", "parent_id": top.ID}})
 	ts.must(400, req{method: "PATCH", path: fmt.Sprintf("%s/%d", base, top.ID), token: member.token, body: map[string]any{"parent_id": child.ID}})
 	// Folders are private: the owner of the workspace neither lists nor touches them.
-	var l list[folderJSON]
+	var l api.List[api.FolderJSON]
 	ts.must(200, req{method: "GET", path: base, token: owner.token}).json(&l)
 	if len(l.Items) != 0 {
 		t.Fatalf("another member's folders listed: %+v", l.Items)
@@ -276,13 +277,13 @@ func TestInvitationNeedsTheMailedTokenOrAVerifiedAddress(t *testing.T) {
 	ws := ts.createWorkspace(owner, "Acme")
 	base := "/api/workspaces/" + ws.ID
 	victim := uniqueEmail("victim")
-	var inv invitationWithLink
+	var inv api.InvitationWithLink
 	ts.must(201, req{method: "POST", path: base + "/invitations", token: owner.token, body: map[string]string{"email": victim, "role": "admin"}}).json(&inv)
 
 	// The attacker signs up with the victim's address (open signup) but has no token.
 	var attacker struct{ Token string }
 	ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": victim, "password": testPassword}}).json(&attacker)
-	var mine list[invitationJSON]
+	var mine api.List[api.InvitationJSON]
 	if ts.must(200, req{method: "GET", path: "/api/me/invitations", token: attacker.Token}).json(&mine); len(mine.Items) != 0 {
 		t.Fatalf("an unverified account sees the invitations to its address: %+v", mine.Items)
 	}
@@ -297,7 +298,7 @@ func TestInvitationNeedsTheMailedTokenOrAVerifiedAddress(t *testing.T) {
 	if !strings.Contains(string(page.Body), `id="unverified"`) || strings.Contains(string(page.Body), "Acme") {
 		t.Fatal("the invitations page shows an unverified account what was sent to its address")
 	}
-	var pending list[invitationJSON]
+	var pending api.List[api.InvitationJSON]
 	if ts.must(200, req{method: "GET", path: base + "/invitations", token: owner.token}).json(&pending); len(pending.Items) != 1 {
 		t.Fatalf("the invitation is no longer pending: %+v", pending.Items)
 	}
@@ -326,11 +327,11 @@ func TestMailedTokenVerifiesTheAddress(t *testing.T) {
 	a, b := ts.createWorkspace(owner, "A"), ts.createWorkspace(owner, "B")
 	ts.must(201, req{method: "POST", path: "/api/workspaces/" + a.ID + "/invitations", token: owner.token, body: map[string]string{"email": u.Email}})
 	ts.must(200, req{method: "POST", path: "/api/invitations/" + ts.inviteToken(u.Email) + "/accept", token: u.token})
-	var me userJSON
+	var me api.UserJSON
 	if ts.must(200, req{method: "GET", path: "/api/me", token: u.token}).json(&me); !me.EmailVerified {
 		t.Fatal("accepting with the mailed token did not verify the address")
 	}
-	var inv invitationWithLink
+	var inv api.InvitationWithLink
 	ts.must(201, req{method: "POST", path: "/api/workspaces/" + b.ID + "/invitations", token: owner.token, body: map[string]string{"email": u.Email}}).json(&inv)
 	ts.must(200, req{method: "POST", path: fmt.Sprintf("/api/me/invitations/%d/accept", inv.ID), token: u.token})
 	ts.must(200, req{method: "GET", path: "/api/workspaces/" + b.ID, token: u.token})

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"quire/app/config"
+	"quire/app/http/api"
 )
 
 // upload posts a multipart file and returns the response.
@@ -37,7 +38,7 @@ func TestUploadChecksAndStoresTheFile(t *testing.T) {
 	if res.Status != 202 {
 		t.Fatalf("upload: %d %s", res.Status, res.Body)
 	}
-	var d documentJSON
+	var d api.DocumentJSON
 	res.json(&d)
 	if d.Status != "pending" || d.Name != "notes.md" || d.OriginalFilename != "notes.md" || !strings.HasPrefix(d.MimeType, "text/markdown") || d.FileSize == 0 {
 		t.Fatalf("document %+v", d)
@@ -61,7 +62,7 @@ func TestUploadChecksAndStoresTheFile(t *testing.T) {
 	if res := ts.upload(u, ws.ID, "big.txt", bytes.Repeat([]byte("a "), 600<<10), nil); res.Status != 413 || res.errCode() != "payload_too_large" {
 		t.Fatalf("oversized: %d %s", res.Status, res.Body)
 	}
-	var l list[documentJSON]
+	var l api.List[api.DocumentJSON]
 	ts.must(200, req{method: "GET", path: "/api/workspaces/" + ws.ID + "/documents", token: u.token}).json(&l)
 	if len(l.Items) != 1 {
 		t.Fatalf("refused uploads left documents: %+v", l.Items)
@@ -80,15 +81,15 @@ func TestKnowledgeBaseVisibilityAndTeams(t *testing.T) {
 	ts.addMember(ws, owner, inTeam, "member")
 	ts.addMember(ws, owner, notInTeam, "member")
 	base := "/api/workspaces/" + ws.ID
-	var team teamJSON
+	var team api.TeamJSON
 	ts.must(201, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Legal"}}).json(&team)
 	ts.must(201, req{method: "POST", path: fmt.Sprintf("%s/teams/%d/members", base, team.ID), token: owner.token, body: map[string]int64{"user_id": inTeam.ID}})
-	var kb kbJSON
+	var kb api.KbJSON
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: owner.token, body: map[string]any{"name": "Contracts", "shared_with_workspace": false}}).json(&kb)
 	ts.must(403, req{method: "POST", path: base + "/knowledge-bases", token: inTeam.token, body: map[string]any{"name": "Mine"}})
 	kp := base + "/knowledge-bases/" + kb.ID
 	res := ts.upload(owner, ws.ID, "nda.txt", []byte("Confidential terms of the agreement."), map[string]string{"knowledge_base_ids": kb.ID})
-	var d documentJSON
+	var d api.DocumentJSON
 	res.json(&d)
 
 	// Restricted: nobody but admins sees it yet.
@@ -99,7 +100,7 @@ func TestKnowledgeBaseVisibilityAndTeams(t *testing.T) {
 		t.Fatalf("foreign team: %s", res.Body)
 	}
 	ts.must(200, req{method: "PUT", path: kp + "/access", token: owner.token, body: map[string]any{"shared_with_workspace": false, "team_ids": []int64{team.ID}}})
-	var got kbJSON
+	var got api.KbJSON
 	ts.must(200, req{method: "GET", path: kp, token: inTeam.token}).json(&got)
 	if got.DocumentCount != 1 {
 		t.Fatalf("kb %+v", got)
@@ -107,7 +108,7 @@ func TestKnowledgeBaseVisibilityAndTeams(t *testing.T) {
 	ts.must(200, req{method: "GET", path: base + "/documents/" + d.ID + "/file", token: inTeam.token})
 	ts.must(404, req{method: "GET", path: kp, token: notInTeam.token})
 	ts.must(404, req{method: "GET", path: base + "/documents/" + d.ID, token: notInTeam.token})
-	var docs list[documentJSON]
+	var docs api.List[api.DocumentJSON]
 	ts.must(200, req{method: "GET", path: base + "/documents", token: notInTeam.token}).json(&docs)
 	if len(docs.Items) != 0 {
 		t.Fatalf("a member outside the team lists %d documents", len(docs.Items))
@@ -120,12 +121,12 @@ func TestKnowledgeBaseVisibilityAndTeams(t *testing.T) {
 		t.Fatalf("member uploads into an admin's KB: %d", res.Status)
 	}
 	mine := ts.upload(notInTeam, ws.ID, "mine.txt", []byte("my own notes"), nil)
-	var md documentJSON
+	var md api.DocumentJSON
 	mine.json(&md)
 	ts.must(200, req{method: "GET", path: base + "/documents/" + md.ID, token: notInTeam.token})
 	ts.must(404, req{method: "GET", path: base + "/documents/" + md.ID, token: inTeam.token})
 	// A document may be in several KBs; removing the link keeps the document.
-	var kb2 kbJSON
+	var kb2 api.KbJSON
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: owner.token, body: map[string]any{"name": "Everything"}}).json(&kb2)
 	ts.must(200, req{method: "POST", path: base + "/knowledge-bases/" + kb2.ID + "/documents", token: owner.token, body: map[string]any{"document_ids": []string{d.ID, md.ID}}}).json(&got)
 	if got.DocumentCount != 2 {
@@ -157,7 +158,7 @@ func TestAddWebPageWithSSRFGuard(t *testing.T) {
 	ts.must(400, req{method: "POST", path: path, token: u.token, body: map[string]string{"url": "file:///etc/passwd"}})
 	// …unless the admin allows them (this test's page is on loopback).
 	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: u.token, body: map[string]bool{"allow_private_urls": true}})
-	var d documentJSON
+	var d api.DocumentJSON
 	ts.must(202, req{method: "POST", path: path, token: u.token, body: map[string]string{"url": page.URL + "/handbook"}}).json(&d)
 	if d.SourceURL != page.URL+"/handbook" || !strings.HasPrefix(d.MimeType, "text/html") || d.Status != "pending" {
 		t.Fatalf("fetched document %+v", d)

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/fault"
+	"quire/app/http/request"
 )
 
 // Use cases return faults; the HTTP layer maps each kind to docs/API.md's status
@@ -21,11 +22,11 @@ func TestFaultsMapToTheContract(t *testing.T) {
 		t.Fatalf("%d %s %v", res.Status, res.Body, res.Header)
 	}
 	for k, want := range map[fault.Kind]int{fault.Invalid: 400, fault.NotFound: 404, fault.Quota: 402, fault.Unavailable: 503, fault.TooLarge: 413} {
-		if got := faultError(&fault.Error{Kind: k}).Status; got != want {
+		if got := request.FaultError(&fault.Error{Kind: k}).Status; got != want {
 			t.Errorf("kind %d → %d, want %d", k, got, want)
 		}
 	}
-	if ae := faultError(&fault.Error{Kind: fault.NotFound, Code: "model_not_found", Field: "model"}); ae.Code != "model_not_found" || ae.Field != "model" {
+	if ae := request.FaultError(&fault.Error{Kind: fault.NotFound, Code: "model_not_found", Field: "model"}); ae.Code != "model_not_found" || ae.Field != "model" {
 		t.Errorf("specific code or field lost: %+v", ae)
 	}
 }

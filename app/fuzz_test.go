@@ -16,6 +16,8 @@ import (
 
 	"quire/app/auth"
 	"quire/app/config"
+	qhttp "quire/app/http"
+	"quire/app/http/request"
 	"quire/store"
 )
 
@@ -65,14 +67,14 @@ func FuzzDecodeBody(f *testing.F) {
 		c := fuzzApp.AcquireCtx(rc)
 		defer fuzzApp.ReleaseCtx(c)
 		var v decodeTarget
-		err := decodeBody(c, &v, strict)
+		err := request.DecodeBody(c, &v, strict)
 		if err == nil {
 			if !jsonType {
 				t.Fatal("a non-JSON content type was accepted")
 			}
 			return
 		}
-		ae := toAPIError(err)
+		ae := request.ToAPIError(err)
 		if ae == nil {
 			t.Fatalf("decodeBody returned a bare error %T %v: it would be a 500", err, err)
 		}
@@ -91,7 +93,7 @@ type routeFuzz struct {
 	ts     *testServer
 	w      *world
 	key    string // a workspace API key of the owner, for /v1
-	routes []Route
+	routes []qhttp.Route
 }
 
 var rf routeFuzz

@@ -17,6 +17,9 @@ import (
 
 	"quire/app/auth"
 	"quire/app/config"
+	qhttp "quire/app/http"
+	"quire/app/http/api"
+	"quire/app/http/request"
 	"quire/store"
 )
 
@@ -74,7 +77,7 @@ func (r response) json(v any) {
 }
 
 func (r response) errCode() string {
-	var e struct{ Error apiError }
+	var e struct{ Error request.APIError }
 	_ = json.Unmarshal(r.Body, &e)
 	return e.Error.Code
 }
@@ -158,7 +161,7 @@ func (ts *testServer) signup(prefix string) user {
 	res := ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{
 		"email": uniqueEmail(prefix), "password": testPassword, "name": strings.ToUpper(prefix[:1]) + prefix[1:]}})
 	var out struct {
-		User  userJSON
+		User  api.UserJSON
 		Token string
 	}
 	res.json(&out)
@@ -185,16 +188,16 @@ func (ts *testServer) quickUser(prefix string) user {
 	return user{u, secret}
 }
 
-func (ts *testServer) createWorkspace(owner user, name string) workspaceJSON {
+func (ts *testServer) createWorkspace(owner user, name string) api.WorkspaceJSON {
 	ts.t.Helper()
-	var ws workspaceJSON
+	var ws api.WorkspaceJSON
 	ts.must(201, req{method: "POST", path: "/api/workspaces", body: map[string]string{"name": name}, token: owner.token}).json(&ws)
 	return ws
 }
 
 // addMember brings u into ws as an admin of it would: an instance admin adds
 // directly (201); anyone else invites (202) and u accepts with the link.
-func (ts *testServer) addMember(ws workspaceJSON, owner user, u user, role string) {
+func (ts *testServer) addMember(ws api.WorkspaceJSON, owner user, u user, role string) {
 	ts.t.Helper()
 	res := ts.do(req{method: "POST", path: "/api/workspaces/" + ws.ID + "/members", token: owner.token,
 		body: map[string]string{"email": u.Email, "role": role}})
@@ -210,4 +213,15 @@ func (ts *testServer) addMember(ws workspaceJSON, owner user, u user, role strin
 	default:
 		ts.t.Fatalf("add %s to %s: status %d: %s", u.Email, ws.ID, res.Status, res.Body)
 	}
+}
+
+// rewire rebuilds the HTTP layer over the instance's services, after a test
+// has replaced one of them (the handlers hold what New gave them).
+func (ts *testServer) rewire() {
+	ts.t.Helper()
+	h, err := qhttp.New(ts.srv.deps(), os.DirFS("../web"))
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	ts.srv.http = h
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 // The attacker's story: an instance administrator creates a personal API key
@@ -22,12 +24,12 @@ func TestBoundKeyStaysInItsWorkspace(t *testing.T) {
 	// A live invitation (its link sits in the outbox) and a chat shared with root in each workspace.
 	ts.must(201, req{method: "POST", path: "/api/workspaces/" + private.ID + "/invitations", token: root.token,
 		body: map[string]string{"email": uniqueEmail("invitee"), "role": "admin"}})
-	for _, ws := range []workspaceJSON{ci, private} {
-		var ch chatJSON
+	for _, ws := range []api.WorkspaceJSON{ci, private} {
+		var ch api.ChatJSON
 		ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats", token: colleague.token, body: map[string]string{"name": "Chat in " + ws.Name}}).json(&ch)
 		ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats/" + ch.ID + "/shares", token: colleague.token, body: map[string]int64{"user_id": root.ID}})
 	}
-	var key tokenJSON
+	var key api.TokenJSON
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: root.token, body: map[string]string{"name": "ci", "workspace_id": ci.ID}}).json(&key)
 
 	// Instance administration, live invite and reset links, backups and metrics: refused.
@@ -64,7 +66,7 @@ func TestBoundKeyStaysInItsWorkspace(t *testing.T) {
 		t.Fatalf("the session lost instance administration: %s", res.Body)
 	}
 	// Lists across workspaces show the key's workspace only.
-	var wss list[workspaceJSON]
+	var wss api.List[api.WorkspaceJSON]
 	ts.must(200, req{method: "GET", path: "/api/workspaces", token: key.Token}).json(&wss)
 	if len(wss.Items) != 1 || wss.Items[0].ID != ci.ID || wss.Items[0].Role != "owner" {
 		t.Fatalf("a bound key lists workspaces %+v", wss.Items)
@@ -73,7 +75,7 @@ func TestBoundKeyStaysInItsWorkspace(t *testing.T) {
 	if len(wss.Items) != 2 {
 		t.Fatalf("the session lists %d workspaces, want 2", len(wss.Items))
 	}
-	var shared list[chatJSON]
+	var shared api.List[api.ChatJSON]
 	ts.must(200, req{method: "GET", path: "/api/me/shared-chats", token: key.Token}).json(&shared)
 	if len(shared.Items) != 1 || shared.Items[0].WorkspaceID != ci.ID {
 		t.Fatalf("a bound key reads shared chats %+v", shared.Items)
@@ -101,7 +103,7 @@ func TestBoundKeyStaysInItsWorkspace(t *testing.T) {
 func TestUnboundKeyKeepsInstanceAdministration(t *testing.T) {
 	ts := newTestServer(t)
 	root := ts.signup("root")
-	var key tokenJSON
+	var key api.TokenJSON
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: root.token, body: map[string]string{"name": "prometheus"}}).json(&key)
 	ts.must(200, req{method: "GET", path: "/metrics", token: key.Token})
 	ts.must(200, req{method: "GET", path: "/api/admin/users", token: key.Token})

@@ -4,14 +4,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"quire/app/http/api"
 )
 
 // waitReady polls a document until it is ready (or fails the test).
-func (ts *testServer) waitReady(u user, wsID, docID string) documentJSON {
+func (ts *testServer) waitReady(u user, wsID, docID string) api.DocumentJSON {
 	ts.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var d documentJSON
+		var d api.DocumentJSON
 		ts.must(200, req{method: "GET", path: "/api/workspaces/" + wsID + "/documents/" + docID, token: u.token}).json(&d)
 		if d.Status == "ready" && !d.VectorsPending {
 			return d
@@ -31,7 +33,7 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 	u := ts.signup("reader")
 	ws := ts.createWorkspace(u, "Acme")
 	base := "/api/workspaces/" + ws.ID
-	var kb kbJSON
+	var kb api.KbJSON
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: u.token, body: map[string]any{"name": "Policies"}}).json(&kb)
 	docs := map[string]string{
 		"travel.md":   "# Travel\n\nEconomy class flights are booked through the travel desk. Hotel receipts go to finance within thirty days.",
@@ -40,7 +42,7 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 	}
 	ids := map[string]string{}
 	for name, body := range docs {
-		var d documentJSON
+		var d api.DocumentJSON
 		res := ts.upload(u, ws.ID, name, []byte(body), map[string]string{"knowledge_base_ids": kb.ID})
 		if res.Status != 202 {
 			t.Fatalf("%s: %d %s", name, res.Status, res.Body)
@@ -54,14 +56,14 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 			t.Fatalf("%s: %+v", name, d)
 		}
 	}
-	var chunks list[chunkJSON]
+	var chunks api.List[api.ChunkJSON]
 	ts.must(200, req{method: "GET", path: base + "/documents/" + ids["travel.md"] + "/chunks", token: u.token}).json(&chunks)
 	if len(chunks.Items) == 0 || chunks.Items[0].SectionHeading != "Travel" || !strings.Contains(chunks.Items[0].Content, "travel desk") {
 		t.Fatalf("chunks %+v", chunks.Items)
 	}
 	// The right document is first in every mode for a query sharing its words.
 	for _, mode := range []string{"hybrid", "vector", "keyword"} {
-		var out struct{ Results []searchHit }
+		var out struct{ Results []api.SearchHit }
 		ts.must(200, req{method: "POST", path: base + "/search", token: u.token, body: map[string]any{"query": "lost badge security office", "mode": mode}}).json(&out)
 		if len(out.Results) == 0 || out.Results[0].DocumentID != ids["security.md"] {
 			t.Fatalf("%s: top result %+v", mode, out.Results)
@@ -73,10 +75,10 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 	ts.must(400, req{method: "POST", path: base + "/search", token: u.token, body: map[string]any{"query": "x", "mode": "psychic"}})
 
 	// A chat with the KB attached cites the retrieved document.
-	var ch chatJSON
+	var ch api.ChatJSON
 	ts.must(201, req{method: "POST", path: base + "/chats", token: u.token, body: map[string]any{"knowledge_base_ids": []string{kb.ID}}}).json(&ch)
 	var reply struct {
-		AssistantMessage messageJSON `json:"assistant_message"`
+		AssistantMessage api.MessageJSON `json:"assistant_message"`
 	}
 	ts.must(201, req{method: "POST", path: base + "/chats/" + ch.ID + "/messages", token: u.token, body: map[string]string{"content": "Where do hotel receipts go for travel?"}}).json(&reply)
 	var cites []struct {
@@ -100,7 +102,7 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 	ts.must(202, req{method: "POST", path: base + "/documents/" + ids["kitchen.md"] + "/reprocess", token: u.token})
 	ts.waitReady(u, ws.ID, ids["kitchen.md"])
 	ts.must(204, req{method: "DELETE", path: base + "/documents/" + ids["security.md"], token: u.token})
-	var out struct{ Results []searchHit }
+	var out struct{ Results []api.SearchHit }
 	ts.must(200, req{method: "POST", path: base + "/search", token: u.token, body: map[string]any{"query": "lost badge security office", "mode": "keyword"}}).json(&out)
 	for _, r := range out.Results {
 		if r.DocumentID == ids["security.md"] {
@@ -108,7 +110,7 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 		}
 	}
 	// The embedding calls were accounted.
-	var usage struct{ Series []usagePointJSON }
+	var usage struct{ Series []api.UsagePointJSON }
 	ts.must(200, req{method: "GET", path: base + "/usage?group_by=model", token: u.token}).json(&usage)
 	models := map[string]bool{}
 	for _, p := range usage.Series {

@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 // The attacker's story: an admin who is demoted to member keeps manager
@@ -16,19 +18,19 @@ func TestDemotedAdminCannotReshareRestrictedDocuments(t *testing.T) {
 	ts.addMember(ws, owner, bystander, "member")
 	base := "/api/workspaces/" + ws.ID
 	// The board's papers: a knowledge base granted to the board team only, which the demoted admin sits on.
-	var board teamJSON
+	var board api.TeamJSON
 	ts.must(201, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Board"}}).json(&board)
 	ts.must(201, req{method: "POST", path: fmt.Sprintf("%s/teams/%d/members", base, board.ID), token: owner.token, body: map[string]int64{"user_id": demoted.ID}})
-	var papers kbJSON
+	var papers api.KbJSON
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: owner.token, body: map[string]any{"name": "Board papers", "shared_with_workspace": false}}).json(&papers)
 	ts.must(200, req{method: "PUT", path: base + "/knowledge-bases/" + papers.ID + "/access", token: owner.token, body: map[string]any{"shared_with_workspace": false, "team_ids": []int64{board.ID}}})
-	var salaries documentJSON
+	var salaries api.DocumentJSON
 	ts.upload(owner, ws.ID, "salaries.txt", []byte("Everyone's salary."), map[string]string{"knowledge_base_ids": papers.ID}).json(&salaries)
 	doc := base + "/documents/" + salaries.ID
 
 	// While an admin, they create two knowledge bases: one for everyone, and a
 	// private one into which they (rightly, as an admin) put the salaries.
-	var notes, drafts kbJSON
+	var notes, drafts api.KbJSON
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: demoted.token, body: map[string]any{"name": "Notes", "shared_with_workspace": true}}).json(&notes)
 	ts.must(201, req{method: "POST", path: base + "/knowledge-bases", token: demoted.token, body: map[string]any{"name": "Drafts", "shared_with_workspace": false}}).json(&drafts)
 	ts.must(200, req{method: "POST", path: base + "/knowledge-bases/" + drafts.ID + "/documents", token: demoted.token, body: map[string]any{"document_ids": []string{salaries.ID}}})
@@ -41,7 +43,7 @@ func TestDemotedAdminCannotReshareRestrictedDocuments(t *testing.T) {
 		t.Fatalf("add: %s", res.Body)
 	}
 	// Nor re-widen the private knowledge base that holds them: not to everyone, not to another team.
-	var everyoneTeam teamJSON
+	var everyoneTeam api.TeamJSON
 	ts.must(201, req{method: "POST", path: base + "/teams", token: owner.token, body: map[string]string{"name": "Everyone"}}).json(&everyoneTeam)
 	dp := base + "/knowledge-bases/" + drafts.ID
 	ts.must(403, req{method: "PUT", path: dp + "/access", token: demoted.token, body: map[string]any{"shared_with_workspace": true, "team_ids": []int64{}}})
@@ -49,12 +51,12 @@ func TestDemotedAdminCannotReshareRestrictedDocuments(t *testing.T) {
 	ts.must(403, req{method: "PATCH", path: dp, token: demoted.token, body: map[string]any{"shared_with_workspace": true}})
 	// The bystander still cannot see them, anywhere.
 	ts.must(404, req{method: "GET", path: doc, token: bystander.token})
-	var docs list[documentJSON]
+	var docs api.List[api.DocumentJSON]
 	ts.must(200, req{method: "GET", path: base + "/documents", token: bystander.token}).json(&docs)
 	if len(docs.Items) != 0 {
 		t.Fatalf("the bystander lists %+v", docs.Items)
 	}
-	var acc kbAccessJSON
+	var acc api.KbAccessJSON
 	ts.must(200, req{method: "GET", path: dp + "/access", token: owner.token}).json(&acc)
 	if acc.SharedWithWorkspace || len(acc.TeamIDs) != 0 {
 		t.Fatalf("the refused changes were applied: %+v", acc)
@@ -64,7 +66,7 @@ func TestDemotedAdminCannotReshareRestrictedDocuments(t *testing.T) {
 	// and share what they uploaded themselves.
 	ts.must(200, req{method: "PUT", path: dp + "/access", token: demoted.token, body: map[string]any{"shared_with_workspace": false, "team_ids": []int64{}}})
 	ts.must(200, req{method: "PATCH", path: dp, token: demoted.token, body: map[string]string{"name": "Old drafts"}})
-	var mine documentJSON
+	var mine api.DocumentJSON
 	ts.upload(demoted, ws.ID, "mine.txt", []byte("My own notes."), nil).json(&mine)
 	ts.must(200, req{method: "POST", path: base + "/knowledge-bases/" + notes.ID + "/documents", token: demoted.token, body: map[string]any{"document_ids": []string{mine.ID}}})
 	ts.must(200, req{method: "GET", path: base + "/documents/" + mine.ID, token: bystander.token})

@@ -16,6 +16,8 @@ import (
 
 	"quire/app/billing"
 	"quire/app/config"
+	"quire/app/http/api"
+	"quire/app/http/request"
 )
 
 // countingOllama answers like Ollama with honest counts: the reply has exactly
@@ -59,7 +61,7 @@ func (ts *testServer) chatsOf(u user, wsID string, n int, body map[string]any) [
 	ts.t.Helper()
 	paths := make([]string, n)
 	for i := range paths {
-		var ch chatJSON
+		var ch api.ChatJSON
 		ts.must(201, req{method: "POST", path: "/api/workspaces/" + wsID + "/chats", token: u.token, body: body}).json(&ch)
 		paths[i] = "/api/workspaces/" + wsID + "/chats/" + ch.ID
 	}
@@ -147,7 +149,7 @@ func TestQuotaReservationsLeftByACrashAreReleased(t *testing.T) {
 	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err == nil || toAPIError(err).Code != "quota_exceeded" {
+	if _, err := ts.srv.plan.Reserve(ctx, ws.ID, "m", 60, 0); err == nil || request.ToAPIError(err).Code != "quota_exceeded" {
 		t.Fatalf("second hold of 60 within 100: %v", err)
 	}
 	ts.rawDB().Exec(`UPDATE usage_reservations SET expires_at = '2000-01-01T00:00:00.000000Z'`) // as if its process died long ago
@@ -170,6 +172,7 @@ func TestParallelUploadsStopAtTheDocumentLimit(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.billing = billing.New(billing.Config{SecretKey: "sk_test_quire", APIURL: "http://127.0.0.1:1"}, ts.store, ts.srv.log) // no subscription: Free
 	ts.srv.plan = ts.srv.newPlan()
+	ts.rewire()
 	u := ts.signup("uploader")
 	ws := ts.createWorkspace(u, "Acme")
 	limit := billing.Free().Documents
@@ -261,7 +264,7 @@ func TestFloodWithRealOllama(t *testing.T) {
 	ask := func() time.Duration {
 		start := time.Now()
 		var out struct {
-			AssistantMessage messageJSON `json:"assistant_message"`
+			AssistantMessage api.MessageJSON `json:"assistant_message"`
 		}
 		ts.must(201, req{method: "POST", path: quiet + "/messages", token: other.token, body: map[string]string{"content": "How do answers work?"}}).json(&out)
 		if out.AssistantMessage.Content != o.ChatSentence {
@@ -318,10 +321,10 @@ func TestGenerationSettingsAreValidated(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.signup("dev")
 	ws := ts.createWorkspace(u, "Acme")
-	var key tokenJSON
+	var key api.TokenJSON
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: u.token, body: map[string]string{"name": "sdk", "workspace_id": ws.ID}}).json(&key)
 	chats := "/api/workspaces/" + ws.ID + "/chats"
-	var ch chatJSON
+	var ch api.ChatJSON
 	ts.must(201, req{method: "POST", path: chats, token: u.token, body: map[string]any{"model": "llama3.2:3b", "max_tokens": 32768, "temperature": 0, "top_p": 1}}).json(&ch)
 	bad := []struct {
 		field string
@@ -366,7 +369,7 @@ func TestLongQuestionIsRefused(t *testing.T) {
 	if res.Status != 413 || res.errCode() != "payload_too_large" || res.errField() != "content" || !strings.Contains(string(res.Body), "32 KB") {
 		t.Fatalf("33 KB question: %d %s", res.Status, res.Body)
 	}
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if len(msgs.Items) != 0 {
 		t.Fatalf("the refused question was stored: %d messages", len(msgs.Items))
@@ -398,7 +401,7 @@ func TestPostsPerMinuteAreCapped(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if codes[503] != 5 || codes[429] != 15 || len(msgs.Items) != 5 {
 		t.Fatalf("statuses %v, %d questions stored; want 5 kept (503) and 15 refused (429)", codes, len(msgs.Items))
@@ -420,7 +423,7 @@ func TestMessageListsArePaginated(t *testing.T) {
 	var got []string
 	path := cp + "/messages?limit=3"
 	for pages := 0; ; pages++ {
-		var l list[messageJSON]
+		var l api.List[api.MessageJSON]
 		ts.must(200, req{method: "GET", path: path, token: u.token}).json(&l)
 		if len(l.Items) > 3 || pages > 3 {
 			t.Fatalf("page of %d (limit 3), page %d", len(l.Items), pages)
@@ -436,7 +439,7 @@ func TestMessageListsArePaginated(t *testing.T) {
 	if strings.Join(got, ",") != "m1,m2,m3,m4,m5,m6,m7" {
 		t.Fatalf("paged through %v", got)
 	}
-	var latest list[messageJSON]
+	var latest api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages?limit=2&latest=true", token: u.token}).json(&latest)
 	if len(latest.Items) != 2 || latest.Items[0].Content != "m6" || latest.Items[1].Content != "m7" {
 		t.Fatalf("latest page %+v", latest.Items)
@@ -447,7 +450,7 @@ func TestMessageListsArePaginated(t *testing.T) {
 		PublicID string `json:"public_id"`
 	}
 	ts.must(200, req{method: "POST", path: cp + "/public", token: u.token, body: map[string]bool{"enabled": true}}).json(&pub)
-	var pc publicChat
+	var pc api.PublicChat
 	ts.must(200, req{method: "GET", path: "/api/public/chats/" + pub.PublicID + "?limit=4"}).json(&pc)
 	if len(pc.Messages) != 4 || pc.NextCursor == nil {
 		t.Fatalf("public page: %d messages, next %v", len(pc.Messages), pc.NextCursor)
@@ -471,7 +474,7 @@ func TestJSONReplyWithModelGoneIs503(t *testing.T) {
 	if res.Status != 503 || res.errCode() != "model_unavailable" {
 		t.Fatalf("model gone: %d %s", res.Status, res.Body)
 	}
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if len(msgs.Items) != 2 || msgs.Items[0].Content != "still there?" || msgs.Items[1].Status != "failed" {
 		t.Fatalf("stored %+v", msgs.Items)

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"quire/app/http/api"
 )
 
 type sse struct {
@@ -43,7 +45,7 @@ func parseSSE(t *testing.T, body []byte) []sse {
 func chatFixture(ts *testServer) (user, string) {
 	u := ts.signup("asker")
 	ws := ts.createWorkspace(u, "Acme")
-	var ch chatJSON
+	var ch api.ChatJSON
 	ts.must(201, req{method: "POST", path: "/api/workspaces/" + ws.ID + "/chats", token: u.token, body: map[string]any{}}).json(&ch)
 	return u, "/api/workspaces/" + ws.ID + "/chats/" + ch.ID
 }
@@ -69,18 +71,18 @@ func TestStreamedReplyFromRealOllama(t *testing.T) {
 		json.Unmarshal(e.data, &d)
 		text.WriteString(d.Content)
 	}
-	var done messageJSON
+	var done api.MessageJSON
 	json.Unmarshal(evs[len(evs)-1].data, &done)
 	if text.String() != o.ChatSentence || done.Content != o.ChatSentence || done.Status != "complete" || done.InputTokens == 0 || done.OutputTokens == 0 {
 		t.Fatalf("streamed %q, stored %+v", text.String(), done)
 	}
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if len(msgs.Items) != 2 || msgs.Items[0].Role != "user" || msgs.Items[1].Content != o.ChatSentence || *msgs.Items[1].ParentID != msgs.Items[0].ID {
 		t.Fatalf("stored messages %+v", msgs.Items)
 	}
 	// The chat got a title from its first exchange (written after the reply).
-	var ch chatJSON
+	var ch api.ChatJSON
 	for range 250 { // up to 5 s
 		if ts.must(200, req{method: "GET", path: cp, token: u.token}).json(&ch); ch.Name != "" {
 			break
@@ -96,8 +98,8 @@ func TestJSONRegenerateAndEdit(t *testing.T) {
 	ts, o := newOllamaServer(t)
 	u, cp := chatFixture(ts)
 	var out struct {
-		UserMessage      messageJSON `json:"user_message"`
-		AssistantMessage messageJSON `json:"assistant_message"`
+		UserMessage      api.MessageJSON `json:"user_message"`
+		AssistantMessage api.MessageJSON `json:"assistant_message"`
 	}
 	ts.must(201, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "first"}}).json(&out)
 	if out.UserMessage.SequenceNumber != 1 || out.AssistantMessage.SequenceNumber != 2 || out.AssistantMessage.Content != o.ChatSentence {
@@ -107,7 +109,7 @@ func TestJSONRegenerateAndEdit(t *testing.T) {
 	ts.must(201, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "second"}})
 	// Regenerate replaces the last reply only.
 	ts.must(201, req{method: "POST", path: cp + "/regenerate", token: u.token}).json(&out)
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if len(msgs.Items) != 4 || msgs.Items[3].ID != out.AssistantMessage.ID || msgs.Items[2].Content != "second" || msgs.Items[1].ID != first {
 		t.Fatalf("after regenerate %+v", msgs.Items)
@@ -135,7 +137,7 @@ func TestOllamaDownKeepsTheQuestion(t *testing.T) {
 	if res.errCode() != "model_unavailable" || !strings.Contains(string(res.Body), "Ollama") {
 		t.Fatalf("down: %s", res.Body)
 	}
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if len(msgs.Items) != 1 || msgs.Items[0].Content != "Are you there?" {
 		t.Fatalf("the question was lost: %+v", msgs.Items)
@@ -186,7 +188,7 @@ func TestDroppedStreamIsStoredAsFailed(t *testing.T) {
 	if last := evs[len(evs)-1]; last.name != "error" || !strings.Contains(string(last.data), "stopped before finishing") {
 		t.Fatalf("last event %s %s", last.name, last.data)
 	}
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if a := msgs.Items[1]; a.Status != "failed" || a.Content != "Half of an answer" {
 		t.Fatalf("stored %+v", a)
@@ -245,7 +247,7 @@ func TestStopKeepsThePartialReply(t *testing.T) {
 	base := "http://" + ts.listen()
 	streamWords(t, base, cp+"/messages", u.token, 2) // stop once a couple of words have streamed
 	var stopped struct {
-		AssistantMessage messageJSON `json:"assistant_message"`
+		AssistantMessage api.MessageJSON `json:"assistant_message"`
 	}
 	ts.must(200, req{method: "POST", path: cp + "/stop", token: u.token}).json(&stopped)
 	a := stopped.AssistantMessage
@@ -271,7 +273,7 @@ func TestReplyIsStoredWhenTheBrowserLeaves(t *testing.T) {
 	resp.Body.Close()   // ...and the browser went away
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var msgs list[messageJSON]
+		var msgs api.List[api.MessageJSON]
 		ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 		if len(msgs.Items) == 2 && msgs.Items[1].Status == "complete" {
 			if !strings.HasPrefix(msgs.Items[1].Content, "w0 ") || !strings.Contains(msgs.Items[1].Content, "w14") {
@@ -306,7 +308,7 @@ func TestConcurrentPostsToOneChat(t *testing.T) {
 			t.Fatalf("status %d under concurrent posts", c)
 		}
 	}
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	for i, m := range msgs.Items {
 		if m.SequenceNumber != i+1 {

@@ -4,15 +4,17 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestOpenAICompatibleEndpoints(t *testing.T) {
 	ts, o := newOllamaServer(t)
 	u := ts.signup("dev")
 	ws := ts.createWorkspace(u, "Acme")
-	var key tokenJSON
+	var key api.TokenJSON
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: u.token, body: map[string]string{"name": "sdk", "workspace_id": ws.ID}}).json(&key)
-	var loose tokenJSON
+	var loose api.TokenJSON
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: u.token, body: map[string]string{"name": "loose"}}).json(&loose)
 
 	// Only workspace-bound keys.

@@ -18,6 +18,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"quire/app/config"
+	"quire/app/http/api"
 	"quire/app/llm/ollamatest"
 )
 
@@ -33,7 +34,7 @@ type v1Fixture struct {
 	loose   string // a personal key without a workspace
 	client  openai.Client
 	owner   user
-	ws      workspaceJSON
+	ws      api.WorkspaceJSON
 	started time.Time
 }
 
@@ -45,7 +46,7 @@ func newV1Fixture(t *testing.T, mutate ...func(*config.Config)) *v1Fixture {
 	f := &v1Fixture{ts: ts, o: o, base: "http://" + ts.listen(), started: time.Now()}
 	f.owner = ts.signup("sdk")
 	f.ws = ts.createWorkspace(f.owner, "Acme")
-	var key, loose tokenJSON
+	var key, loose api.TokenJSON
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: f.owner.token, body: map[string]string{"name": "sdk", "workspace_id": f.ws.ID}}).json(&key)
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: f.owner.token, body: map[string]string{"name": "loose"}}).json(&loose)
 	f.key, f.loose = key.Token, loose.Token
@@ -486,9 +487,9 @@ func TestV1MaxTokensIsNotCutSilently(t *testing.T) {
 func TestV1SDKCitationsInTheStream(t *testing.T) {
 	f := newV1Fixture(t)
 	startProcessing(t, f.ts)
-	var kb kbJSON
+	var kb api.KbJSON
 	f.ts.must(201, req{method: "POST", path: "/api/workspaces/" + f.ws.ID + "/knowledge-bases", token: f.owner.token, body: map[string]any{"name": "Policies"}}).json(&kb)
-	var d documentJSON
+	var d api.DocumentJSON
 	f.ts.upload(f.owner, f.ws.ID, "travel.md", []byte("# Travel\n\nEconomy class flights are booked through the travel desk."), map[string]string{"knowledge_base_ids": kb.ID}).json(&d)
 	f.ts.waitReady(f.owner, f.ws.ID, d.ID)
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"quire/app/http/api"
 	"quire/app/knowledge"
 )
 
@@ -19,14 +20,14 @@ func TestDeletedWorkspacesAndAccountsLeaveNoFiles(t *testing.T) {
 	alone := ts.createWorkspace(loner, "Alone")
 	for _, up := range []struct {
 		u  user
-		ws workspaceJSON
+		ws api.WorkspaceJSON
 	}{{owner, keep}, {owner, gone}, {loner, alone}} {
 		if res := ts.upload(up.u, up.ws.ID, "a.md", []byte("# A\n\nalpha"), nil); res.Status != 202 {
 			t.Fatalf("upload: %d %s", res.Status, res.Body)
 		}
 	}
-	dir := func(ws workspaceJSON) string { return filepath.Join(ts.cfg.FilesDir(), ws.ID) }
-	for _, ws := range []workspaceJSON{keep, gone, alone} {
+	dir := func(ws api.WorkspaceJSON) string { return filepath.Join(ts.cfg.FilesDir(), ws.ID) }
+	for _, ws := range []api.WorkspaceJSON{keep, gone, alone} {
 		if files, _ := os.ReadDir(dir(ws)); len(files) != 1 {
 			t.Fatalf("workspace %s holds %d files before the deletes", ws.Name, len(files))
 		}

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"quire/app/settings"
 	"quire/store"
 )
 
 // saveSettings replaces the settings as a whole, without the side effects of
 // PATCH /api/admin/settings: tests set models and URLs up with it.
-func (s *Server) saveSettings(ctx context.Context, st Settings) error {
-	_, _, err := s.updateSettings(ctx, func(cur *Settings) error { *cur = st; return nil })
+func (s *Server) saveSettings(ctx context.Context, st settings.Settings) error {
+	_, _, err := s.settings.Update(ctx, func(cur *settings.Settings) error { *cur = st; return nil })
 	return err
 }
 
@@ -37,7 +38,7 @@ func TestParallelSettingsPatchesKeepBothFields(t *testing.T) {
 		if statuses[0] != 200 || statuses[1] != 200 {
 			t.Fatalf("round %d: statuses %v", round, statuses)
 		}
-		var got Settings
+		var got settings.Settings
 		ts.must(200, req{method: "GET", path: "/api/admin/settings", token: admin.token}).json(&got)
 		if got.TokenLimit != limit || got.AllowPublicChats != (round%2 == 0) {
 			t.Fatalf("round %d: a change was lost: token_limit %d (want %d), allow_public_chats %v", round, got.TokenLimit, limit, got.AllowPublicChats)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"quire/app/auth"
+	qhttp "quire/app/http"
+	"quire/app/http/api"
 	"quire/store"
 )
 
@@ -30,15 +32,15 @@ func isKeyRole(role string) bool { return role == "bound-key" || role == "other-
 // destructive routes (delete workspace, delete account) cannot spoil other cases.
 type world struct {
 	root, owner, admin, member, target, spare, outsider user
-	ws, other                                           workspaceJSON // other: owned by spare, for invitations to the caller
-	team                                                *store.Team   // owned by target, a plain member
-	chat                                                *store.Chat   // made on demand for the caller
+	ws, other                                           api.WorkspaceJSON // other: owned by spare, for invitations to the caller
+	team                                                *store.Team       // owned by target, a plain member
+	chat                                                *store.Chat       // made on demand for the caller
 	kb                                                  *store.KnowledgeBase
 	doc                                                 *store.Document
 	share                                               *store.Share
-	mine                                                workspaceJSON // the owner's second workspace, for the key callers
-	key                                                 user          // the owner with a workspace-bound API key
-	keyWS, elsewhere                                    string        // the key's workspace, and the holder's one it is not bound to
+	mine                                                api.WorkspaceJSON // the owner's second workspace, for the key callers
+	key                                                 user              // the owner with a workspace-bound API key
+	keyWS, elsewhere                                    string            // the key's workspace, and the holder's one it is not bound to
 }
 
 func newWorld(ts *testServer) *world {
@@ -59,7 +61,7 @@ func newWorld(ts *testServer) *world {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	w.ws = workspaceView(ws)
+	w.ws = api.WorkspaceView(ws)
 	for _, m := range []struct {
 		u    user
 		role string
@@ -76,7 +78,7 @@ func newWorld(ts *testServer) *world {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	w.other = workspaceView(other)
+	w.other = api.WorkspaceView(other)
 	return w
 }
 
@@ -110,7 +112,7 @@ func (w *world) keyHolder(ts *testServer, role string) *user {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	w.mine = workspaceView(mine)
+	w.mine = api.WorkspaceView(mine)
 	if err := ts.store.AddMember(ctx, mine.ID, w.spare.ID, "member"); err != nil {
 		ts.t.Fatal(err)
 	}
@@ -353,149 +355,149 @@ func (w *world) body(method, path string, caller *user) any {
 // accessSpec is who may call each route, written from docs/API.md independently of
 // the route table: a wrong entry in the table fails the walk, and a new route
 // fails until its intended access is written down here.
-var accessSpec = map[string]Access{
-	"GET /api/health":                                               Public,
-	"GET /api/ready":                                                Public,
-	"POST /api/auth/signup":                                         Public,
-	"POST /api/auth/login":                                          Public,
-	"POST /api/auth/logout":                                         SignedIn,
-	"POST /api/auth/verify-email":                                   Public,
-	"POST /api/auth/password-reset":                                 Public,
-	"POST /api/auth/password-reset/confirm":                         Public,
-	"GET /api/me":                                                   SignedIn,
-	"PATCH /api/me":                                                 SignedIn,
-	"DELETE /api/me":                                                SignedIn,
-	"POST /api/me/password":                                         SignedIn,
-	"GET /api/me/tokens":                                            SignedIn,
-	"POST /api/me/tokens":                                           SignedIn,
-	"DELETE /api/me/tokens/:id":                                     SignedIn,
-	"GET /api/workspaces":                                           SignedIn,
-	"POST /api/workspaces":                                          SignedIn,
-	"GET /api/workspaces/:ws":                                       WSMember,
-	"PATCH /api/workspaces/:ws":                                     WSAdmin,
-	"DELETE /api/workspaces/:ws":                                    WSOwner,
-	"POST /api/workspaces/:ws/transfer":                             WSOwner,
-	"POST /api/workspaces/:ws/leave":                                WSMember,
-	"GET /api/workspaces/:ws/members":                               WSMember,
-	"POST /api/workspaces/:ws/members":                              WSAdmin,
-	"PATCH /api/workspaces/:ws/members/:user_id":                    WSAdmin,
-	"DELETE /api/workspaces/:ws/members/:user_id":                   WSAdmin,
-	"GET /api/me/invitations":                                       SignedIn,
-	"POST /api/me/invitations/:id/accept":                           SignedIn,
-	"POST /api/me/invitations/:id/decline":                          SignedIn,
-	"GET /api/workspaces/:ws/teams":                                 WSMember,
-	"POST /api/workspaces/:ws/teams":                                WSAdmin,
-	"GET /api/workspaces/:ws/teams/:team":                           WSMember,
-	"PATCH /api/workspaces/:ws/teams/:team":                         TeamManager,
-	"DELETE /api/workspaces/:ws/teams/:team":                        TeamManager,
-	"GET /api/workspaces/:ws/teams/:team/members":                   WSMember,
-	"POST /api/workspaces/:ws/teams/:team/members":                  TeamManager,
-	"DELETE /api/workspaces/:ws/teams/:team/members/:user_id":       TeamManager,
-	"GET /api/workspaces/:ws/invitations":                           WSAdmin,
-	"POST /api/workspaces/:ws/invitations":                          WSAdmin,
-	"DELETE /api/workspaces/:ws/invitations/:id":                    WSAdmin,
-	"POST /api/workspaces/:ws/invitations/:id/resend":               WSAdmin,
-	"POST /api/invitations/:token/accept":                           SignedIn,
-	"POST /api/invitations/:token/decline":                          SignedIn,
-	"GET /api/workspaces/:ws/folders":                               WSMember,
-	"POST /api/workspaces/:ws/folders":                              WSMember,
-	"PATCH /api/workspaces/:ws/folders/:id":                         FolderOwner,
-	"DELETE /api/workspaces/:ws/folders/:id":                        FolderOwner,
-	"GET /w/:ws/teams":                                              WSMember,
-	"GET /w/:ws/folders":                                            WSMember,
-	"GET /invitations":                                              SignedIn,
-	"GET /invite/:token":                                            Public,
-	"GET /api/workspaces/:ws/chats":                                 WSMember,
-	"POST /api/workspaces/:ws/chats":                                WSMember,
-	"GET /api/workspaces/:ws/chats/:chat":                           ChatReader,
-	"PATCH /api/workspaces/:ws/chats/:chat":                         ChatOwner,
-	"DELETE /api/workspaces/:ws/chats/:chat":                        ChatOwner,
-	"GET /api/workspaces/:ws/chats/:chat/messages":                  ChatReader,
-	"GET /api/workspaces/:ws/chats/:chat/shares":                    ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/shares":                   ChatOwner,
-	"DELETE /api/workspaces/:ws/chats/:chat/shares/:share_id":       ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/public":                   ChatOwner,
-	"GET /api/public/chats/:public_id":                              Public,
-	"GET /api/me/shared-chats":                                      SignedIn,
-	"POST /api/workspaces/:ws/chats/:chat/messages":                 ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/regenerate":               ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/messages/:msg/edit":       ChatOwner,
-	"POST /api/workspaces/:ws/chats/:chat/stop":                     ChatOwner,
-	"GET /w/:ws/chats":                                              WSMember,
-	"GET /w/:ws/c/:chat":                                            ChatReader,
-	"GET /shared":                                                   SignedIn,
-	"GET /p/:public_id":                                             Public,
-	"GET /v1/models":                                                WorkspaceKey,
-	"GET /v1/models/:model":                                         WorkspaceKey,
-	"POST /v1/responses":                                            WorkspaceKey,
-	"POST /v1/completions":                                          WorkspaceKey,
-	"POST /v1/chat/completions":                                     WorkspaceKey,
-	"POST /v1/embeddings":                                           WorkspaceKey,
-	"GET /api/me/usage":                                             SignedIn,
-	"GET /api/workspaces/:ws/usage":                                 WSAdmin,
-	"GET /api/workspaces/:ws/usage/limits":                          WSMember,
-	"GET /w/:ws/usage":                                              WSAdmin,
-	"GET /api/billing/plans":                                        SignedIn,
-	"GET /api/workspaces/:ws/billing":                               WSMember,
-	"POST /api/workspaces/:ws/billing/checkout":                     WSOwner,
-	"POST /api/workspaces/:ws/billing/portal":                       WSOwner,
-	"POST /api/stripe/webhook":                                      Public,
-	"GET /w/:ws/billing":                                            WSMember,
-	"GET /api/workspaces/:ws/knowledge-bases":                       WSMember,
-	"POST /api/workspaces/:ws/knowledge-bases":                      WSAdmin,
-	"GET /api/workspaces/:ws/knowledge-bases/:kb":                   KBReader,
-	"PATCH /api/workspaces/:ws/knowledge-bases/:kb":                 KBManager,
-	"DELETE /api/workspaces/:ws/knowledge-bases/:kb":                KBManager,
-	"GET /api/workspaces/:ws/knowledge-bases/:kb/access":            KBManager,
-	"PUT /api/workspaces/:ws/knowledge-bases/:kb/access":            KBManager,
-	"GET /api/workspaces/:ws/knowledge-bases/:kb/documents":         KBReader,
-	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents":        KBManager,
-	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents/remove": KBManager,
-	"POST /api/workspaces/:ws/documents":                            WSMember,
-	"GET /api/workspaces/:ws/documents":                             WSMember,
-	"GET /api/workspaces/:ws/documents/:doc":                        DocReader,
-	"PATCH /api/workspaces/:ws/documents/:doc":                      DocManager,
-	"DELETE /api/workspaces/:ws/documents/:doc":                     DocManager,
-	"GET /api/workspaces/:ws/documents/:doc/file":                   DocReader,
-	"GET /api/workspaces/:ws/documents/:doc/chunks":                 DocReader,
-	"GET /w/:ws/documents":                                          WSMember,
-	"GET /w/:ws/documents/:doc":                                     DocReader,
-	"GET /w/:ws/knowledge":                                          WSMember,
-	"GET /w/:ws/knowledge/:kb":                                      KBReader,
-	"POST /api/workspaces/:ws/documents/url":                        WSMember,
-	"GET /api/admin/models":                                         InstanceAdmin,
-	"POST /api/admin/models/pull":                                   InstanceAdmin,
-	"GET /api/admin/jobs":                                           InstanceAdmin,
-	"GET /admin/models":                                             InstanceAdmin,
-	"GET /admin/jobs":                                               InstanceAdmin,
-	"POST /api/workspaces/:ws/search":                               WSMember,
-	"GET /w/:ws/search":                                             WSMember,
-	"POST /api/workspaces/:ws/documents/:doc/reprocess":             DocManager,
-	"POST /api/admin/reindex":                                       InstanceAdmin,
-	"GET /api/admin/settings":                                       InstanceAdmin,
-	"PATCH /api/admin/settings":                                     InstanceAdmin,
-	"GET /api/admin/users":                                          InstanceAdmin,
-	"PATCH /api/admin/users/:id":                                    InstanceAdmin,
-	"GET /api/admin/outbox":                                         InstanceAdmin,
-	"POST /api/admin/backups":                                       InstanceAdmin,
-	"GET /api/admin/backups":                                        InstanceAdmin,
-	"GET /api/admin/backups/:name":                                  InstanceAdmin,
-	"GET /metrics":                                                  InstanceAdmin, // unless metrics_public
-	"GET /":                                                         SignedIn,
-	"GET /login":                                                    Public,
-	"GET /signup":                                                   Public,
-	"GET /reset":                                                    Public,
-	"GET /reset/confirm":                                            Public,
-	"GET /verify-email":                                             Public,
-	"GET /account":                                                  SignedIn,
-	"GET /workspaces/new":                                           SignedIn,
-	"GET /w/:ws":                                                    WSMember,
-	"GET /w/:ws/members":                                            WSMember,
-	"GET /w/:ws/settings":                                           WSMember,
-	"GET /admin":                                                    InstanceAdmin,
-	"GET /admin/settings":                                           InstanceAdmin,
-	"GET /admin/outbox":                                             InstanceAdmin,
-	"GET /admin/backups":                                            InstanceAdmin,
+var accessSpec = map[string]qhttp.Access{
+	"GET /api/health":                                               qhttp.Public,
+	"GET /api/ready":                                                qhttp.Public,
+	"POST /api/auth/signup":                                         qhttp.Public,
+	"POST /api/auth/login":                                          qhttp.Public,
+	"POST /api/auth/logout":                                         qhttp.SignedIn,
+	"POST /api/auth/verify-email":                                   qhttp.Public,
+	"POST /api/auth/password-reset":                                 qhttp.Public,
+	"POST /api/auth/password-reset/confirm":                         qhttp.Public,
+	"GET /api/me":                                                   qhttp.SignedIn,
+	"PATCH /api/me":                                                 qhttp.SignedIn,
+	"DELETE /api/me":                                                qhttp.SignedIn,
+	"POST /api/me/password":                                         qhttp.SignedIn,
+	"GET /api/me/tokens":                                            qhttp.SignedIn,
+	"POST /api/me/tokens":                                           qhttp.SignedIn,
+	"DELETE /api/me/tokens/:id":                                     qhttp.SignedIn,
+	"GET /api/workspaces":                                           qhttp.SignedIn,
+	"POST /api/workspaces":                                          qhttp.SignedIn,
+	"GET /api/workspaces/:ws":                                       qhttp.WSMember,
+	"PATCH /api/workspaces/:ws":                                     qhttp.WSAdmin,
+	"DELETE /api/workspaces/:ws":                                    qhttp.WSOwner,
+	"POST /api/workspaces/:ws/transfer":                             qhttp.WSOwner,
+	"POST /api/workspaces/:ws/leave":                                qhttp.WSMember,
+	"GET /api/workspaces/:ws/members":                               qhttp.WSMember,
+	"POST /api/workspaces/:ws/members":                              qhttp.WSAdmin,
+	"PATCH /api/workspaces/:ws/members/:user_id":                    qhttp.WSAdmin,
+	"DELETE /api/workspaces/:ws/members/:user_id":                   qhttp.WSAdmin,
+	"GET /api/me/invitations":                                       qhttp.SignedIn,
+	"POST /api/me/invitations/:id/accept":                           qhttp.SignedIn,
+	"POST /api/me/invitations/:id/decline":                          qhttp.SignedIn,
+	"GET /api/workspaces/:ws/teams":                                 qhttp.WSMember,
+	"POST /api/workspaces/:ws/teams":                                qhttp.WSAdmin,
+	"GET /api/workspaces/:ws/teams/:team":                           qhttp.WSMember,
+	"PATCH /api/workspaces/:ws/teams/:team":                         qhttp.TeamManager,
+	"DELETE /api/workspaces/:ws/teams/:team":                        qhttp.TeamManager,
+	"GET /api/workspaces/:ws/teams/:team/members":                   qhttp.WSMember,
+	"POST /api/workspaces/:ws/teams/:team/members":                  qhttp.TeamManager,
+	"DELETE /api/workspaces/:ws/teams/:team/members/:user_id":       qhttp.TeamManager,
+	"GET /api/workspaces/:ws/invitations":                           qhttp.WSAdmin,
+	"POST /api/workspaces/:ws/invitations":                          qhttp.WSAdmin,
+	"DELETE /api/workspaces/:ws/invitations/:id":                    qhttp.WSAdmin,
+	"POST /api/workspaces/:ws/invitations/:id/resend":               qhttp.WSAdmin,
+	"POST /api/invitations/:token/accept":                           qhttp.SignedIn,
+	"POST /api/invitations/:token/decline":                          qhttp.SignedIn,
+	"GET /api/workspaces/:ws/folders":                               qhttp.WSMember,
+	"POST /api/workspaces/:ws/folders":                              qhttp.WSMember,
+	"PATCH /api/workspaces/:ws/folders/:id":                         qhttp.FolderOwner,
+	"DELETE /api/workspaces/:ws/folders/:id":                        qhttp.FolderOwner,
+	"GET /w/:ws/teams":                                              qhttp.WSMember,
+	"GET /w/:ws/folders":                                            qhttp.WSMember,
+	"GET /invitations":                                              qhttp.SignedIn,
+	"GET /invite/:token":                                            qhttp.Public,
+	"GET /api/workspaces/:ws/chats":                                 qhttp.WSMember,
+	"POST /api/workspaces/:ws/chats":                                qhttp.WSMember,
+	"GET /api/workspaces/:ws/chats/:chat":                           qhttp.ChatReader,
+	"PATCH /api/workspaces/:ws/chats/:chat":                         qhttp.ChatOwner,
+	"DELETE /api/workspaces/:ws/chats/:chat":                        qhttp.ChatOwner,
+	"GET /api/workspaces/:ws/chats/:chat/messages":                  qhttp.ChatReader,
+	"GET /api/workspaces/:ws/chats/:chat/shares":                    qhttp.ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/shares":                   qhttp.ChatOwner,
+	"DELETE /api/workspaces/:ws/chats/:chat/shares/:share_id":       qhttp.ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/public":                   qhttp.ChatOwner,
+	"GET /api/public/chats/:public_id":                              qhttp.Public,
+	"GET /api/me/shared-chats":                                      qhttp.SignedIn,
+	"POST /api/workspaces/:ws/chats/:chat/messages":                 qhttp.ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/regenerate":               qhttp.ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/messages/:msg/edit":       qhttp.ChatOwner,
+	"POST /api/workspaces/:ws/chats/:chat/stop":                     qhttp.ChatOwner,
+	"GET /w/:ws/chats":                                              qhttp.WSMember,
+	"GET /w/:ws/c/:chat":                                            qhttp.ChatReader,
+	"GET /shared":                                                   qhttp.SignedIn,
+	"GET /p/:public_id":                                             qhttp.Public,
+	"GET /v1/models":                                                qhttp.WorkspaceKey,
+	"GET /v1/models/:model":                                         qhttp.WorkspaceKey,
+	"POST /v1/responses":                                            qhttp.WorkspaceKey,
+	"POST /v1/completions":                                          qhttp.WorkspaceKey,
+	"POST /v1/chat/completions":                                     qhttp.WorkspaceKey,
+	"POST /v1/embeddings":                                           qhttp.WorkspaceKey,
+	"GET /api/me/usage":                                             qhttp.SignedIn,
+	"GET /api/workspaces/:ws/usage":                                 qhttp.WSAdmin,
+	"GET /api/workspaces/:ws/usage/limits":                          qhttp.WSMember,
+	"GET /w/:ws/usage":                                              qhttp.WSAdmin,
+	"GET /api/billing/plans":                                        qhttp.SignedIn,
+	"GET /api/workspaces/:ws/billing":                               qhttp.WSMember,
+	"POST /api/workspaces/:ws/billing/checkout":                     qhttp.WSOwner,
+	"POST /api/workspaces/:ws/billing/portal":                       qhttp.WSOwner,
+	"POST /api/stripe/webhook":                                      qhttp.Public,
+	"GET /w/:ws/billing":                                            qhttp.WSMember,
+	"GET /api/workspaces/:ws/knowledge-bases":                       qhttp.WSMember,
+	"POST /api/workspaces/:ws/knowledge-bases":                      qhttp.WSAdmin,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb":                   qhttp.KBReader,
+	"PATCH /api/workspaces/:ws/knowledge-bases/:kb":                 qhttp.KBManager,
+	"DELETE /api/workspaces/:ws/knowledge-bases/:kb":                qhttp.KBManager,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb/access":            qhttp.KBManager,
+	"PUT /api/workspaces/:ws/knowledge-bases/:kb/access":            qhttp.KBManager,
+	"GET /api/workspaces/:ws/knowledge-bases/:kb/documents":         qhttp.KBReader,
+	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents":        qhttp.KBManager,
+	"POST /api/workspaces/:ws/knowledge-bases/:kb/documents/remove": qhttp.KBManager,
+	"POST /api/workspaces/:ws/documents":                            qhttp.WSMember,
+	"GET /api/workspaces/:ws/documents":                             qhttp.WSMember,
+	"GET /api/workspaces/:ws/documents/:doc":                        qhttp.DocReader,
+	"PATCH /api/workspaces/:ws/documents/:doc":                      qhttp.DocManager,
+	"DELETE /api/workspaces/:ws/documents/:doc":                     qhttp.DocManager,
+	"GET /api/workspaces/:ws/documents/:doc/file":                   qhttp.DocReader,
+	"GET /api/workspaces/:ws/documents/:doc/chunks":                 qhttp.DocReader,
+	"GET /w/:ws/documents":                                          qhttp.WSMember,
+	"GET /w/:ws/documents/:doc":                                     qhttp.DocReader,
+	"GET /w/:ws/knowledge":                                          qhttp.WSMember,
+	"GET /w/:ws/knowledge/:kb":                                      qhttp.KBReader,
+	"POST /api/workspaces/:ws/documents/url":                        qhttp.WSMember,
+	"GET /api/admin/models":                                         qhttp.InstanceAdmin,
+	"POST /api/admin/models/pull":                                   qhttp.InstanceAdmin,
+	"GET /api/admin/jobs":                                           qhttp.InstanceAdmin,
+	"GET /admin/models":                                             qhttp.InstanceAdmin,
+	"GET /admin/jobs":                                               qhttp.InstanceAdmin,
+	"POST /api/workspaces/:ws/search":                               qhttp.WSMember,
+	"GET /w/:ws/search":                                             qhttp.WSMember,
+	"POST /api/workspaces/:ws/documents/:doc/reprocess":             qhttp.DocManager,
+	"POST /api/admin/reindex":                                       qhttp.InstanceAdmin,
+	"GET /api/admin/settings":                                       qhttp.InstanceAdmin,
+	"PATCH /api/admin/settings":                                     qhttp.InstanceAdmin,
+	"GET /api/admin/users":                                          qhttp.InstanceAdmin,
+	"PATCH /api/admin/users/:id":                                    qhttp.InstanceAdmin,
+	"GET /api/admin/outbox":                                         qhttp.InstanceAdmin,
+	"POST /api/admin/backups":                                       qhttp.InstanceAdmin,
+	"GET /api/admin/backups":                                        qhttp.InstanceAdmin,
+	"GET /api/admin/backups/:name":                                  qhttp.InstanceAdmin,
+	"GET /metrics":                                                  qhttp.InstanceAdmin, // unless metrics_public
+	"GET /":                                                         qhttp.SignedIn,
+	"GET /login":                                                    qhttp.Public,
+	"GET /signup":                                                   qhttp.Public,
+	"GET /reset":                                                    qhttp.Public,
+	"GET /reset/confirm":                                            qhttp.Public,
+	"GET /verify-email":                                             qhttp.Public,
+	"GET /account":                                                  qhttp.SignedIn,
+	"GET /workspaces/new":                                           qhttp.SignedIn,
+	"GET /w/:ws":                                                    qhttp.WSMember,
+	"GET /w/:ws/members":                                            qhttp.WSMember,
+	"GET /w/:ws/settings":                                           qhttp.WSMember,
+	"GET /admin":                                                    qhttp.InstanceAdmin,
+	"GET /admin/settings":                                           qhttp.InstanceAdmin,
+	"GET /admin/outbox":                                             qhttp.InstanceAdmin,
+	"GET /admin/backups":                                            qhttp.InstanceAdmin,
 }
 
 // keyRule is what a personal API key bound to a workspace may reach on a
@@ -665,7 +667,7 @@ func (w *world) callerAs(ts *testServer, role string) *user {
 }
 
 // expect is what a caller of the role must get from r (accessSpec in r.Access, keySpec).
-func expect(r Route, role string) (denied bool, status int) {
+func expect(r qhttp.Route, role string) (denied bool, status int) {
 	if isKeyRole(role) {
 		return keyExpectation(r, keySpec[r.Method+" "+r.Path], role)
 	}
@@ -674,9 +676,9 @@ func expect(r Route, role string) (denied bool, status int) {
 
 // keyExpectation is what a key caller must get. The holder owns the walk's
 // workspace, so where the key is let through they get what the owner gets.
-func keyExpectation(r Route, rule keyRule, role string) (denied bool, status int) {
+func keyExpectation(r qhttp.Route, rule keyRule, role string) (denied bool, status int) {
 	if r.Page {
-		if r.Access == Public {
+		if r.Access == qhttp.Public {
 			return false, 0
 		}
 		return true, 303 // like any visitor without a session
@@ -689,7 +691,7 @@ func keyExpectation(r Route, rule keyRule, role string) (denied bool, status int
 			return true, 403
 		}
 	case keyYes, keyOwnWS:
-		if r.Access == WorkspaceKey || r.Access == Public || r.Access == SignedIn {
+		if r.Access == qhttp.WorkspaceKey || r.Access == qhttp.Public || r.Access == qhttp.SignedIn {
 			return false, 0
 		}
 	}
@@ -716,8 +718,8 @@ func keyListItems(t *testing.T, name string, res response, keyWS string) {
 }
 
 // expectation is what a caller of the given role must get from a route.
-func expectation(r Route, role string) (denied bool, status int) {
-	if r.Access == Public {
+func expectation(r qhttp.Route, role string) (denied bool, status int) {
+	if r.Access == qhttp.Public {
 		return false, 0
 	}
 	if role == "anonymous" {
@@ -727,11 +729,11 @@ func expectation(r Route, role string) (denied bool, status int) {
 		return true, 401
 	}
 	switch r.Access {
-	case SignedIn:
+	case qhttp.SignedIn:
 		return false, 0
-	case WorkspaceKey:
+	case qhttp.WorkspaceKey:
 		return true, 403 // the walk's callers hold session tokens, not workspace keys
-	case InstanceAdmin:
+	case qhttp.InstanceAdmin:
 		if role == "instance-admin" {
 			return false, 0
 		}
@@ -742,10 +744,10 @@ func expectation(r Route, role string) (denied bool, status int) {
 	if role == "outsider" || role == "instance-admin" {
 		return true, 404
 	}
-	if store.RoleRank(role) < store.RoleRank(r.Access.minRole()) {
+	if store.RoleRank(role) < store.RoleRank(r.Access.MinRole()) {
 		return true, 403
 	}
-	if (r.Access == TeamManager || r.Access == KBManager || r.Access == DocManager) && store.RoleRank(role) < store.RoleRank("admin") {
+	if (r.Access == qhttp.TeamManager || r.Access == qhttp.KBManager || r.Access == qhttp.DocManager) && store.RoleRank(role) < store.RoleRank("admin") {
 		return true, 403 // the walk's team, knowledge base and document belong to others
 	}
 	return false, 0
@@ -784,7 +786,7 @@ func TestTenancyRouteWalk(t *testing.T) {
 			res := ts.do(rq)
 			denied, want := expect(r, role)
 			if isKeyRole(role) {
-				if r.Access != Public && strings.Contains(string(res.Body), w.elsewhere) {
+				if r.Access != qhttp.Public && strings.Contains(string(res.Body), w.elsewhere) {
 					t.Errorf("%s: the answer shows the holder's workspace %s, which the key is not bound to: %s", name, w.elsewhere, res.Body)
 				}
 				if rule == keyOwnWS && res.Status == 200 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"quire/app/config"
+	"quire/app/http/api"
 )
 
 func TestUsageIsRecordedWithOllamaCounts(t *testing.T) {
@@ -17,7 +18,7 @@ func TestUsageIsRecordedWithOllamaCounts(t *testing.T) {
 	setModels(t, ts, o)
 	u, cp := chatFixture(ts)
 	var out struct {
-		AssistantMessage messageJSON `json:"assistant_message"`
+		AssistantMessage api.MessageJSON `json:"assistant_message"`
 	}
 	ts.must(201, req{method: "POST", path: cp + "/messages", token: u.token, body: map[string]string{"content": "count me"}}).json(&out)
 	a := out.AssistantMessage
@@ -27,7 +28,7 @@ func TestUsageIsRecordedWithOllamaCounts(t *testing.T) {
 		TotalCost    string `json:"total_cost"`
 		InputTokens  int64  `json:"input_tokens"`
 		OutputTokens int64  `json:"output_tokens"`
-		Series       []usagePointJSON
+		Series       []api.UsagePointJSON
 	}
 	// The title is generated after the reply; wait for its row too.
 	for range 250 { // up to 5 s
@@ -49,8 +50,8 @@ func TestUsageIsRecordedWithOllamaCounts(t *testing.T) {
 		t.Fatalf("cost %s, want %s", byModel.TotalCost, want)
 	}
 	var me struct {
-		TotalCost   string           `json:"total_cost"`
-		ByWorkspace []usagePointJSON `json:"by_workspace"`
+		TotalCost   string               `json:"total_cost"`
+		ByWorkspace []api.UsagePointJSON `json:"by_workspace"`
 	}
 	ts.must(200, req{method: "GET", path: "/api/me/usage", token: u.token}).json(&me)
 	if me.TotalCost != want || len(me.ByWorkspace) != 1 || me.ByWorkspace[0].Label != "Acme" {
@@ -61,7 +62,7 @@ func TestUsageIsRecordedWithOllamaCounts(t *testing.T) {
 		t.Fatalf("workspace_costs %d", costs.CostMicros)
 	}
 	for _, g := range []string{"day", "user"} {
-		var r struct{ Series []usagePointJSON }
+		var r struct{ Series []api.UsagePointJSON }
 		ts.must(200, req{method: "GET", path: "/api/workspaces/" + wsID + "/usage?group_by=" + g, token: u.token}).json(&r)
 		if len(r.Series) != 1 {
 			t.Fatalf("group_by=%s: %+v", g, r.Series)
@@ -90,7 +91,7 @@ func TestPlanLimitRefusesBeforeTheCall(t *testing.T) {
 	if res.errCode() != "quota_exceeded" || !strings.Contains(string(res.Body), "renews") {
 		t.Fatalf("over the limit: %s", res.Body)
 	}
-	var msgs list[messageJSON]
+	var msgs api.List[api.MessageJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
 	if last := msgs.Items[len(msgs.Items)-1]; last.Content != "two" || last.Role != "user" {
 		t.Fatalf("the refused question was lost: %+v", last)

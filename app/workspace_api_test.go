@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"quire/app/http/api"
 )
 
 func TestMemberManagementRules(t *testing.T) {
@@ -37,7 +39,7 @@ func TestMemberManagementRules(t *testing.T) {
 	ts.must(403, req{method: "PATCH", path: memberPath, token: member.token, body: map[string]string{"role": "admin"}})
 	// Promote, then list shows it.
 	ts.must(200, req{method: "PATCH", path: memberPath, token: admin.token, body: map[string]string{"role": "admin"}})
-	var members list[memberJSON]
+	var members api.List[api.MemberJSON]
 	ts.must(200, req{method: "GET", path: base + "/members", token: member.token}).json(&members)
 	roles := map[int64]string{}
 	for _, m := range members.Items {
@@ -65,7 +67,7 @@ func TestTransferLeaveAndDelete(t *testing.T) {
 	if res := ts.must(400, req{method: "POST", path: base + "/transfer", token: owner.token, body: map[string]int64{"user_id": outsider.ID}}); res.errField() != "user_id" {
 		t.Fatalf("transfer to outsider: %s", res.Body)
 	}
-	var after workspaceJSON
+	var after api.WorkspaceJSON
 	ts.must(200, req{method: "POST", path: base + "/transfer", token: owner.token, body: map[string]int64{"user_id": member.ID}}).json(&after)
 	if after.OwnerID != member.ID || after.Role != "admin" {
 		t.Fatalf("after transfer %+v", after)
@@ -88,7 +90,7 @@ func TestAPIKeys(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.signup("scripter")
 	ws1, ws2 := ts.createWorkspace(u, "One"), ts.createWorkspace(u, "Two")
-	var key tokenJSON
+	var key api.TokenJSON
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: u.token, body: map[string]string{"name": "ci", "workspace_id": ws1.ID}}).json(&key)
 	if key.Token == "" || key.WorkspaceID == nil || *key.WorkspaceID != ws1.ID {
 		t.Fatalf("key %+v", key)
@@ -97,7 +99,7 @@ func TestAPIKeys(t *testing.T) {
 	ts.must(200, req{method: "GET", path: "/api/workspaces/" + ws1.ID, token: key.Token})
 	ts.must(403, req{method: "GET", path: "/api/workspaces/" + ws2.ID, token: key.Token})
 	// Listing never shows the secret again.
-	var keys list[tokenJSON]
+	var keys api.List[api.TokenJSON]
 	ts.must(200, req{method: "GET", path: "/api/me/tokens", token: u.token}).json(&keys)
 	if len(keys.Items) != 1 || keys.Items[0].Token != "" || keys.Items[0].LastUsedAt == nil {
 		t.Fatalf("keys %+v", keys.Items)
@@ -127,7 +129,7 @@ func TestAdminUsersAndOutbox(t *testing.T) {
 	ts.must(404, req{method: "PATCH", path: "/api/admin/users/99999", token: root.token, body: map[string]bool{"is_admin": false}})
 	// Reset mail lands in the outbox the admin reads.
 	ts.must(204, req{method: "POST", path: "/api/auth/password-reset", body: map[string]string{"email": root.Email}})
-	var mails list[mailJSON]
+	var mails api.List[api.MailJSON]
 	ts.must(200, req{method: "GET", path: "/api/admin/outbox", token: root.token}).json(&mails)
 	if len(mails.Items) != 1 || mails.Items[0].To != root.Email || mails.Items[0].Sent {
 		t.Fatalf("outbox %+v", mails.Items)
@@ -147,7 +149,7 @@ func TestPagination(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		var l list[workspaceJSON]
+		var l api.List[api.WorkspaceJSON]
 		ts.must(200, req{method: "GET", path: path, token: u.token}).json(&l)
 		for _, w := range l.Items {
 			if seen[w.ID] {
@@ -197,7 +199,7 @@ func TestAddMemberInvitesWithoutEnumeration(t *testing.T) {
 	}
 	// Nobody joined: the victim decides.
 	ts.must(404, req{method: "GET", path: base, token: victim.token})
-	var members list[memberJSON]
+	var members api.List[api.MemberJSON]
 	if ts.must(200, req{method: "GET", path: base + "/members", token: owner.token}).json(&members); len(members.Items) != 1 {
 		t.Fatalf("members before accepting: %+v", members.Items)
 	}

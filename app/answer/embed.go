@@ -12,13 +12,9 @@ import (
 
 // Embed embeds inputs for the caller (/v1/embeddings) under the same
 // admission as a reply: a scheduler place, the estimate reserved, the call
-// accounted to the workspace.
-func (s *Service) Embed(ctx context.Context, wsID string, userID int64, model string, inputs []string) ([][]float32, int, error) {
-	return s.EmbedDimensions(ctx, wsID, userID, model, inputs, 0)
-}
-
-// EmbedDimensions is Embed with vectors of dims dimensions (0: the model's own).
-func (s *Service) EmbedDimensions(ctx context.Context, wsID string, userID int64, model string, inputs []string, dims int) ([][]float32, int, error) {
+// accounted to the workspace. dims > 0 asks for vectors of that many
+// dimensions (0: the model's own).
+func (s *Service) Embed(ctx context.Context, wsID string, userID int64, model string, inputs []string, dims int) ([][]float32, int, error) {
 	tk, err := s.sched.admit(userID, wsID)
 	if err != nil {
 		return nil, 0, err

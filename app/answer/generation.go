@@ -140,3 +140,21 @@ func (r *registry) get(chatID string) *Generation {
 	defer r.mu.Unlock()
 	return r.running[chatID]
 }
+
+// Follow hands each event of g to write, flushing after each batch, until
+// the generation ends or flush fails (the client went away; the reply is
+// still written and stored).
+func (g *Generation) Follow(write func(Event), flush func() error) {
+	cursor := 0
+	for {
+		evs, done, wake := g.Next(cursor)
+		for _, ev := range evs {
+			write(ev)
+		}
+		cursor += len(evs)
+		if err := flush(); err != nil || done {
+			return
+		}
+		<-wake
+	}
+}

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"quire/app/http/request"
+	"quire/app/llm"
+	"quire/store"
+)
+
+type ModelJSON struct {
+	Name          string   `json:"name"`
+	Size          int64    `json:"size"`
+	Family        string   `json:"family"`
+	Parameters    string   `json:"parameter_size"`
+	Capabilities  []string `json:"capabilities"`
+	Chat          bool     `json:"chat"`
+	Embedding     bool     `json:"embedding"`
+	Dimensions    int      `json:"dimensions,omitempty"`
+	ContextLength int      `json:"context_length,omitempty"`
+}
+
+// listModels asks Ollama for its models and what each can do.
+func (s *Handlers) ListModels(ctx context.Context) ([]ModelJSON, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	models, err := s.LLM.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ModelJSON, 0, len(models))
+	for _, m := range models {
+		mj := ModelJSON{Name: m.Name, Size: m.Size, Family: m.Family, Parameters: m.ParameterSize}
+		if info, err := s.LLM.Show(ctx, m.Name); err == nil {
+			mj.Capabilities, mj.Dimensions, mj.ContextLength = info.Capabilities, info.EmbeddingLength, info.ContextLength
+			mj.Chat, mj.Embedding = info.Can("completion"), info.Can("embedding")
+		}
+		out = append(out, mj)
+	}
+	return out, nil
+}
+
+func (s *Handlers) AdminModels(c *fiber.Ctx) error {
+	models, err := s.ListModels(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(List[ModelJSON]{Items: models})
+}
+
+// pullModel streams Ollama's download progress as SSE events.
+func (s *Handlers) PullModel(c *fiber.Ctx) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := request.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Name == "" || len(in.Name) > 200 {
+		return request.Invalid("name", "name must be a model name such as llama3.2 or nomic-embed-text")
+	}
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+		send := func(event string, v any) {
+			b, _ := json.Marshal(v)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
+			_ = w.Flush()
+		}
+		// Detached: a pull keeps going if the admin closes the page.
+		err := s.LLM.Pull(context.Background(), in.Name, func(p llm.Progress) {
+			send("progress", fiber.Map{"status": p.Status, "completed": p.Completed, "total": p.Total})
+		})
+		if err != nil {
+			send("error", fiber.Map{"code": "model_unavailable", "message": "pulling " + in.Name + " failed: " + err.Error()})
+			return
+		}
+		send("done", fiber.Map{"name": in.Name})
+	}))
+	return nil
+}
+
+type TaskJSON struct {
+	ID          int64      `json:"id"`
+	WorkspaceID string     `json:"workspace_id"`
+	DocumentID  string     `json:"document_id"`
+	Kind        string     `json:"kind"`
+	Status      string     `json:"status"`
+	Progress    int        `json:"progress"`
+	Attempts    int        `json:"attempts"`
+	MaxAttempts int        `json:"max_attempts"`
+	LastError   string     `json:"last_error"`
+	RunAfter    time.Time  `json:"run_after"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+}
+
+func taskView(t *store.Task) TaskJSON {
+	return TaskJSON{t.ID, t.WorkspaceID, t.DocumentID, t.Kind, t.Status, t.Progress, t.Attempts, t.MaxAttempts, t.LastError, t.RunAfter, t.CreatedAt, t.FinishedAt}
+}
+
+func (s *Handlers) AdminJobs(c *fiber.Ctx) error {
+	limit, cursor, err := paging(c)
+	if err != nil {
+		return err
+	}
+	before := int64(0)
+	if cursor != "" {
+		if before, err = strconv.ParseInt(cursor, 10, 64); err != nil {
+			return request.Invalid("cursor", "cursor is not one this server issued")
+		}
+	}
+	tasks, err := s.Store.ListTasks(c.UserContext(), store.TaskFilter{Status: c.Query("status"), Kind: c.Query("kind"), BeforeID: before, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	return c.JSON(page(tasks, limit, func(t *store.Task) string { return strconv.FormatInt(t.ID, 10) }, taskView))
+}

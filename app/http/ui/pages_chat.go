@@ -1,0 +1,148 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"quire/app/chat"
+	"quire/app/http/api"
+	"quire/app/http/request"
+	"quire/store"
+)
+
+// messagePage is a message prepared for the transcript template.
+type messagePage struct {
+	api.MessageJSON
+	Sources []chat.Source
+}
+
+func transcript(msgs []store.Message) []messagePage {
+	out := make([]messagePage, len(msgs))
+	for i := range msgs {
+		out[i].MessageJSON = api.MessageView(&msgs[i])
+		_ = json.Unmarshal(msgs[i].Citations, &out[i].Sources)
+	}
+	return out
+}
+
+// kbOption is a knowledge base offered for attaching to a chat.
+type kbOption struct {
+	ID, Name string
+	Attached bool
+}
+
+// chatModels lists the chat-capable models Ollama has (none when it is down).
+func (s *Pages) chatModels(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	models, err := s.LLM.List(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range models {
+		if strings.Contains(strings.ToLower(m.Name), "embed") {
+			continue // embedding models cannot chat
+		}
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func (s *Pages) PageChats(c *fiber.Ctx) error {
+	ws := request.Workspace(c)
+	f := store.ChatFilter{Query: strings.TrimSpace(c.Query("q")), Status: c.Query("status", store.ChatActive), Limit: 200}
+	if f.Status == "all" {
+		f.Status = ""
+	}
+	var folderName string
+	if v := c.Query("folder"); v != "" {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			f.FolderID = &id
+			if id != 0 {
+				if fo, err := s.Store.GetFolder(c.UserContext(), ws.ID, id); err == nil && fo.UserID == request.User(c).ID {
+					folderName = fo.Name
+				}
+			}
+		}
+	}
+	chats, err := s.Store.ListChats(c.UserContext(), ws.ID, request.User(c).ID, f)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "chats", "Chats · "+ws.Name, fiber.Map{"Chats": chats, "Filter": f, "FolderName": folderName, "Status": c.Query("status", store.ChatActive)})
+}
+
+// chatPageMessages is how many of a chat's latest messages its page shows.
+const chatPageMessages = 200
+
+func (s *Pages) PageChat(c *fiber.Ctx) error {
+	ch, ws, u := request.Chat(c), request.Workspace(c), request.User(c)
+	ctx := c.UserContext()
+	// A long chat opens on its latest messages; the API pages through the rest.
+	msgs, err := s.Store.LatestMessages(ctx, ws.ID, ch.ID, math.MaxInt32, chatPageMessages)
+	if err != nil {
+		return err
+	}
+	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.Answer.Running(ch.ID) != nil}
+	if ch.UserID == u.ID {
+		if data["Shares"], err = s.Store.ListShares(ctx, ws.ID, ch.ID); err != nil {
+			return err
+		}
+		if data["Members"], err = s.Store.ListMembers(ctx, ws.ID, 0, 200); err != nil {
+			return err
+		}
+		data["Models"] = s.chatModels(ctx)
+		data["DefaultModel"] = s.Settings.Current().DefaultChatModel
+		data["AllowPublic"] = s.Settings.Current().AllowPublicChats
+		if ch.PublicID != "" {
+			data["PublicURL"] = s.Config.PublicURL() + "/p/" + ch.PublicID
+		}
+		v := store.ViewerFor(ws, u.ID)
+		kbs, err := s.Store.ListKnowledgeBases(ctx, ws.ID, v, "", "", 200)
+		if err != nil {
+			return err
+		}
+		attached := map[string]bool{}
+		for _, id := range ch.KnowledgeBaseIDs {
+			attached[id] = true
+		}
+		var opts []kbOption
+		for _, kb := range kbs {
+			opts = append(opts, kbOption{kb.ID, kb.Name, attached[kb.ID]})
+		}
+		data["KBs"] = opts
+	}
+	title := ch.Name
+	if title == "" {
+		title = "New chat"
+	}
+	return s.render(c, "chat", title, data)
+}
+
+func (s *Pages) PageShared(c *fiber.Ctx) error {
+	chats, err := s.Store.SharedWith(c.UserContext(), request.User(c).ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "shared", "Shared with me", fiber.Map{"Chats": chats})
+}
+
+func (s *Pages) PagePublicChat(c *fiber.Ctx) error {
+	pc, err := s.api.LoadPublicChat(c)
+	if err != nil {
+		return err
+	}
+	msgs := make([]messagePage, len(pc.Messages))
+	for i, m := range pc.Messages {
+		msgs[i].MessageJSON = m
+		_ = json.Unmarshal(m.Citations, &msgs[i].Sources)
+	}
+	return s.render(c, "public_chat", pc.Name, fiber.Map{"Chat": pc, "Messages": msgs})
+}
