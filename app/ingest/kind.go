@@ -1,5 +1,7 @@
 package ingest
 
+import "fmt"
+
 // Kind is a supported document format. Its value is a short, stable name that
 // is safe to store in the database.
 type Kind string
@@ -50,3 +52,30 @@ func (k Kind) label() string {
 }
 
 func (k Kind) String() string { return string(k) }
+
+// KindOfMIME is the kind whose MIME returns mime (as documents store it), or
+// "" when there is none.
+func KindOfMIME(mime string) Kind {
+	for k, info := range kindInfo {
+		if info.mime == mime {
+			return k
+		}
+	}
+	return ""
+}
+
+// Location names page n of a document of this kind the way a citation says
+// it: "p. 2" in a PDF, "slide 3" in a presentation (Section.Page holds either).
+// It is "" when n < 1 or the kind has no pages.
+func (k Kind) Location(n int) string {
+	if n < 1 {
+		return ""
+	}
+	switch k {
+	case KindPDF:
+		return fmt.Sprintf("p. %d", n)
+	case KindPPTX:
+		return fmt.Sprintf("slide %d", n)
+	}
+	return ""
+}
