@@ -9,7 +9,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/ingest"
 	"quire/app/knowledge"
+	"quire/app/units"
 	"quire/store"
 )
 
@@ -19,6 +21,7 @@ type documentJSON struct {
 	OriginalFilename string    `json:"original_filename"`
 	MimeType         string    `json:"mime_type"`
 	FileSize         int64     `json:"file_size"`
+	FileSizeText     string    `json:"file_size_text"` // units.Bytes, so the list a script grows reads like the page
 	SourceURL        string    `json:"source_url,omitempty"`
 	Status           string    `json:"status"`
 	Progress         int       `json:"progress"`
@@ -34,7 +37,7 @@ type documentJSON struct {
 
 func documentView(d *store.Document) documentJSON {
 	v := documentJSON{ID: d.ID, Name: d.Name, OriginalFilename: d.OriginalFilename, MimeType: d.MimeType, FileSize: d.FileSize,
-		SourceURL: d.SourceURL, Status: d.Status, Progress: d.Progress, ProcessingError: d.ProcessingError, ChunkCount: d.ChunkCount,
+		FileSizeText: units.Bytes(d.FileSize), SourceURL: d.SourceURL, Status: d.Status, Progress: d.Progress, ProcessingError: d.ProcessingError, ChunkCount: d.ChunkCount,
 		EmbeddingModel: d.EmbeddingModel, VectorsPending: d.VectorsPending(), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	if d.UploadedBy != 0 {
 		v.UploadedBy = &d.UploadedBy
@@ -205,17 +208,23 @@ type chunkJSON struct {
 	ChunkIndex     int    `json:"chunk_index"`
 	Content        string `json:"content"`
 	PageNumber     *int   `json:"page_number"`
+	Location       string `json:"location"` // "p. 2", "slide 3"; "" without pages
 	SectionHeading string `json:"section_heading"`
 	TokenCount     int    `json:"token_count"`
 	EmbeddingModel string `json:"embedding_model"`
 }
 
-func chunkView(ch *store.Chunk) chunkJSON {
-	v := chunkJSON{ID: ch.ID, ChunkIndex: ch.Index, Content: ch.Content, SectionHeading: ch.Heading, TokenCount: ch.Tokens, EmbeddingModel: ch.EmbeddingModel}
-	if ch.Page > 0 {
-		v.PageNumber = &ch.Page
+// chunkView shows the chunks of d; d's kind says whether a page is a page or a slide.
+func chunkView(d *store.Document) func(ch *store.Chunk) chunkJSON {
+	kind := ingest.KindOfMIME(d.MimeType)
+	return func(ch *store.Chunk) chunkJSON {
+		v := chunkJSON{ID: ch.ID, ChunkIndex: ch.Index, Content: ch.Content, SectionHeading: ch.Heading, TokenCount: ch.Tokens,
+			EmbeddingModel: ch.EmbeddingModel, Location: kind.Location(ch.Page)}
+		if ch.Page > 0 {
+			v.PageNumber = &ch.Page
+		}
+		return v
 	}
-	return v
 }
 
 func (s *Server) documentChunks(c *fiber.Ctx) error {
@@ -234,5 +243,5 @@ func (s *Server) documentChunks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(page(chunks, limit, func(ch *store.Chunk) string { return fmt.Sprint(ch.Index) }, chunkView))
+	return c.JSON(page(chunks, limit, func(ch *store.Chunk) string { return fmt.Sprint(ch.Index) }, chunkView(d)))
 }

@@ -47,7 +47,7 @@ func (s *Server) pageDocument(c *fiber.Ctx) error {
 			kbs = append(kbs, *kb)
 		}
 	}
-	return s.render(c, "document", d.Name, fiber.Map{"Doc": documentView(d), "Chunks": mapSlice(chunks, chunkView), "KBs": kbs,
+	return s.render(c, "document", d.Name, fiber.Map{"Doc": documentView(d), "Chunks": mapSlice(chunks, chunkView(d)), "KBs": kbs,
 		"Manage": knowledge.MayManage(v, d)})
 }
 

@@ -11,6 +11,7 @@ import (
 type ChunkHit struct {
 	Chunk
 	DocumentName string
+	DocumentMIME string // the document's mime_type: its kind says whether a page is a page or a slide
 	// Score: cosine similarity (1 - distance) for vector hits, the negated
 	// BM25 rank for keyword hits; higher is better in both.
 	Score   float64
@@ -126,7 +127,17 @@ const inListMax = 64
 // text is never FTS syntax: every word becomes a quoted term (see ftsQuery),
 // and a chunk matching any of them qualifies, ranked by how well it matches.
 func (s *Store) KeywordSearch(ctx context.Context, wsID string, scope *SearchScope, text string, k int) ([]ChunkHit, error) {
-	q := ftsQuery(text)
+	return s.matchSearch(ctx, wsID, scope, ftsQuery(text), k)
+}
+
+// PhraseSearch is KeywordSearch for chunks that contain the words of text in
+// a row, as typed (up to stemming and case): what "exact words" promises.
+func (s *Store) PhraseSearch(ctx context.Context, wsID string, scope *SearchScope, text string, k int) ([]ChunkHit, error) {
+	return s.matchSearch(ctx, wsID, scope, ftsPhrase(text), k)
+}
+
+// matchSearch ranks the scope's chunks matching the FTS query q by BM25.
+func (s *Store) matchSearch(ctx context.Context, wsID string, scope *SearchScope, q string, k int) ([]ChunkHit, error) {
 	if scope == nil || len(scope.DocumentIDs) == 0 || k <= 0 || q == "" {
 		return nil, nil
 	}
@@ -194,7 +205,7 @@ func (s *Store) Snippets(ctx context.Context, wsID string, seqs []int64, text st
 
 // chunkHits loads chunks by seq, in the order given, with their document names.
 func (s *Store) chunkHits(ctx context.Context, wsID string, seqs []int64) ([]ChunkHit, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+chunkCols+`, d.name FROM document_chunks c JOIN documents d ON d.id = c.document_id
+	rows, err := s.r.QueryContext(ctx, `SELECT `+chunkCols+`, d.name, d.mime_type FROM document_chunks c JOIN documents d ON d.id = c.document_id
 		WHERE c.workspace_id = ? AND c.seq IN (SELECT value FROM json_each(?))`, wsID, jsonIDs(seqs))
 	if err != nil {
 		return nil, err
@@ -205,7 +216,7 @@ func (s *Store) chunkHits(ctx context.Context, wsID string, seqs []int64) ([]Chu
 		var h ChunkHit
 		var created string
 		if err := rows.Scan(&h.Seq, &h.ID, &h.DocumentID, &h.Index, &h.Content, &h.Page, &h.Heading, &h.Tokens, &h.EmbeddingModel, &created,
-			&h.DocumentName); err != nil {
+			&h.DocumentName, &h.DocumentMIME); err != nil {
 			return nil, err
 		}
 		h.CreatedAt = parseTime(created)
@@ -249,6 +260,19 @@ func ftsQuery(text string) string {
 		}
 	}
 	return strings.Join(terms, " OR ")
+}
+
+// ftsPhrase turns what a person typed into one FTS5 phrase of its letter and
+// digit runs ("Refund-policy, 2024" → "refund policy 2024"), matching them
+// only in that order and next to each other; like ftsQuery it can never be
+// FTS syntax. Text without letters or digits gives "", which matches nothing.
+func ftsPhrase(text string) string {
+	const maxTokens = 32
+	tokens := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) })
+	if len(tokens) == 0 {
+		return ""
+	}
+	return `"` + strings.Join(tokens[:min(len(tokens), maxTokens)], " ") + `"`
 }
 
 // Marks that snippet() puts around matched words. Control characters cannot
