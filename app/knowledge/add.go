@@ -116,8 +116,8 @@ func (s *Service) Add(ctx context.Context, wsID string, v store.Viewer, in NewDo
 		case !unsupported:
 			return nil, &fault.Error{Kind: fault.Invalid, Field: "file", Message: msg, Err: err}
 		}
-		return nil, &fault.Error{Kind: fault.Unsupported, Err: err, Message: fmt.Sprintf(
-			"%s: %s. Supported: text, Markdown, HTML, PDF, Word (.docx), CSV, Excel (.xlsx) and PowerPoint (.pptx)", in.Filename, msg)}
+		// msg says what is supported when that helps (not after "save it as .docx").
+		return nil, &fault.Error{Kind: fault.Unsupported, Err: err, Message: fmt.Sprintf("%s: %s", in.Filename, msg)}
 	}
 	name := strings.TrimSpace(in.Name)
 	switch {
