@@ -241,9 +241,12 @@ func (s *Store) chunkHits(ctx context.Context, wsID string, seqs []int64) ([]Chu
 // passages sharing some of them; BM25 ranks those sharing more, and rarer,
 // words first. Quotes, operators (AND, NOT, NEAR), prefixes (*), column
 // filters (:) and parentheses all end up as separators or plain words.
+// English function words are left out when other words remain: a passage
+// sharing only "for the" with a question is no match ("the of" still
+// searches for itself).
 func ftsQuery(text string) string {
 	const maxTerms = 32
-	var terms []string
+	var terms, stop []string
 	seen := map[string]bool{}
 	for _, word := range strings.Fields(text) {
 		tokens := strings.FieldsFunc(strings.ToLower(word), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) })
@@ -251,7 +254,12 @@ func ftsQuery(text string) string {
 			continue
 		}
 		t := `"` + strings.Join(tokens, " ") + `"`
-		if !seen[t] {
+		switch {
+		case seen[t]:
+		case len(tokens) == 1 && stopWords[tokens[0]]:
+			seen[t] = true
+			stop = append(stop, t)
+		default:
 			seen[t] = true
 			terms = append(terms, t)
 		}
@@ -259,8 +267,24 @@ func ftsQuery(text string) string {
 			break
 		}
 	}
+	if len(terms) == 0 {
+		terms = stop[:min(len(stop), maxTerms)]
+	}
 	return strings.Join(terms, " OR ")
 }
+
+// stopWords are the English words too common to say that a passage is about
+// a question.
+var stopWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`a about all am an and any are as at be been being but by can could did do does
+		for from had has have he her his how i if in into is it its me my of on or our she should so some than that
+		the their them then there these they this those to us was we were what when where which who whom why will
+		with would you your`) {
+		m[w] = true
+	}
+	return m
+}()
 
 // ftsPhrase turns what a person typed into one FTS5 phrase of its letter and
 // digit runs ("Refund-policy, 2024" → "refund policy 2024"), matching them
