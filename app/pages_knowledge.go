@@ -1,8 +1,11 @@
 package app
 
 import (
+	"cmp"
+
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/ingest"
 	"quire/app/knowledge"
 	"quire/store"
 )
@@ -48,6 +51,7 @@ func (s *Server) pageDocument(c *fiber.Ctx) error {
 		}
 	}
 	return s.render(c, "document", d.Name, fiber.Map{"Doc": documentView(d), "Chunks": mapSlice(chunks, chunkView(d)), "KBs": kbs,
+		"Kind": cmp.Or(ingest.KindOfMIME(d.MimeType).Name(), d.MimeType),
 		"Manage": knowledge.MayManage(v, d)})
 }
 
