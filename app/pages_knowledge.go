@@ -51,7 +51,7 @@ func (s *Server) pageDocument(c *fiber.Ctx) error {
 		}
 	}
 	return s.render(c, "document", d.Name, fiber.Map{"Doc": documentView(d), "Chunks": mapSlice(chunks, chunkView(d)), "KBs": kbs,
-		"Kind": cmp.Or(ingest.KindOfMIME(d.MimeType).Name(), d.MimeType),
+		"Kind":   cmp.Or(ingest.KindOfMIME(d.MimeType).Name(), d.MimeType),
 		"Manage": knowledge.MayManage(v, d)})
 }
 

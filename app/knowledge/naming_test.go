@@ -19,16 +19,16 @@ import (
 // the page does to its title; a page without one after its address.
 func TestURLDocumentNames(t *testing.T) {
 	pages := map[string]struct{ ctype, body string }{
-		"/late":   {"text/html", "<html><head><script>" + strings.Repeat("var x = 1;\n", 40_000) + "</script><title>Late Title</title></head><body>Text.</body></html>"},
-		"/og":     {"text/html; charset=utf-8", `<html><head><meta property="og:title" content="  Open  Graph Name "></head><body>Text.</body></html>`},
-		"/tw":     {"text/html", `<html><head><meta name="twitter:title" content="Card Name"><title>   </title></head><body>Text.</body></html>`},
-		"/both":   {"text/html", `<html><head><meta property="og:title" content="Social"><title>Real Title</title></head><body>Text.</body></html>`},
-		"/ctrl":   {"text/html", "<html><head><title>Pay\x00roll\x1b[31m \u202eAnnual\u200b\t\n\n  Report\x7f</title></head><body>Text.</body></html>"},
-		"/long":   {"text/html", "<html><head><title>" + strings.Repeat("Longword ", 2000) + "</title></head><body>Text.</body></html>"},
-		"/svg":    {"text/html", `<html><body><svg><title>Menu icon</title></svg><p>Text.</p></body></html>`},
-		"/cp1252": {"text/html; charset=windows-1252", "<html><head><title>Caf\xe9 men\xfc</title></head><body>Text.</body></html>"},
-		"/metacs": {"text/html", "<html><head><meta charset=\"iso-8859-1\"><title>Stra\xdfe</title></head><body>Text.</body></html>"},
-		"/none":   {"text/html", "<html><body><p>No title at all.</p></body></html>"},
+		"/late":                  {"text/html", "<html><head><script>" + strings.Repeat("var x = 1;\n", 40_000) + "</script><title>Late Title</title></head><body>Text.</body></html>"},
+		"/og":                    {"text/html; charset=utf-8", `<html><head><meta property="og:title" content="  Open  Graph Name "></head><body>Text.</body></html>`},
+		"/tw":                    {"text/html", `<html><head><meta name="twitter:title" content="Card Name"><title>   </title></head><body>Text.</body></html>`},
+		"/both":                  {"text/html", `<html><head><meta property="og:title" content="Social"><title>Real Title</title></head><body>Text.</body></html>`},
+		"/ctrl":                  {"text/html", "<html><head><title>Pay\x00roll\x1b[31m \u202eAnnual\u200b\t\n\n  Report\x7f</title></head><body>Text.</body></html>"},
+		"/long":                  {"text/html", "<html><head><title>" + strings.Repeat("Longword ", 2000) + "</title></head><body>Text.</body></html>"},
+		"/svg":                   {"text/html", `<html><body><svg><title>Menu icon</title></svg><p>Text.</p></body></html>`},
+		"/cp1252":                {"text/html; charset=windows-1252", "<html><head><title>Caf\xe9 men\xfc</title></head><body>Text.</body></html>"},
+		"/metacs":                {"text/html", "<html><head><meta charset=\"iso-8859-1\"><title>Stra\xdfe</title></head><body>Text.</body></html>"},
+		"/none":                  {"text/html", "<html><body><p>No title at all.</p></body></html>"},
 		"/docs/%C3%9Cber%20uns/": {"text/html", "<html><body><p>About.</p></body></html>"},
 	}
 	mux := http.NewServeMux()
