@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"quire/app/ingest/ingesttest"
 )
@@ -133,5 +134,65 @@ func TestSizesReadTheSameEverywhere(t *testing.T) {
 	page := string(ts.must(200, req{method: "GET", path: "/w/" + ws.ID + "/documents", token: u.token}).Body)
 	if !strings.Contains(page, "<td>214 bytes</td>") {
 		t.Error("the documents page does not say 214 bytes")
+	}
+}
+
+// Exact-phrase search takes what a person types, however hostile, as words:
+// never FTS syntax, never another workspace's passages, bounded in length.
+func TestExactPhraseSearchHostileInput(t *testing.T) {
+	ts := newTestServer(t)
+	startProcessing(t, ts)
+	u := ts.signup("phrase")
+	ws := ts.createWorkspace(u, "Acme")
+	other := ts.signup("rival")
+	rivalWS := ts.createWorkspace(other, "Rival")
+	var rivalKB kbJSON
+	ts.must(201, req{method: "POST", path: "/api/workspaces/" + rivalWS.ID + "/knowledge-bases", token: other.token, body: map[string]any{"name": "Secret"}}).json(&rivalKB)
+	for _, up := range []struct {
+		who  user
+		ws   string
+		text string
+	}{
+		{u, ws.ID, "The travel refund policy covers trains."},
+		{other, rivalWS.ID, "The travel refund policy of the rival is secret."},
+	} {
+		var d documentJSON
+		ts.upload(up.who, up.ws, "policy.txt", []byte(up.text), nil).json(&d)
+		deadline := time.Now().Add(20 * time.Second)
+		for d.Status != "ready" && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			ts.must(200, req{method: "GET", path: "/api/workspaces/" + up.ws + "/documents/" + d.ID, token: up.who.token}).json(&d)
+		}
+		if d.Status != "ready" {
+			t.Fatalf("document %+v", d)
+		}
+	}
+	search := func(body map[string]any) response {
+		body["mode"] = "keyword"
+		return ts.do(req{method: "POST", path: "/api/workspaces/" + ws.ID + "/search", token: u.token, body: body})
+	}
+	for q, found := range map[string]bool{
+		`travel refund policy`:        true,
+		`"travel refund" policy`:      true,  // quotes are not syntax
+		"travel\x00refund\x1b policy": true,  // control characters separate words
+		`"travel" OR refund*`:         false, // OR and * are a word and nothing: no such phrase
+		`NEAR(travel refund)`:         false,
+		`content:travel refund`:       false,
+		`policy refund travel`:        false, // the words, not in this order
+	} {
+		res := search(map[string]any{"query": q})
+		var out struct{ Results []searchHit }
+		res.json(&out)
+		if res.Status != 200 || (len(out.Results) == 1) != found || len(out.Results) > 1 {
+			t.Errorf("%q: %d %+v", q, res.Status, out.Results)
+		}
+	}
+	if res := search(map[string]any{"query": strings.Repeat("travel ", 200)}); res.Status != 400 || res.errField() != "query" {
+		t.Errorf("a 1,400-character query: %d %s", res.Status, res.Body)
+	}
+	// Another workspace's knowledge base is no scope here: nothing of it leaks.
+	res := search(map[string]any{"query": "travel refund policy", "knowledge_base_ids": []string{rivalKB.ID}})
+	if strings.Contains(string(res.Body), "secret") {
+		t.Errorf("another workspace's passage: %d %s", res.Status, res.Body)
 	}
 }
