@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,7 +30,7 @@ func TestMultiPagePDFChunksKeepTheirPage(t *testing.T) {
 			if c.Page != page {
 				t.Errorf("%q is in a chunk of page %d, want %d", word, c.Page, page)
 			}
-			if got, want := KindPDF.Location(c.Page), "p. "+string(rune('0'+page)); got != want {
+			if got, want := KindPDF.Location(c.Page), fmt.Sprintf("p. %d", page); got != want {
 				t.Errorf("%q is cited %q, want %q", word, got, want)
 			}
 		}
@@ -55,7 +56,7 @@ func TestSlidesAreSlidesWithoutEmptyNotes(t *testing.T) {
 		t.Fatalf("%d chunks for two slides: %#v", len(chunks), chunks)
 	}
 	for i, c := range chunks {
-		if c.Page != i+1 || KindPPTX.Location(c.Page) != "slide "+string(rune('1'+i)) {
+		if c.Page != i+1 || KindPPTX.Location(c.Page) != fmt.Sprintf("slide %d", i+1) {
 			t.Errorf("chunk %d: page %d cited %q", i, c.Page, KindPPTX.Location(c.Page))
 		}
 	}
