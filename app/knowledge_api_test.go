@@ -64,7 +64,11 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 	// The right document is first in every mode for a query sharing its words.
 	for _, mode := range []string{"hybrid", "vector", "keyword"} {
 		var out struct{ Results []api.SearchHit }
-		ts.must(200, req{method: "POST", path: base + "/search", token: u.token, body: map[string]any{"query": "lost badge security office", "mode": mode}}).json(&out)
+		query := "lost badge security office"
+		if mode == "keyword" {
+			query = "lost badge" // exact words: a phrase of the text
+		}
+		ts.must(200, req{method: "POST", path: base + "/search", token: u.token, body: map[string]any{"query": query, "mode": mode}}).json(&out)
 		if len(out.Results) == 0 || out.Results[0].DocumentID != ids["security.md"] {
 			t.Fatalf("%s: top result %+v", mode, out.Results)
 		}
@@ -103,7 +107,7 @@ func TestUploadProcessSearchAndCite(t *testing.T) {
 	ts.waitReady(u, ws.ID, ids["kitchen.md"])
 	ts.must(204, req{method: "DELETE", path: base + "/documents/" + ids["security.md"], token: u.token})
 	var out struct{ Results []api.SearchHit }
-	ts.must(200, req{method: "POST", path: base + "/search", token: u.token, body: map[string]any{"query": "lost badge security office", "mode": "keyword"}}).json(&out)
+	ts.must(200, req{method: "POST", path: base + "/search", token: u.token, body: map[string]any{"query": "lost badge", "mode": "keyword"}}).json(&out)
 	for _, r := range out.Results {
 		if r.DocumentID == ids["security.md"] {
 			t.Fatal("a deleted document is still found")

@@ -344,7 +344,9 @@ func TestFTSQuery(t *testing.T) {
 	for in, want := range map[string]string{
 		`hello world`:    `"hello" OR "world"`,
 		`INV-2024-07`:    `"inv 2024 07"`,
-		`a "b" a`:        `"a" OR "b"`,
+		`a "b" a`:        `"b"`,           // "a" is a function word
+		`the of`:         `"the" OR "of"`, // only function words: they are the query
+		`how do I pay?`:  `"pay"`,
 		`NEAR(x y) *`:    `"near x" OR "y"`,
 		`col:val^ -neg`:  `"col val" OR "neg"`,
 		`Über straße`:    `"über" OR "straße"`,

@@ -11,6 +11,7 @@ import (
 type ChunkHit struct {
 	Chunk
 	DocumentName string
+	DocumentMIME string // the document's mime_type: its kind says whether a page is a page or a slide
 	// Score: cosine similarity (1 - distance) for vector hits, the negated
 	// BM25 rank for keyword hits; higher is better in both.
 	Score   float64
@@ -126,7 +127,17 @@ const inListMax = 64
 // text is never FTS syntax: every word becomes a quoted term (see ftsQuery),
 // and a chunk matching any of them qualifies, ranked by how well it matches.
 func (s *Store) KeywordSearch(ctx context.Context, wsID string, scope *SearchScope, text string, k int) ([]ChunkHit, error) {
-	q := ftsQuery(text)
+	return s.matchSearch(ctx, wsID, scope, ftsQuery(text), k)
+}
+
+// PhraseSearch is KeywordSearch for chunks that contain the words of text in
+// a row, as typed (up to stemming and case): what "exact words" promises.
+func (s *Store) PhraseSearch(ctx context.Context, wsID string, scope *SearchScope, text string, k int) ([]ChunkHit, error) {
+	return s.matchSearch(ctx, wsID, scope, ftsPhrase(text), k)
+}
+
+// matchSearch ranks the scope's chunks matching the FTS query q by BM25.
+func (s *Store) matchSearch(ctx context.Context, wsID string, scope *SearchScope, q string, k int) ([]ChunkHit, error) {
 	if scope == nil || len(scope.DocumentIDs) == 0 || k <= 0 || q == "" {
 		return nil, nil
 	}
@@ -194,7 +205,7 @@ func (s *Store) Snippets(ctx context.Context, wsID string, seqs []int64, text st
 
 // chunkHits loads chunks by seq, in the order given, with their document names.
 func (s *Store) chunkHits(ctx context.Context, wsID string, seqs []int64) ([]ChunkHit, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+chunkCols+`, d.name FROM document_chunks c JOIN documents d ON d.id = c.document_id
+	rows, err := s.r.QueryContext(ctx, `SELECT `+chunkCols+`, d.name, d.mime_type FROM document_chunks c JOIN documents d ON d.id = c.document_id
 		WHERE c.workspace_id = ? AND c.seq IN (SELECT value FROM json_each(?))`, wsID, jsonIDs(seqs))
 	if err != nil {
 		return nil, err
@@ -205,7 +216,7 @@ func (s *Store) chunkHits(ctx context.Context, wsID string, seqs []int64) ([]Chu
 		var h ChunkHit
 		var created string
 		if err := rows.Scan(&h.Seq, &h.ID, &h.DocumentID, &h.Index, &h.Content, &h.Page, &h.Heading, &h.Tokens, &h.EmbeddingModel, &created,
-			&h.DocumentName); err != nil {
+			&h.DocumentName, &h.DocumentMIME); err != nil {
 			return nil, err
 		}
 		h.CreatedAt = parseTime(created)
@@ -230,9 +241,12 @@ func (s *Store) chunkHits(ctx context.Context, wsID string, seqs []int64) ([]Chu
 // passages sharing some of them; BM25 ranks those sharing more, and rarer,
 // words first. Quotes, operators (AND, NOT, NEAR), prefixes (*), column
 // filters (:) and parentheses all end up as separators or plain words.
+// English function words are left out when other words remain: a passage
+// sharing only "for the" with a question is no match ("the of" still
+// searches for itself).
 func ftsQuery(text string) string {
 	const maxTerms = 32
-	var terms []string
+	var terms, stop []string
 	seen := map[string]bool{}
 	for _, word := range strings.Fields(text) {
 		tokens := strings.FieldsFunc(strings.ToLower(word), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) })
@@ -240,7 +254,12 @@ func ftsQuery(text string) string {
 			continue
 		}
 		t := `"` + strings.Join(tokens, " ") + `"`
-		if !seen[t] {
+		switch {
+		case seen[t]:
+		case len(tokens) == 1 && stopWords[tokens[0]]:
+			seen[t] = true
+			stop = append(stop, t)
+		default:
 			seen[t] = true
 			terms = append(terms, t)
 		}
@@ -248,7 +267,36 @@ func ftsQuery(text string) string {
 			break
 		}
 	}
+	if len(terms) == 0 {
+		terms = stop[:min(len(stop), maxTerms)]
+	}
 	return strings.Join(terms, " OR ")
+}
+
+// stopWords are the English words too common to say that a passage is about
+// a question.
+var stopWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`a about all am an and any are as at be been being but by can could did do does
+		for from had has have he her his how i if in into is it its me my of on or our she should so some than that
+		the their them then there these they this those to us was we were what when where which who whom why will
+		with would you your`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// ftsPhrase turns what a person typed into one FTS5 phrase of its letter and
+// digit runs ("Refund-policy, 2024" → "refund policy 2024"), matching them
+// only in that order and next to each other; like ftsQuery it can never be
+// FTS syntax. Text without letters or digits gives "", which matches nothing.
+func ftsPhrase(text string) string {
+	const maxTokens = 32
+	tokens := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) })
+	if len(tokens) == 0 {
+		return ""
+	}
+	return `"` + strings.Join(tokens[:min(len(tokens), maxTokens)], " ") + `"`
 }
 
 // Marks that snippet() puts around matched words. Control characters cannot

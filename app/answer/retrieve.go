@@ -27,7 +27,7 @@ func (s *Service) retrieve(ctx context.Context, r *run) ([]chat.Source, string, 
 	out := make([]chat.Source, len(resp.Results))
 	for i, res := range resp.Results {
 		out[i] = chat.Source{N: i + 1, ChunkID: res.ChunkID, DocumentID: res.DocumentID, DocumentName: res.DocumentName, Heading: res.Heading,
-			Snippet: res.Snippet.Text, Content: res.Content}
+			Location: res.Location, Snippet: res.Snippet.Text, Content: res.Content}
 		if res.Page > 0 {
 			p := res.Page
 			out[i].PageNumber = &p

@@ -24,6 +24,7 @@ type Source struct {
 	DocumentID   string `json:"document_id"`
 	DocumentName string `json:"document_name"`
 	PageNumber   *int   `json:"page_number"`
+	Location     string `json:"location"` // PageNumber as the document's kind names it: "p. 2", "slide 3"
 	Heading      string `json:"section_heading"`
 	Snippet      string `json:"snippet"`
 	Cited        bool   `json:"cited"`
@@ -233,7 +234,10 @@ func PromptRoom(r Request) int { return contextBudget(r) - ReplyBudget(r) }
 func formatSource(n int, s Source) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%d] %s", n, s.DocumentName)
-	if s.PageNumber != nil {
+	switch {
+	case s.Location != "":
+		fmt.Fprintf(&b, ", %s", s.Location)
+	case s.PageNumber != nil: // sources stored before they had a location
 		fmt.Fprintf(&b, ", page %d", *s.PageNumber)
 	}
 	if s.Heading != "" {

@@ -54,8 +54,8 @@ func (o ChunkOptions) withDefaults() ChunkOptions {
 // a word unless a single "word" is longer than a chunk. Each chunk after the
 // first in a section starts with the tail of the previous one (whole words,
 // from a sentence start when possible). Chunks under MinTokens are merged
-// into a neighbour; when that crosses a section boundary the merged
-// section's heading is kept inline. The result is deterministic.
+// into a neighbour on the same page; when that crosses a section boundary
+// the merged section's heading is kept inline. The result is deterministic.
 func Chunks(p *Parsed, opt ChunkOptions) []Chunk {
 	if p == nil {
 		return nil
@@ -141,7 +141,7 @@ func chunkSection(idx int, s Section, opt ChunkOptions) []draft {
 
 // mergeSmall folds drafts under MinTokens into the previous draft (or the
 // previous draft, when it is the small one, into this one) as long as the
-// result stays within MaxTokens.
+// result stays within MaxTokens and both are on the same page.
 func mergeSmall(drafts []draft, opt ChunkOptions) []draft {
 	if opt.MinTokens <= 0 {
 		return drafts
@@ -150,7 +150,9 @@ func mergeSmall(drafts []draft, opt ChunkOptions) []draft {
 	for _, d := range drafts {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
-			if d.own < opt.MinTokens || last.tokens < opt.MinTokens {
+			// Never across a page or slide: a chunk is cited by the page it
+			// starts on, so page 2's text merged into page 1 would be cited "p. 1".
+			if d.page == last.page && (d.own < opt.MinTokens || last.tokens < opt.MinTokens) {
 				own := d.content[d.overlap:]
 				sep := "\n\n"
 				if d.section == last.section {

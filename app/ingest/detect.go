@@ -66,9 +66,9 @@ func Detect(r io.ReaderAt, size int64, filename string) (Kind, error) {
 		}
 		mime, _, _ := strings.Cut(sniffed, ";")
 		if mime == "application/octet-stream" {
-			return "", unsupported("this type of file is not supported; upload PDF, Word, PowerPoint, Excel, CSV, Markdown, HTML or text files")
+			return "", unsupported("this type of file is not supported; upload %s", supported)
 		}
-		return "", unsupported("files of type %s are not supported; upload PDF, Word, PowerPoint, Excel, CSV, Markdown, HTML or text files", mime)
+		return "", unsupported("%s are not supported; upload %s", typeName(mime), supported)
 	}
 	if k := textExt[ext]; k != "" {
 		return k, nil
@@ -76,7 +76,25 @@ func Detect(r io.ReaderAt, size int64, filename string) (Kind, error) {
 	if binaryExt[ext] != "" {
 		return "", unsupported("the file is named %s but its content is not a %s", ext, binaryExt[ext])
 	}
-	return "", unsupported("%s files are not supported; upload PDF, Word, PowerPoint, Excel, CSV, Markdown, HTML or text files", ext)
+	return "", unsupported("%s files are not supported; upload %s", ext, supported)
+}
+
+// supported is the one list of what can be uploaded, named by refusals of
+// other types (and only by them: the caller adds no list of its own).
+const supported = "PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV, Markdown, HTML or plain text files"
+
+// typeName names a sniffed MIME type the way people call such files:
+// image/png → "PNG images", audio/mpeg → "audio files".
+func typeName(mime string) string {
+	major, minor, _ := strings.Cut(mime, "/")
+	switch major {
+	case "image":
+		minor = strings.TrimPrefix(strings.TrimSuffix(minor, "+xml"), "x-")
+		return strings.ToUpper(minor) + " images"
+	case "audio", "video":
+		return major + " files"
+	}
+	return "files of type " + mime
 }
 
 // DetectBytes is Detect for content already in memory.

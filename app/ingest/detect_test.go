@@ -61,7 +61,7 @@ func TestDetect(t *testing.T) {
 		{"json", "a.json", []byte(`{"a":1}`), "", ErrUnsupported, ".json files are not supported"},
 		{"invalid utf-8 txt", "a.txt", []byte("caf\xe9 latin-1"), "", ErrUnsupported, "not UTF-8"},
 		{"utf-16", "a.txt", utf16("hello"), "", ErrUnsupported, "UTF-16"},
-		{"png", "a.png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "", ErrUnsupported, "image/png"},
+		{"png", "a.png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "", ErrUnsupported, "PNG images are not supported"},
 		{"png named txt", "a.txt", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "", ErrUnsupported, "not UTF-8"},
 		{"exe", "setup.exe", append([]byte("MZ\x90\x00\x03\x00\x00\x00"), make([]byte, 64)...), "", ErrUnsupported, "not supported"},
 		{"elf named pdf", "a.pdf", []byte("\x7fELF\x02\x01\x01\x00\x00\x00"), "", ErrUnsupported, "not supported"},

@@ -93,10 +93,11 @@ func buildDOCX(t testing.TB, title string, paras []testPara, tableRows [][]strin
 }
 
 type slide struct {
-	title string
-	body  []string
-	notes string
-	table [][]string
+	title      string
+	body       []string
+	notes      string
+	emptyNotes bool // a notes page whose body placeholder is empty, as PowerPoint writes for every slide
+	table      [][]string
 }
 
 // buildPPTX writes a presentation whose slide files are numbered in reverse
@@ -133,12 +134,16 @@ func buildPPTX(t testing.TB, slides []slide) []byte {
 		}
 		entries = append(entries, zipEntry{fmt.Sprintf("ppt/slides/slide%d.xml", file),
 			`<?xml version="1.0" encoding="UTF-8"?><p:sld xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:r="` + relsNS + `"><p:cSld><p:spTree>` + sp.String() + `</p:spTree></p:cSld></p:sld>`})
-		if s.notes != "" {
+		if s.notes != "" || s.emptyNotes {
+			notesBody := `<a:p><a:endParaRPr lang="en-US"/></a:p>`
+			if s.notes != "" {
+				notesBody = `<a:p><a:r><a:t>` + html.EscapeString(s.notes) + `</a:t></a:r></a:p>`
+			}
 			entries = append(entries,
 				zipEntry{fmt.Sprintf("ppt/slides/_rels/slide%d.xml.rels", file), fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/notesSlide" Target="../notesSlides/notesSlide%d.xml"/></Relationships>`, file)},
 				zipEntry{fmt.Sprintf("ppt/notesSlides/notesSlide%d.xml", file), `<?xml version="1.0" encoding="UTF-8"?><p:notes xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"><p:cSld><p:spTree>` +
 					`<p:sp><p:nvSpPr><p:cNvPr id="2" name="Slide Image"/><p:cNvSpPr/><p:nvPr><p:ph type="sldImg"/></p:nvPr></p:nvSpPr></p:sp>` +
-					`<p:sp><p:nvSpPr><p:cNvPr id="3" name="Notes"/><p:cNvSpPr/><p:nvPr><p:ph type="body" idx="1"/></p:nvPr></p:nvSpPr><p:txBody><a:p><a:r><a:t>` + html.EscapeString(s.notes) + `</a:t></a:r></a:p></p:txBody></p:sp>` +
+					`<p:sp><p:nvSpPr><p:cNvPr id="3" name="Notes"/><p:cNvSpPr/><p:nvPr><p:ph type="body" idx="1"/></p:nvPr></p:nvSpPr><p:txBody>` + notesBody + `</p:txBody></p:sp>` +
 					`</p:spTree></p:cSld></p:notes>`})
 		}
 	}

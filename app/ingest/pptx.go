@@ -248,6 +248,9 @@ func readSlide(z *safeZip, part string, c *collector) (*slideText, error) {
 				case boilerplate[phType]:
 				case (phType == "title" || phType == "ctrTitle") && out.title == "":
 					out.title = oneLine(strings.Join(shapeText, " "))
+				case len(shapeText) == 0:
+					// An empty placeholder (PowerPoint gives every notes page
+					// one) is no paragraph: it made "Notes:" lines of nothing.
 				default:
 					out.body = append(out.body, strings.Join(shapeText, "\n"))
 				}

@@ -19,8 +19,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 
 	"quire/app/fault"
 	"quire/app/ingest"
@@ -69,6 +67,7 @@ type NewDocument struct {
 type staged struct {
 	f      *os.File
 	name   string // the file name Detect and the download use
+	ctype  string // a fetched page's Content-Type, which may name its charset
 	size   int64
 	sha256 string
 }
@@ -117,8 +116,8 @@ func (s *Service) Add(ctx context.Context, wsID string, v store.Viewer, in NewDo
 		case !unsupported:
 			return nil, &fault.Error{Kind: fault.Invalid, Field: "file", Message: msg, Err: err}
 		}
-		return nil, &fault.Error{Kind: fault.Unsupported, Err: err, Message: fmt.Sprintf(
-			"%s: %s. Supported: text, Markdown, HTML, PDF, Word (.docx), CSV, Excel (.xlsx) and PowerPoint (.pptx)", in.Filename, msg)}
+		// msg says what is supported when that helps (not after "save it as .docx").
+		return nil, &fault.Error{Kind: fault.Unsupported, Err: err, Message: fmt.Sprintf("%s: %s", in.Filename, msg)}
 	}
 	name := strings.TrimSpace(in.Name)
 	switch {
@@ -126,12 +125,9 @@ func (s *Service) Add(ctx context.Context, wsID string, v store.Viewer, in NewDo
 	case u == nil:
 		name = src.name
 	case kind == ingest.KindHTML:
-		name = pageTitle(src.f)
-		if name == "" {
-			name = u.Host + u.EscapedPath()
-		}
+		name = cmp.Or(pageTitle(src.f, src.ctype), urlName(u))
 	default:
-		name = u.Host + u.EscapedPath()
+		name = urlName(u)
 	}
 	if name, err = checkName(name); err != nil {
 		return nil, err
@@ -218,7 +214,8 @@ func (s *Service) fetch(ctx context.Context, wsID string, u *url.URL) (*staged, 
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &staged{f: f, name: fetchedName(u, resp.Header.Get("Content-Type")), size: n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+	ctype := resp.Header.Get("Content-Type")
+	return &staged{f: f, name: fetchedName(u, ctype), ctype: ctype, size: n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // detect is ingest.Detect with the size of a ZIP container's central
@@ -338,39 +335,13 @@ func isDirHeader(r io.ReaderAt, at int64) bool {
 	return err == nil && string(sig[:]) == "PK\x01\x02"
 }
 
-// pageTitle is an HTML page's <title>, or "" when it has none in its first
-// 256 KB or it is not UTF-8 (a legacy charset would show as mojibake).
-func pageTitle(r io.ReaderAt) string {
-	z := html.NewTokenizer(io.NewSectionReader(r, 0, 256<<10))
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return ""
-		case html.StartTagToken:
-			if name, _ := z.TagName(); atom.Lookup(name) != atom.Title {
-				continue
-			}
-			if z.Next() != html.TextToken {
-				return ""
-			}
-			t := strings.Join(strings.Fields(string(z.Text())), " ")
-			if !utf8.ValidString(t) {
-				return ""
-			}
-			if r := []rune(t); len(r) > maxName {
-				t = string(r[:maxName])
-			}
-			return t
-		}
-	}
-}
-
 // maxName is the longest name a document may have, in characters.
 const maxName = 200
 
-// checkName checks the name of a document or knowledge base.
+// checkName checks the name of a document or knowledge base, cleaned of
+// control characters and whitespace runs first (see cleanName).
 func checkName(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	name = cleanName(name)
 	if name == "" {
 		return "", fault.Field("name", "name must not be empty")
 	}

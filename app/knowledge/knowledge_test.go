@@ -66,7 +66,7 @@ func TestIngestAndSearch(t *testing.T) {
 	}{
 		{rag.ModeVector, "which ship will sail to the island", "ocean.html"},
 		{rag.ModeVector, "water the green tree", "garden.txt"},
-		{rag.ModeKeyword, "invoice tax", "invoice.md"},
+		{rag.ModeKeyword, "payment date", "invoice.md"}, // keyword mode is exact words: a phrase
 		{rag.ModeKeyword, "guitar", "music.txt"},
 		{rag.ModeHybrid, "the power of the engine", "engine.txt"},
 		{rag.ModeHybrid, "sing a song", "music.txt"},
@@ -108,7 +108,7 @@ func TestRetrievalVisibility(t *testing.T) {
 	twin := e.upload(t, other.ID, "twin-ocean.html", corpus[0].content)
 	e.waitEmbedded(t, other.ID, twin.ID, srv.EmbedModel)
 
-	const q = "ship sail ocean island"
+	const q = "sail across the ocean" // a phrase of the text, for keyword mode
 	for _, mode := range []rag.Mode{rag.ModeVector, rag.ModeKeyword, rag.ModeHybrid} {
 		for _, tc := range []struct {
 			who   store.Viewer
@@ -171,7 +171,7 @@ func TestOllamaDown(t *testing.T) {
 		}
 		e.checkIndexed(t, d, false)
 	}
-	resp := e.search(t, e.admin(), rag.ModeKeyword, "invoice tax")
+	resp := e.search(t, e.admin(), rag.ModeKeyword, "the payment date")
 	if len(resp.Results) == 0 || resp.Results[0].DocumentName != "invoice.md" {
 		t.Errorf("keyword search while the model server is down: %v", names(resp.Results))
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"quire/app/ingest"
 	"quire/app/llm"
 	"quire/store"
 )
@@ -23,7 +24,7 @@ type Mode string
 const (
 	ModeHybrid  Mode = "hybrid"  // vector and keyword, fused (the default)
 	ModeVector  Mode = "vector"  // meaning only; needs the model server
-	ModeKeyword Mode = "keyword" // words only (BM25); works without the model server
+	ModeKeyword Mode = "keyword" // the words as a phrase (BM25); works without the model server
 )
 
 // ParseMode reads a mode; "" is hybrid.
@@ -48,6 +49,13 @@ const (
 	// constant of the original paper, which keeps one list's top hit from
 	// drowning the other list.
 	RRFK = 60
+	// MinSimilarity is the relevance floor: a passage found only by meaning
+	// needs at least this cosine similarity to the query, or it is noise that
+	// happened to be nearest (every query has nearest neighbours). Measured
+	// with quire-tiny-embed over the test corpus (TestRelevanceFloor): related
+	// questions' best passages score 0.36–0.54, nonsense's best 0.04–0.24.
+	// Passages that contain the words pass by keyword search regardless.
+	MinSimilarity = 0.3
 )
 
 // Embedder embeds a query with the instance's current embedding model and
@@ -59,6 +67,9 @@ type Embedder func(ctx context.Context, text string) (vec []float32, model strin
 type Searcher struct {
 	Store *store.Store
 	Embed Embedder
+	// MinSimilarity overrides the package's floor (0 keeps it); models
+	// whose unrelated texts score higher need a higher one.
+	MinSimilarity float64
 }
 
 // Query is one search.
@@ -79,8 +90,13 @@ type Result struct {
 	DocumentName     string
 	KnowledgeBaseIDs []string // those the viewer can see
 	Content          string
-	Page             int // 0: the format has no pages
+	Page             int    // 0: the format has no pages
+	Location         string // Page as a citation names it: "p. 2", "slide 3"; "" without pages
 	Heading          string
+	// Words: the passage contains the query's words (keyword search found
+	// it); Meaning: it is close in meaning (vector search found it above the
+	// floor). One or both are true; they are how a person is told why it matched.
+	Words, Meaning bool
 	// Score orders results (higher is better): the RRF score in hybrid mode,
 	// cosine similarity in vector mode, negated BM25 in keyword mode.
 	Score   float64
@@ -117,6 +133,7 @@ func (s *Searcher) Search(ctx context.Context, q Query) (*Response, error) {
 	var vec, kw []store.ChunkHit
 	if mode != ModeKeyword {
 		vec, err = s.vectorHits(ctx, q, scope, n)
+		vec = s.relevant(vec)
 		switch {
 		case err != nil && mode == ModeHybrid && errors.Is(err, llm.ErrUnavailable):
 			resp.Mode, resp.Warning = ModeKeyword, "only keyword search was used: "+err.Error()
@@ -124,10 +141,16 @@ func (s *Searcher) Search(ctx context.Context, q Query) (*Response, error) {
 			return nil, err
 		}
 	}
-	if resp.Mode != ModeVector {
-		if kw, err = s.Store.KeywordSearch(ctx, q.WorkspaceID, scope, q.Text, n); err != nil {
-			return nil, err
-		}
+	switch {
+	case mode == ModeKeyword:
+		// Asked for exact words: the phrase as typed, never any one word of it.
+		kw, err = s.Store.PhraseSearch(ctx, q.WorkspaceID, scope, q.Text, n)
+	case resp.Mode != ModeVector:
+		// A question in plain words: passages sharing some of them, best first.
+		kw, err = s.Store.KeywordSearch(ctx, q.WorkspaceID, scope, q.Text, n)
+	}
+	if err != nil {
+		return nil, err
 	}
 	var hits []store.ChunkHit
 	switch resp.Mode {
@@ -139,7 +162,21 @@ func (s *Searcher) Search(ctx context.Context, q Query) (*Response, error) {
 		hits = Fuse(RRFK, vec, kw)
 	}
 	hits = hits[:min(len(hits), q.TopK)]
-	return resp, s.fill(ctx, q, hits, resp)
+	return resp, s.fill(ctx, q, hits, found(vec), found(kw), resp)
+}
+
+// relevant drops vector hits under the similarity floor, keeping the order.
+func (s *Searcher) relevant(hits []store.ChunkHit) []store.ChunkHit {
+	floor := cmp.Or(s.MinSimilarity, MinSimilarity)
+	return slices.DeleteFunc(hits, func(h store.ChunkHit) bool { return h.Score < floor })
+}
+
+func found(hits []store.ChunkHit) map[int64]bool {
+	m := make(map[int64]bool, len(hits))
+	for _, h := range hits {
+		m[h.Seq] = true
+	}
+	return m
 }
 
 func (s *Searcher) vectorHits(ctx context.Context, q Query, scope *store.SearchScope, n int) ([]store.ChunkHit, error) {
@@ -187,7 +224,7 @@ func Fuse(k int, lists ...[]store.ChunkHit) []store.ChunkHit {
 
 // fill turns hits into results: knowledge bases, and a snippet for hits that
 // have none (vector hits).
-func (s *Searcher) fill(ctx context.Context, q Query, hits []store.ChunkHit, resp *Response) error {
+func (s *Searcher) fill(ctx context.Context, q Query, hits []store.ChunkHit, byMeaning, byWords map[int64]bool, resp *Response) error {
 	var docIDs []string
 	var need []int64
 	for _, h := range hits {
@@ -219,6 +256,8 @@ func (s *Searcher) fill(ctx context.Context, q Query, hits []store.ChunkHit, res
 		resp.Results = append(resp.Results, Result{
 			ChunkID: h.ID, ChunkIndex: h.Index, DocumentID: h.DocumentID, DocumentName: h.DocumentName,
 			KnowledgeBaseIDs: kb, Content: h.Content, Page: h.Page, Heading: h.Heading,
+			Location: ingest.KindOfMIME(h.DocumentMIME).Location(h.Page),
+			Words:    byWords[h.Seq], Meaning: byMeaning[h.Seq],
 			Score: h.Score, Snippet: sn,
 		})
 	}

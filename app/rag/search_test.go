@@ -103,6 +103,7 @@ func TestSearchModes(t *testing.T) {
 	}
 
 	down = nil
+	q.Text = "garden tree" // a phrase of chunk 1, so keyword (exact words) mode finds it too
 	for _, mode := range []rag.Mode{rag.ModeVector, rag.ModeKeyword, rag.ModeHybrid} {
 		q.Mode = mode
 		resp, err := s.Search(ctx, q)
@@ -116,7 +117,17 @@ func TestSearchModes(t *testing.T) {
 		if len(resp.Results) > 2 {
 			t.Errorf("%s: %d results for top 2", mode, len(resp.Results))
 		}
+		if r.Words != (mode != rag.ModeVector) || r.Meaning != (mode != rag.ModeKeyword) {
+			t.Errorf("%s: matched by words %v, by meaning %v", mode, r.Words, r.Meaning)
+		}
 	}
+	// Exact words are a phrase: both words in another order match nothing.
+	q.Mode, q.Text = rag.ModeKeyword, "tree garden"
+	if resp, err := s.Search(ctx, q); err != nil || len(resp.Results) != 0 {
+		t.Errorf("keyword search for words out of order: %+v, %v", resp, err)
+	}
+	// No floor, so every chunk is a vector hit, the unrelated ones too.
+	s.MinSimilarity = -1
 	// A vector hit sharing no word with the query gets the start of its text.
 	q.Mode, q.Text, q.TopK = rag.ModeVector, "passage", 3
 	resp, _ = s.Search(ctx, q)

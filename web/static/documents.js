@@ -56,7 +56,7 @@
     tbody.querySelector('tr.none')?.remove();
     const tr = document.createElement('tr');
     tr.dataset.doc = d.id; tr.dataset.status = d.status;
-    tr.innerHTML = `<td><a href="/w/${ws}/documents/${esc(d.id)}">${esc(d.name)}</a></td><td>${(d.file_size / 1024).toFixed(1)} KB</td>
+    tr.innerHTML = `<td><a href="/w/${ws}/documents/${esc(d.id)}">${esc(d.name)}</a></td><td>${esc(d.file_size_text)}</td>
       <td class="status">${statusHTML(d)}</td><td class="chunks">${d.chunk_count}</td><td>just now</td>`;
     tbody.prepend(tr);
   }

@@ -10,7 +10,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/http/request"
+	"quire/app/ingest"
 	"quire/app/knowledge"
+	"quire/app/units"
 	"quire/store"
 )
 
@@ -20,6 +22,7 @@ type DocumentJSON struct {
 	OriginalFilename string    `json:"original_filename"`
 	MimeType         string    `json:"mime_type"`
 	FileSize         int64     `json:"file_size"`
+	FileSizeText     string    `json:"file_size_text"` // units.Bytes, so the List a script grows reads like the page
 	SourceURL        string    `json:"source_url,omitempty"`
 	Status           string    `json:"status"`
 	Progress         int       `json:"progress"`
@@ -35,7 +38,7 @@ type DocumentJSON struct {
 
 func DocumentView(d *store.Document) DocumentJSON {
 	v := DocumentJSON{ID: d.ID, Name: d.Name, OriginalFilename: d.OriginalFilename, MimeType: d.MimeType, FileSize: d.FileSize,
-		SourceURL: d.SourceURL, Status: d.Status, Progress: d.Progress, ProcessingError: d.ProcessingError, ChunkCount: d.ChunkCount,
+		FileSizeText: units.Bytes(d.FileSize), SourceURL: d.SourceURL, Status: d.Status, Progress: d.Progress, ProcessingError: d.ProcessingError, ChunkCount: d.ChunkCount,
 		EmbeddingModel: d.EmbeddingModel, VectorsPending: d.VectorsPending(), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	if d.UploadedBy != 0 {
 		v.UploadedBy = &d.UploadedBy
@@ -202,17 +205,23 @@ type ChunkJSON struct {
 	ChunkIndex     int    `json:"chunk_index"`
 	Content        string `json:"content"`
 	PageNumber     *int   `json:"page_number"`
+	Location       string `json:"location"` // "p. 2", "slide 3"; "" without pages
 	SectionHeading string `json:"section_heading"`
 	TokenCount     int    `json:"token_count"`
 	EmbeddingModel string `json:"embedding_model"`
 }
 
-func ChunkView(ch *store.Chunk) ChunkJSON {
-	v := ChunkJSON{ID: ch.ID, ChunkIndex: ch.Index, Content: ch.Content, SectionHeading: ch.Heading, TokenCount: ch.Tokens, EmbeddingModel: ch.EmbeddingModel}
-	if ch.Page > 0 {
-		v.PageNumber = &ch.Page
+// ChunkView shows the chunks of d; d's kind says whether a page is a page or a slide.
+func ChunkView(d *store.Document) func(ch *store.Chunk) ChunkJSON {
+	kind := ingest.KindOfMIME(d.MimeType)
+	return func(ch *store.Chunk) ChunkJSON {
+		v := ChunkJSON{ID: ch.ID, ChunkIndex: ch.Index, Content: ch.Content, SectionHeading: ch.Heading, TokenCount: ch.Tokens,
+			EmbeddingModel: ch.EmbeddingModel, Location: kind.Location(ch.Page)}
+		if ch.Page > 0 {
+			v.PageNumber = &ch.Page
+		}
+		return v
 	}
-	return v
 }
 
 func (s *Handlers) DocumentChunks(c *fiber.Ctx) error {
@@ -231,5 +240,5 @@ func (s *Handlers) DocumentChunks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(page(chunks, limit, func(ch *store.Chunk) string { return fmt.Sprint(ch.Index) }, ChunkView))
+	return c.JSON(page(chunks, limit, func(ch *store.Chunk) string { return fmt.Sprint(ch.Index) }, ChunkView(d)))
 }

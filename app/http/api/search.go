@@ -21,16 +21,27 @@ type SearchHit struct {
 	Content          string        `json:"content"`
 	Highlight        template.HTML `json:"highlight"` // the matching passage, HTML-escaped, terms in <mark>
 	PageNumber       *int          `json:"page_number"`
+	Location         string        `json:"location"` // "p. 2", "slide 3"; "" without pages
 	SectionHeading   string        `json:"section_heading"`
 	Score            float64       `json:"score"`
+	// Match says why the passage was found, for people: "words" (it contains
+	// them), "meaning" (close in meaning), or both. Score only orders results.
+	Match []string `json:"match"`
 }
 
 func HitView(r *rag.Result) SearchHit {
 	h := SearchHit{ChunkID: r.ChunkID, DocumentID: r.DocumentID, DocumentName: r.DocumentName, KnowledgeBaseIDs: r.KnowledgeBaseIDs,
-		Content: r.Content, Highlight: highlight(r.Snippet), SectionHeading: r.Heading, Score: r.Score}
+		Content: r.Content, Highlight: highlight(r.Snippet), SectionHeading: r.Heading, Location: r.Location, Score: r.Score}
 	if r.Page > 0 {
 		p := r.Page
 		h.PageNumber = &p
+	}
+	h.Match = []string{}
+	if r.Words {
+		h.Match = append(h.Match, "words")
+	}
+	if r.Meaning {
+		h.Match = append(h.Match, "meaning")
 	}
 	return h
 }

@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"cmp"
+
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/http/api"
 	"quire/app/http/request"
+	"quire/app/ingest"
 	"quire/app/knowledge"
 	"quire/store"
 )
@@ -49,7 +52,8 @@ func (s *Pages) PageDocument(c *fiber.Ctx) error {
 			kbs = append(kbs, *kb)
 		}
 	}
-	return s.render(c, "document", d.Name, fiber.Map{"Doc": api.DocumentView(d), "Chunks": api.MapSlice(chunks, api.ChunkView), "KBs": kbs,
+	return s.render(c, "document", d.Name, fiber.Map{"Doc": api.DocumentView(d), "Chunks": api.MapSlice(chunks, api.ChunkView(d)), "KBs": kbs,
+		"Kind":   cmp.Or(ingest.KindOfMIME(d.MimeType).Name(), d.MimeType),
 		"Manage": knowledge.MayManage(v, d)})
 }
 

@@ -1,4 +1,5 @@
-// Package ingesttest generates hostile inputs for the document parsers: files
+// Package ingesttest generates documents for tests: small valid PDFs and
+// presentations (documents.go), and hostile inputs for the parsers: files
 // of a few hundred bytes that made the server die with Go fatal errors (which
 // recover cannot catch) or burn a core for hours, before parsing moved into a
 // worker process. They are generated, not committed, so the bytes that matter
