@@ -2,79 +2,33 @@ package app
 
 import (
 	"errors"
-	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
-	"quire/app/config"
+	"quire/app/settings"
 	"quire/store"
 )
 
-func (s *Server) getSettings(c *fiber.Ctx) error { return c.JSON(s.currentSettings()) }
+// settingsJSON is the settings in effect, and which of them the configuration
+// fixes (with where: "--ollama-url", "QUIRE_OLLAMA_URL", "config file").
+type settingsJSON struct {
+	Settings
+	Locked map[string]string `json:"locked"`
+}
+
+func (s *Server) settingsView(st Settings) settingsJSON {
+	return settingsJSON{st, s.settings.Locked()}
+}
+
+func (s *Server) getSettings(c *fiber.Ctx) error { return c.JSON(s.settingsView(s.currentSettings())) }
 
 func (s *Server) patchSettings(c *fiber.Ctx) error {
-	var in struct {
-		SignupPolicy          *string `json:"signup_policy"`
-		DefaultChatModel      *string `json:"default_chat_model"`
-		DefaultEmbeddingModel *string `json:"default_embedding_model"`
-		OllamaURL             *string `json:"ollama_url"`
-		AllowPublicChats      *bool   `json:"allow_public_chats"`
-		AllowPrivateURLs      *bool   `json:"allow_private_urls"`
-		MaxUploadMB           *int    `json:"max_upload_mb"`
-		TokenLimit            *int64  `json:"token_limit"`
-		CreditLimit           *string `json:"credit_limit"`
-	}
+	var in settings.Patch
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	old, st, err := s.updateSettings(c.UserContext(), func(st *Settings) error {
-		if v := in.SignupPolicy; v != nil {
-			if *v != SignupOpen && *v != SignupInviteOnly && *v != SignupClosed {
-				return invalid("signup_policy", "signup_policy must be \"open\", \"invite_only\" or \"closed\"")
-			}
-			st.SignupPolicy = *v
-		}
-		if v := in.OllamaURL; v != nil {
-			if u, err := url.Parse(*v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return invalid("ollama_url", "ollama_url must be an http(s) URL such as http://127.0.0.1:11434")
-			}
-			st.OllamaURL = *v
-		}
-		if v := in.MaxUploadMB; v != nil {
-			if *v < 1 || *v > s.cfg.MaxUploadMB {
-				return invalid("max_upload_mb", "max_upload_mb must be from 1 to %d (the server's configured cap)", s.cfg.MaxUploadMB)
-			}
-			st.MaxUploadMB = *v
-		}
-		if v := in.TokenLimit; v != nil {
-			if *v < 0 {
-				return invalid("token_limit", "token_limit must be 0 (unlimited) or more")
-			}
-			st.TokenLimit = *v
-		}
-		if v := in.CreditLimit; v != nil {
-			m, err := config.Micros(*v)
-			if err != nil {
-				return invalid("credit_limit", "credit_limit must be an amount like 25.00, or empty for unlimited")
-			}
-			st.CreditLimitMicros, st.CreditLimit = m, ""
-			if m > 0 {
-				st.CreditLimit = config.FormatMicros(m)
-			}
-		}
-		for p, v := range map[*string]*string{&st.DefaultChatModel: in.DefaultChatModel, &st.DefaultEmbeddingModel: in.DefaultEmbeddingModel} {
-			if v != nil {
-				*p = *v
-			}
-		}
-		for p, v := range map[*bool]*bool{&st.AllowPublicChats: in.AllowPublicChats, &st.AllowPrivateURLs: in.AllowPrivateURLs} {
-			if v != nil {
-				*p = *v
-			}
-		}
-		return nil
-	})
+	old, st, err := s.settings.Apply(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
@@ -91,7 +45,7 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 			s.log.Error("queue re-embedding", "err", err)
 		}
 	}
-	return c.JSON(st)
+	return c.JSON(s.settingsView(st))
 }
 
 // reindex re-embeds every document with the current embedding model, in the background.

@@ -17,6 +17,7 @@ import (
 
 	"quire/app/auth"
 	"quire/app/config"
+	"quire/app/settings"
 	"quire/store"
 )
 
@@ -315,9 +316,11 @@ func (s *Server) pageAdminUsers(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageAdminSettings(c *fiber.Ctx) error {
-	return s.render(c, "admin_settings", "Settings · Admin", fiber.Map{
-		"Settings": s.currentSettings(), "SMTP": s.cfg.SMTP.Host != "", "ConfigCap": s.cfg.MaxUploadMB,
-	})
+	data := fiber.Map{"Settings": s.currentSettings(), "SMTP": s.cfg.SMTP.Host != "", "ConfigCap": s.cfg.MaxUploadMB}
+	if src := s.settings.Locked()["ollama_url"]; src != "" {
+		data["OllamaURLSource"] = settings.SourceText(src)
+	}
+	return s.render(c, "admin_settings", "Settings · Admin", data)
 }
 
 func (s *Server) pageAdminOutbox(c *fiber.Ctx) error {

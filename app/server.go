@@ -29,6 +29,7 @@ import (
 	"quire/app/mail"
 	"quire/app/ops"
 	"quire/app/plan"
+	"quire/app/settings"
 	"quire/store"
 )
 
@@ -65,8 +66,7 @@ type Server struct {
 	stopHousekeeping context.CancelFunc // ends the hourly sweep Start began
 	housekeeping     sync.WaitGroup
 
-	mu       sync.RWMutex
-	settings Settings
+	settings *settings.Service // what the instance admin changes at run time
 }
 
 // New builds the server over an open store; web is the embedded UI (templates, static).
@@ -81,7 +81,11 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	if cfg.V1RequestsPerMinute > 0 {
 		s.v1Calls = limit.New(cfg.V1RequestsPerMinute, time.Minute)
 	}
-	if err := s.loadSettings(ctx); err != nil {
+	sc := settings.FromConfig(st, &cfg)
+	// The model client follows the URL in effect; it exists once initKnowledge ran.
+	sc.SetOllamaURL = func(u string) error { return s.llm.SetBaseURL(u) }
+	var err error
+	if s.settings, err = settings.Load(ctx, sc); err != nil {
 		return nil, err
 	}
 	if err := s.loadSecret(ctx); err != nil {
@@ -216,20 +220,8 @@ func (s *Server) loadSecret(ctx context.Context) error {
 	return err
 }
 
-// Settings are what the instance admin changes at run time.
-type Settings struct {
-	SignupPolicy          string `json:"signup_policy"`
-	DefaultChatModel      string `json:"default_chat_model"`
-	DefaultEmbeddingModel string `json:"default_embedding_model"`
-	OllamaURL             string `json:"ollama_url"`
-	AllowPublicChats      bool   `json:"allow_public_chats"`
-	AllowPrivateURLs      bool   `json:"allow_private_urls"`
-	MaxUploadMB           int    `json:"max_upload_mb"`
-	// Limits of the self-hosted plan per month (0 = unlimited).
-	TokenLimit        int64  `json:"token_limit"`
-	CreditLimitMicros int64  `json:"-"`
-	CreditLimit       string `json:"credit_limit"` // decimal, e.g. "25.00"; "" = unlimited
-}
+// Settings are what the instance admin changes at run time (package settings).
+type Settings = settings.Settings
 
 // Signup policies.
 const (
@@ -238,54 +230,12 @@ const (
 	SignupClosed     = account.SignupClosed
 )
 
-func (s *Server) loadSettings(ctx context.Context) error {
-	st := Settings{
-		SignupPolicy:     SignupOpen,
-		OllamaURL:        s.cfg.OllamaURL,
-		AllowPublicChats: true,
-		MaxUploadMB:      s.cfg.MaxUploadMB,
-	}
-	if err := s.store.GetSetting(ctx, "instance", &st); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	// The config file's Ollama URL wins when it was changed there after the admin set one.
-	if st.OllamaURL == "" {
-		st.OllamaURL = s.cfg.OllamaURL
-	}
-	st.MaxUploadMB = min(st.MaxUploadMB, s.cfg.MaxUploadMB)
-	st.CreditLimitMicros, _ = config.Micros(st.CreditLimit) // stored as its decimal string
-	s.settings = st
-	return nil
-}
+func (s *Server) currentSettings() Settings { return s.settings.Get() }
 
-func (s *Server) currentSettings() Settings {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.settings
-}
-
-// updateSettings applies change to the current settings and stores the result,
-// holding the lock from the read to the write so that two concurrent updates of
-// different fields both survive. An error from change leaves everything as it was.
+// updateSettings applies change to the current settings and stores the result
+// as one step (settings.Service.Update).
 func (s *Server) updateSettings(ctx context.Context, change func(*Settings) error) (old, updated Settings, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, updated = s.settings, s.settings
-	if err := change(&updated); err != nil {
-		return old, old, err
-	}
-	// The Ollama client follows the stored URL; a URL it refuses is refused
-	// before anything is stored.
-	if updated.OllamaURL != old.OllamaURL {
-		if err := s.llm.SetBaseURL(updated.OllamaURL); err != nil {
-			return old, old, fault.Field("ollama_url", "%s", err.Error())
-		}
-	}
-	if err := s.store.PutSetting(ctx, "instance", updated); err != nil {
-		return old, old, err
-	}
-	s.settings = updated
-	return old, updated, nil
+	return s.settings.Update(ctx, change)
 }
 
 // handleError renders every error in the contract's shape: JSON for the API,
