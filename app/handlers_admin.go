@@ -93,7 +93,7 @@ func (s *Server) patchUser(c *fiber.Ctx) error {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("user")
 	case errors.Is(err, store.ErrConflict):
-		return conflict("the instance must keep at least one active administrator")
+		return conflict("Quire must keep at least one active administrator, so this change was not made. Make someone else an administrator first.")
 	case err != nil:
 		return err
 	}

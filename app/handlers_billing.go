@@ -317,7 +317,8 @@ func (s *Server) stripeWebhook(c *fiber.Ctx) error {
 func (s *Server) pageBilling(c *fiber.Ctx) error {
 	ws := workspaceOf(c)
 	if s.billing == nil {
-		return c.Redirect("/w/"+ws.ID, fiber.StatusSeeOther)
+		// Said on the page asked for: sending people to the overview left them wondering where billing went.
+		return s.render(c, "billing", "Billing · "+ws.Name, fiber.Map{"Off": true, "Plan": s.plan.OrFree(c.UserContext(), ws.ID).Name, "Admin": userOf(c).IsAdmin})
 	}
 	v, err := s.loadWorkspaceBilling(c.UserContext(), ws)
 	if err != nil {

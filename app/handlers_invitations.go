@@ -14,6 +14,9 @@ import (
 type invitationWithLink struct {
 	invitationJSON
 	InviteURL string `json:"invite_url"`
+	// Mailed is false when no mail server is configured: the mail only went
+	// to the outbox, and the link must be handed over by the inviter.
+	Mailed bool `json:"mailed"`
 }
 
 func (s *Server) inviteURL(secret string) string { return s.account.InviteURL(secret) }
@@ -22,7 +25,7 @@ func (s *Server) inviteURL(secret string) string { return s.account.InviteURL(se
 func goneReason(i *store.Invitation) error { return account.GoneReason(i) }
 
 func (s *Server) withLink(inv *store.Invitation, secret string) invitationWithLink {
-	return invitationWithLink{invitationView(inv), s.inviteURL(secret)}
+	return invitationWithLink{invitationView(inv), s.inviteURL(secret), s.cfg.SMTP.Host != ""}
 }
 
 func (s *Server) listInvitations(c *fiber.Ctx) error {

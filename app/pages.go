@@ -139,6 +139,7 @@ func (s *Server) render(c *fiber.Ctx, name, title string, data any) error {
 			return err
 		}
 		v.Workspaces = ws
+		v.Workspace = s.layoutWorkspace(c, name, ws)
 		inv, err := s.account.Pending(c.UserContext(), id.user)
 		if err != nil {
 			return err
@@ -269,7 +270,8 @@ func (s *Server) pageWorkspace(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "workspace", ws.Name, fiber.Map{"MemberCount": len(members), "Docs": mapSlice(docs, documentView), "KBCount": len(kbs)})
+	return s.render(c, "workspace", ws.Name, fiber.Map{"MemberCount": len(members), "Docs": mapSlice(docs, documentView), "KBCount": len(kbs),
+		"PlanName": s.plan.OrFree(ctx, ws.ID).Name})
 }
 
 func (s *Server) pageMembers(c *fiber.Ctx) error {
@@ -278,7 +280,7 @@ func (s *Server) pageMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{"Members": members, "Me": userOf(c).ID}
+	data := fiber.Map{"Members": members, "Me": userOf(c).ID, "Mailed": s.cfg.SMTP.Host != ""}
 	if store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin) {
 		if data["Invitations"], err = s.store.ListInvitations(c.UserContext(), ws.ID); err != nil {
 			return err
@@ -328,7 +330,7 @@ func (s *Server) pageAdminOutbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "admin_outbox", "Outbox · Admin", fiber.Map{"Mail": mail, "SMTP": s.cfg.SMTP.Host != ""})
+	return s.render(c, "admin_outbox", "Outbox · Admin", fiber.Map{"Mail": s.outboxView(mail), "SMTP": s.cfg.SMTP.Host != ""})
 }
 
 func (s *Server) pageTeams(c *fiber.Ctx) error {
@@ -380,13 +382,10 @@ func (s *Server) pageInvite(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageAdminModels(c *fiber.Ctx) error {
-	st := s.currentSettings()
-	data := fiber.Map{"ChatModel": st.DefaultChatModel, "EmbedModel": st.DefaultEmbeddingModel}
-	models, err := s.listModels(c.UserContext())
+	data, err := s.adminModelsData(c.UserContext())
 	if err != nil {
-		data["Error"] = "The model server cannot be reached: " + err.Error()
+		return err
 	}
-	data["Models"] = models
 	return s.render(c, "admin_models", "Models · Admin", data)
 }
 
@@ -395,5 +394,9 @@ func (s *Server) pageAdminJobs(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "admin_jobs", "Jobs · Admin", fiber.Map{"Tasks": tasks})
+	names, err := s.store.NamesOfTasks(c.UserContext(), tasks)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin_jobs", "Jobs · Admin", fiber.Map{"Tasks": tasks, "Names": names})
 }
