@@ -143,7 +143,7 @@ func (s *Server) adminJobs(c *fiber.Ctx) error {
 func pullFailure(name string, err error) string {
 	if fault.Is(err, fault.Unavailable) && !errors.Is(err, llm.ErrModelNotFound) {
 		if msg := strings.ToLower(err.Error()); strings.Contains(msg, "cannot reach") || strings.Contains(msg, "did not answer") {
-			return "Ollama cannot be reached, so " + name + " was not pulled. Start Ollama or correct its URL in Settings, then try again."
+			return "Ollama cannot be reached, so " + name + " was not pulled. Start Ollama or correct its URL, then try again."
 		}
 	}
 	switch msg := strings.ToLower(err.Error()); {

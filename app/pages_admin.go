@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/settings"
 	"quire/store"
 )
 
@@ -15,7 +16,11 @@ import (
 // as a form: a form of empty choices would save both defaults as "none".
 func (s *Server) adminModelsData(ctx context.Context) (fiber.Map, error) {
 	st := s.currentSettings()
-	data := fiber.Map{"ChatModel": st.DefaultChatModel, "EmbedModel": st.DefaultEmbeddingModel, "OllamaURL": s.llm.BaseURL()}
+	data := fiber.Map{"ChatModel": st.DefaultChatModel, "EmbedModel": st.DefaultEmbeddingModel, "OllamaURL": s.llm.BaseURL(),
+		"FixURL": "correct its URL in Settings"}
+	if src := s.settings.Locked()["ollama_url"]; src != "" {
+		data["FixURL"] = "correct its URL (" + settings.SourceText(src) + ")"
+	}
 	models, err := s.listModels(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
