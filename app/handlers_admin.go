@@ -51,7 +51,7 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 // reindex re-embeds every document with the current embedding model, in the background.
 func (s *Server) reindex(c *fiber.Ctx) error {
 	if s.currentSettings().DefaultEmbeddingModel == "" {
-		return invalid("default_embedding_model", "choose an embedding model first (Administration → Models)")
+		return invalid("default_embedding_model", "Choose an embedding model first, in Administration → Models.")
 	}
 	n, err := s.knowledge.Reindex(c.UserContext())
 	if err != nil {
