@@ -94,21 +94,21 @@ func (s *Server) pullModel(c *fiber.Ctx) error {
 }
 
 type taskJSON struct {
-	ID          int64      `json:"id"`
-	WorkspaceID string     `json:"workspace_id"`
-	DocumentID  string     `json:"document_id"`
+	ID          int64  `json:"id"`
+	WorkspaceID string `json:"workspace_id"`
+	DocumentID  string `json:"document_id"`
 	// The names people read; "" for a task of the whole instance or a deleted document.
-	WorkspaceName string `json:"workspace_name"`
-	DocumentName  string `json:"document_name"`
-	Kind        string     `json:"kind"`
-	Status      string     `json:"status"`
-	Progress    int        `json:"progress"`
-	Attempts    int        `json:"attempts"`
-	MaxAttempts int        `json:"max_attempts"`
-	LastError   string     `json:"last_error"`
-	RunAfter    time.Time  `json:"run_after"`
-	CreatedAt   time.Time  `json:"created_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
+	WorkspaceName string     `json:"workspace_name"`
+	DocumentName  string     `json:"document_name"`
+	Kind          string     `json:"kind"`
+	Status        string     `json:"status"`
+	Progress      int        `json:"progress"`
+	Attempts      int        `json:"attempts"`
+	MaxAttempts   int        `json:"max_attempts"`
+	LastError     string     `json:"last_error"`
+	RunAfter      time.Time  `json:"run_after"`
+	CreatedAt     time.Time  `json:"created_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
 }
 
 func taskView(t *store.Task, n store.TaskNames) taskJSON {
