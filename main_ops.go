@@ -85,7 +85,7 @@ func doctorCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	checks := ops.Doctor(context.Background(), ops.DoctorInput{
-		DataDir: cfg.DataDir, DBPath: cfg.DBPath(), BackupsDir: cfg.BackupsDir(), OllamaURL: cfg.OllamaURL,
+		DataDir: cfg.DataDir, DBPath: cfg.DBPath(), BackupsDir: cfg.BackupsDir(), OllamaURL: cfg.OllamaURL, OllamaURLSource: cfg.Source("ollama_url"),
 		BackupInterval: cfg.BackupInterval.Duration, FullIntegrity: *full,
 	})
 	if ops.Report(stdout, checks) {

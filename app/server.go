@@ -44,7 +44,7 @@ type Server struct {
 	log    *slog.Logger
 	secret []byte // instance secret for CSRF tokens
 
-	settings  *settings.Store
+	settings  *settings.Service
 	mailer    *mail.Mailer
 	chatPosts *limit.Limiter // chat messages posted per user per minute (package answer bounds replies)
 
@@ -73,8 +73,10 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		chatPosts: limit.New(cfg.Generation.PostsPerMinute, time.Minute),
 	}
 	var err error
-	// The Ollama client follows the stored URL (set before the client exists: see initKnowledge).
-	if s.settings, err = settings.Load(ctx, st, cfg, func(url string) error { return s.llm.SetBaseURL(url) }); err != nil {
+	sc := settings.FromConfig(st, &cfg)
+	// The model client follows the URL in effect; it exists once initKnowledge ran.
+	sc.SetOllamaURL = func(u string) error { return s.llm.SetBaseURL(u) }
+	if s.settings, err = settings.Load(ctx, sc); err != nil {
 		return nil, err
 	}
 	if err := s.loadSecret(ctx); err != nil {
@@ -123,7 +125,7 @@ func (s *Server) deps() *deps.Deps {
 	}
 }
 
-func (s *Server) currentSettings() settings.Settings { return s.settings.Current() }
+func (s *Server) currentSettings() settings.Settings { return s.settings.Get() }
 
 // Start begins background document processing (serve calls it; most tests
 // do not, so their documents stay pending).

@@ -80,9 +80,9 @@ func slowOllama(t *testing.T) string {
 // not left "streaming" forever.
 func TestKillDuringStreamedReply(t *testing.T) {
 	ollama := slowOllama(t)
-	in := start(t, "")
+	in := start(t, "", "QUIRE_OLLAMA_URL="+ollama)
 	token, wsID := owner(t, in)
-	if code := in.api("PATCH", "/api/admin/settings", token, map[string]string{"ollama_url": ollama, "default_chat_model": "slow"}, nil); code != 200 {
+	if code := in.api("PATCH", "/api/admin/settings", token, map[string]string{"default_chat_model": "slow"}, nil); code != 200 {
 		t.Fatalf("settings: %d", code)
 	}
 	var chat struct{ ID string }

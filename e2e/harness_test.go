@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -92,7 +93,13 @@ func start(t *testing.T, dataDir string, env ...string) *instance {
 	}
 	addr := freePort(t)
 	in := &instance{t: t, URL: "http://" + addr, DataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
-	in.cmd = exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--ollama-url", "http://127.0.0.1:1")
+	args := []string{"serve", "--listen", addr, "--data-dir", dataDir}
+	// Nothing listens on port 1, so Ollama is down unless the test passes
+	// QUIRE_OLLAMA_URL; the flag would win over that variable.
+	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "QUIRE_OLLAMA_URL=") }) {
+		args = append(args, "--ollama-url", "http://127.0.0.1:1")
+	}
+	in.cmd = exec.Command(binary, args...)
 	in.cmd.Env = append(os.Environ(), env...)
 	in.cmd.Stdout, in.cmd.Stderr = in.logs, in.logs
 	in.started = time.Now()

@@ -59,6 +59,23 @@ type Config struct {
 	Generation Generation `toml:"generation"`
 	SMTP       SMTP       `toml:"smtp"`
 	Stripe     Stripe     `toml:"stripe"`
+
+	// sources says where each explicitly set option came from, by its TOML
+	// name ("ollama_url", "smtp.host"); options left at their default are absent.
+	sources map[string]string
+}
+
+// Source tells where the option with this TOML name was set: "--ollama-url"
+// for a flag, the variable's name (QUIRE_OLLAMA_URL) for the environment,
+// "config file" for TOML, or "" when it has its default. Settings that an
+// admin may also store at run time give way to an explicit source.
+func (c *Config) Source(option string) string { return c.sources[option] }
+
+func (c *Config) setSource(option, source string) {
+	if c.sources == nil {
+		c.sources = map[string]string{}
+	}
+	c.sources[option] = source
 }
 
 // Price is what a model costs per million tokens, as decimal strings in the
@@ -195,25 +212,42 @@ func Load(fs *flag.FlagSet, args []string) (Config, error) {
 		if un := md.Undecoded(); len(un) > 0 {
 			return cfg, fmt.Errorf("config file %s: unknown option %q (see config.example.toml)", *file, un[0].String())
 		}
+		for _, k := range md.Keys() {
+			cfg.setSource(k.String(), "config file")
+		}
 	}
-	if err := applyEnv(reflect.ValueOf(&cfg).Elem()); err != nil {
+	if err := applyEnv(&cfg, reflect.ValueOf(&cfg).Elem(), ""); err != nil {
 		return cfg, err
 	}
-	for p, v := range map[*string]string{&cfg.Listen: *listen, &cfg.DataDir: *dataDir, &cfg.OllamaURL: *ollama, &cfg.BaseURL: *baseURL} {
-		if v != "" {
-			*p = v
+	for _, f := range []struct {
+		p            *string
+		v            string
+		option, flag string
+	}{
+		{&cfg.Listen, *listen, "listen", "--listen"},
+		{&cfg.DataDir, *dataDir, "data_dir", "--data-dir"},
+		{&cfg.OllamaURL, *ollama, "ollama_url", "--ollama-url"},
+		{&cfg.BaseURL, *baseURL, "base_url", "--base-url"},
+	} {
+		if f.v != "" {
+			*f.p = f.v
+			cfg.setSource(f.option, f.flag)
 		}
 	}
 	return cfg, cfg.Validate()
 }
 
-// applyEnv overrides fields from their `env` variables.
-func applyEnv(v reflect.Value) error {
+// applyEnv overrides fields from their `env` variables and records them as
+// the fields' source; prefix is the TOML path of the struct v ("smtp.").
+func applyEnv(cfg *Config, v reflect.Value, prefix string) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		f, fv := t.Field(i), v.Field(i)
+		if !f.IsExported() {
+			continue
+		}
 		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[Duration]() {
-			if err := applyEnv(fv); err != nil {
+			if err := applyEnv(cfg, fv, prefix+f.Tag.Get("toml")+"."); err != nil {
 				return err
 			}
 			continue
@@ -223,6 +257,7 @@ func applyEnv(v reflect.Value) error {
 		if name == "" || !ok {
 			continue
 		}
+		cfg.setSource(prefix+f.Tag.Get("toml"), name)
 		bad := func(want string) error { return fmt.Errorf("environment %s=%q: want %s", name, raw, want) }
 		switch p := fv.Addr().Interface().(type) {
 		case *string:

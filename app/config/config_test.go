@@ -40,6 +40,7 @@ func TestExampleConfigIsValidAndComplete(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.example.toml does not load: %v", err)
 	}
+	cfg.sources = nil // every option is set in the example; only the values must be the defaults
 	if !reflect.DeepEqual(cfg, Default()) {
 		t.Fatalf("config.example.toml does not state the defaults:\n%+v\n%+v", cfg, Default())
 	}
@@ -83,5 +84,40 @@ func TestMoneyIsExact(t *testing.T) {
 	}
 	if s := FormatMicros(2_500_001); s != "2.500001" {
 		t.Fatalf("FormatMicros = %s", s)
+	}
+}
+
+// Each explicitly set option names where it came from, the last source
+// winning; options left at their default name none, so stored settings may
+// replace them.
+func TestSourceNamesWhereAnOptionWasSet(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "quire.toml")
+	os.WriteFile(file, []byte("ollama_url = \"http://file:11434\"\nbase_url = \"https://q.example.com\"\n[smtp]\nhost = \"mail.example.com\"\nfrom = \"q@example.com\"\n"), 0o600)
+	t.Setenv("QUIRE_SMTP_PORT", "2525")
+	t.Setenv("QUIRE_BASE_URL", "https://env.example.com")
+	load := func(args ...string) Config {
+		t.Helper()
+		cfg, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	cfg := load("--config", file)
+	for option, want := range map[string]string{"ollama_url": "config file", "smtp.host": "config file", "smtp.port": "QUIRE_SMTP_PORT", "base_url": "QUIRE_BASE_URL", "listen": "", "max_upload_mb": ""} {
+		if got := cfg.Source(option); got != want {
+			t.Errorf("file+env: Source(%q) = %q, want %q", option, got, want)
+		}
+	}
+	t.Setenv("QUIRE_OLLAMA_URL", "http://env:11434")
+	if cfg := load("--config", file); cfg.Source("ollama_url") != "QUIRE_OLLAMA_URL" || cfg.OllamaURL != "http://env:11434" {
+		t.Errorf("env over file: %q from %q", cfg.OllamaURL, cfg.Source("ollama_url"))
+	}
+	if cfg := load("--config", file, "--ollama-url", "http://flag:11434"); cfg.Source("ollama_url") != "--ollama-url" || cfg.OllamaURL != "http://flag:11434" {
+		t.Errorf("flag over env: %q from %q", cfg.OllamaURL, cfg.Source("ollama_url"))
+	}
+	if d := Default(); d.Source("ollama_url") != "" {
+		t.Errorf("the default names a source: %q", d.Source("ollama_url"))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"quire/app/settings"
 	"quire/store"
 )
 
@@ -38,15 +39,16 @@ type Check struct {
 
 // DoctorInput is where doctor looks.
 type DoctorInput struct {
-	DataDir        string
-	DBPath         string
-	BackupsDir     string
-	OllamaURL      string // from the configuration; the admin's setting in the database wins
-	BackupInterval time.Duration
-	FullIntegrity  bool   // PRAGMA integrity_check instead of quick_check
-	WarnFreeBytes  uint64 // warn below this much free disk (default 1 GiB)
-	FailFreeBytes  uint64 // fail below this (default 100 MiB)
-	HTTP           *http.Client
+	DataDir         string
+	DBPath          string
+	BackupsDir      string
+	OllamaURL       string // from the configuration
+	OllamaURLSource string // where the configuration set it (config.Config.Source); "" lets the admin's stored URL win
+	BackupInterval  time.Duration
+	FullIntegrity   bool   // PRAGMA integrity_check instead of quick_check
+	WarnFreeBytes   uint64 // warn below this much free disk (default 1 GiB)
+	FailFreeBytes   uint64 // fail below this (default 100 MiB)
+	HTTP            *http.Client
 }
 
 const (
@@ -157,22 +159,24 @@ func checkMigrations(st *store.Store) Check {
 	return Check{"migrations", OK, fmt.Sprintf("schema version %d (latest), not dirty", v), ""}
 }
 
-// instanceSettings is the part of the admin's settings ("instance" in the
-// settings table) that doctor needs.
-type instanceSettings struct {
-	OllamaURL             string `json:"ollama_url"`
-	DefaultChatModel      string `json:"default_chat_model"`
-	DefaultEmbeddingModel string `json:"default_embedding_model"`
-}
-
 func checkOllama(ctx context.Context, st *store.Store, in DoctorInput) []Check {
-	var set instanceSettings
-	if err := st.GetSetting(ctx, "instance", &set); err != nil && !errors.Is(err, store.ErrNotFound) {
+	// The URL in effect, decided as the server decides it: explicit configuration
+	// wins over the admin's stored URL, which wins over the default.
+	cur, err := settings.Load(ctx, settings.Config{Store: st, OllamaURL: in.OllamaURL, OllamaURLSource: in.OllamaURLSource})
+	if err != nil {
 		return []Check{{"ollama", Fail, "cannot read the instance settings: " + err.Error(), "run `quire doctor` again; if it persists the database needs attention"}}
 	}
+	set := cur.Get()
 	url := strings.TrimRight(set.OllamaURL, "/")
-	if url == "" {
-		url = strings.TrimRight(in.OllamaURL, "/")
+	where := "set in Administration → Settings"
+	if in.OllamaURLSource != "" {
+		where = settings.SourceText(in.OllamaURLSource)
+	} else if url == strings.TrimRight(in.OllamaURL, "/") {
+		where = "the default"
+	}
+	fixURL := "set the right URL in Administration → Settings"
+	if in.OllamaURLSource != "" {
+		fixURL = "fix the URL " + where + " (it wins over Administration → Settings)"
 	}
 	var models [][2]string // role, name
 	for _, m := range [][2]string{{"chat", set.DefaultChatModel}, {"embedding", set.DefaultEmbeddingModel}} {
@@ -182,15 +186,15 @@ func checkOllama(ctx context.Context, st *store.Store, in DoctorInput) []Check {
 	}
 	tags, err := ollamaModels(ctx, in.HTTP, url)
 	if err != nil {
-		c := Check{"ollama", Warn, fmt.Sprintf("%s is unreachable: %v", url, err),
-			"start Ollama (`ollama serve`) or set the right URL in Administration → Settings; accounts, uploads and keyword search work without it"}
+		c := Check{"ollama", Warn, fmt.Sprintf("%s (%s) is unreachable: %v", url, where, err),
+			"start Ollama (`ollama serve`) or " + fixURL + "; accounts, uploads and keyword search work without it"}
 		if len(models) > 0 {
 			c.Status = Fail
-			c.Fix = "start Ollama (`ollama serve`) or set the right URL in Administration → Settings: chat and embeddings need it"
+			c.Fix = "start Ollama (`ollama serve`) or " + fixURL + ": chat and embeddings need it"
 		}
 		return []Check{c}
 	}
-	out := []Check{{"ollama", OK, fmt.Sprintf("%s answers with %d models", url, len(tags)), ""}}
+	out := []Check{{"ollama", OK, fmt.Sprintf("%s (%s) answers with %d models", url, where, len(tags)), ""}}
 	if len(models) == 0 {
 		out[0].Status, out[0].Fix = Warn, "choose default chat and embedding models in Administration → Settings"
 	}

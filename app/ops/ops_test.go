@@ -330,3 +330,37 @@ func TestDoctor(t *testing.T) {
 		t.Fatal("doctor passed without a database")
 	}
 }
+
+// Doctor checks the Ollama URL the server would use: one set explicitly (here
+// by --ollama-url) wins over the admin's stored URL, and the report says where
+// the URL comes from; without an explicit one the stored URL is checked.
+func TestDoctorChecksTheOllamaURLInEffect(t *testing.T) {
+	dir, st, _ := instance(t)
+	ctx := context.Background()
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"models":[{"name":"tiny:latest"}]}`)
+	}))
+	defer live.Close()
+	if err := st.PutSetting(ctx, "instance", map[string]string{"ollama_url": "http://127.0.0.1:1", "default_chat_model": "tiny"}); err != nil {
+		t.Fatal(err)
+	}
+	ollama := func(in DoctorInput) Check {
+		in.DataDir, in.DBPath, in.BackupsDir = dir, filepath.Join(dir, "quire.db"), filepath.Join(dir, "backups")
+		for _, c := range Doctor(ctx, in) {
+			if c.Name == "ollama" {
+				return c
+			}
+		}
+		t.Fatal("no ollama check")
+		return Check{}
+	}
+	if c := ollama(DoctorInput{OllamaURL: live.URL, OllamaURLSource: "--ollama-url"}); c.Status != OK || !strings.Contains(c.Detail, live.URL) || !strings.Contains(c.Detail, "set by --ollama-url") {
+		t.Errorf("explicit URL: %+v", c)
+	}
+	if c := ollama(DoctorInput{OllamaURL: live.URL}); c.Status != Fail || !strings.Contains(c.Detail, "127.0.0.1:1") || !strings.Contains(c.Detail, "Administration → Settings") {
+		t.Errorf("default URL under a stored one: %+v", c)
+	}
+	if c := ollama(DoctorInput{OllamaURL: "http://127.0.0.1:1", OllamaURLSource: "QUIRE_OLLAMA_URL"}); c.Status != Fail || !strings.Contains(c.Fix, "set by QUIRE_OLLAMA_URL") {
+		t.Errorf("explicit dead URL: %+v", c)
+	}
+}

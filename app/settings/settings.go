@@ -1,12 +1,21 @@
 // Package settings holds what the instance administrator changes at run time
-// (signup policy, default models, the Ollama URL, limits), stored in the
-// database and read on every request from memory.
+// (signup policy, default models, the Ollama URL, upload and plan limits): the
+// defaults, loading them from the database, which source wins when the
+// configuration sets the same thing, and changing them under one lock.
+//
+// Explicit configuration (a flag, an environment variable or the config file)
+// wins over a stored setting: whoever starts Quire with --ollama-url means
+// that server, whatever an admin saved earlier. Such a setting is locked: it
+// is shown with its source and refused when changed.
 package settings
 
 import (
 	"context"
 	"errors"
+	"net/url"
+	"strings"
 	"sync"
+	"unicode"
 
 	"quire/app/account"
 	"quire/app/config"
@@ -29,73 +38,195 @@ type Settings struct {
 	CreditLimit       string `json:"credit_limit"` // decimal, e.g. "25.00"; "" = unlimited
 }
 
-// Signup policies.
-const (
-	SignupOpen       = account.SignupOpen
-	SignupInviteOnly = account.SignupInviteOnly
-	SignupClosed     = account.SignupClosed
-)
-
-// key is the settings row in the store.
+// key is the row of the settings table that holds them.
 const key = "instance"
 
-// Store is the current settings, kept in memory and written through to the
-// database.
-type Store struct {
-	st *store.Store
-	// setOllamaURL points the Ollama client at a new URL; a URL it refuses is
-	// refused before anything is stored.
-	setOllamaURL func(string) error
-
-	mu  sync.RWMutex
-	cur Settings
+// Config is what the settings are loaded with.
+type Config struct {
+	Store *store.Store
+	// OllamaURL is the configured URL; OllamaURLSource is where it was set
+	// (config.Config.Source), "" for the default, which a stored URL replaces.
+	OllamaURL       string
+	OllamaURLSource string
+	MaxUploadMB     int // the configured cap; the admin may only lower it
+	// SetOllamaURL points the model client at a new URL before that URL is
+	// stored; its error refuses the change. Nil for readers such as doctor.
+	SetOllamaURL func(string) error
 }
 
-// Load reads the stored settings over the defaults the configuration gives.
-func Load(ctx context.Context, st *store.Store, cfg config.Config, setOllamaURL func(string) error) (*Store, error) {
-	cur := Settings{
-		SignupPolicy:     SignupOpen,
+// FromConfig takes the parts of the configuration that settings depend on.
+func FromConfig(st *store.Store, cfg *config.Config) Config {
+	return Config{Store: st, OllamaURL: cfg.OllamaURL, OllamaURLSource: cfg.Source("ollama_url"), MaxUploadMB: cfg.MaxUploadMB}
+}
+
+// Service is the current settings of one instance.
+type Service struct {
+	cfg Config
+	// mu is held from reading the settings to storing the change, so two
+	// concurrent updates of different fields both survive.
+	mu     sync.RWMutex
+	stored Settings // as in the database
+	cur    Settings // stored, with explicit configuration applied
+}
+
+// Load reads the stored settings (defaults when there are none yet).
+func Load(ctx context.Context, cfg Config) (*Service, error) {
+	stored := Settings{
+		SignupPolicy:     account.SignupOpen,
 		OllamaURL:        cfg.OllamaURL,
 		AllowPublicChats: true,
 		MaxUploadMB:      cfg.MaxUploadMB,
 	}
-	if err := st.GetSetting(ctx, key, &cur); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := cfg.Store.GetSetting(ctx, key, &stored); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	// The config file's Ollama URL wins when it was changed there after the admin set one.
-	if cur.OllamaURL == "" {
-		cur.OllamaURL = cfg.OllamaURL
-	}
-	cur.MaxUploadMB = min(cur.MaxUploadMB, cfg.MaxUploadMB)
-	cur.CreditLimitMicros, _ = config.Micros(cur.CreditLimit) // stored as its decimal string
-	return &Store{st: st, setOllamaURL: setOllamaURL, cur: cur}, nil
+	s := &Service{cfg: cfg, stored: stored}
+	s.cur = s.effective(stored)
+	return s, nil
 }
 
-// Current is a copy of the settings in force.
-func (s *Store) Current() Settings {
+// effective is what the instance runs with for these stored settings.
+func (s *Service) effective(st Settings) Settings {
+	if s.cfg.OllamaURLSource != "" || st.OllamaURL == "" {
+		st.OllamaURL = s.cfg.OllamaURL
+	}
+	st.MaxUploadMB = min(st.MaxUploadMB, s.cfg.MaxUploadMB)
+	st.CreditLimitMicros, _ = config.Micros(st.CreditLimit) // stored as its decimal string
+	return st
+}
+
+// Get returns the settings in effect.
+func (s *Service) Get() Settings {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.cur
 }
 
-// Update applies change to the current settings and stores the result,
-// holding the lock from the read to the write so that two concurrent updates of
-// different fields both survive. An error from change leaves everything as it was.
-func (s *Store) Update(ctx context.Context, change func(*Settings) error) (old, updated Settings, err error) {
+// Locked names the settings that the configuration fixes (by their JSON
+// name) with where each is set, e.g. {"ollama_url": "--ollama-url"}.
+func (s *Service) Locked() map[string]string {
+	out := map[string]string{}
+	if src := s.cfg.OllamaURLSource; src != "" {
+		out["ollama_url"] = src
+	}
+	return out
+}
+
+// SourceText is a source as a person reads it: "set by --ollama-url",
+// "set by QUIRE_OLLAMA_URL", "set in the config file".
+func SourceText(source string) string {
+	if source == "config file" {
+		return "set in the config file"
+	}
+	return "set by " + source
+}
+
+// Update applies change to the settings in effect and stores the result. An
+// error from change, or a change to a locked setting, leaves everything as it was.
+func (s *Service) Update(ctx context.Context, change func(*Settings) error) (old, updated Settings, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, updated = s.cur, s.cur
 	if err := change(&updated); err != nil {
 		return old, old, err
 	}
-	if updated.OllamaURL != old.OllamaURL && s.setOllamaURL != nil {
-		if err := s.setOllamaURL(updated.OllamaURL); err != nil {
+	toStore := updated
+	if src := s.cfg.OllamaURLSource; src != "" {
+		if updated.OllamaURL != old.OllamaURL {
+			return old, old, fault.Field("ollama_url", "The Ollama URL is %s, which wins over this setting: change it there and restart Quire.", SourceText(src))
+		}
+		// The admin's own URL stays stored for when the configuration stops setting one.
+		toStore.OllamaURL = s.stored.OllamaURL
+	}
+	if updated.OllamaURL != old.OllamaURL && s.cfg.SetOllamaURL != nil {
+		if err := s.cfg.SetOllamaURL(updated.OllamaURL); err != nil {
 			return old, old, fault.Field("ollama_url", "%s", err.Error())
 		}
 	}
-	if err := s.st.PutSetting(ctx, key, updated); err != nil {
+	if err := s.cfg.Store.PutSetting(ctx, key, toStore); err != nil {
 		return old, old, err
 	}
-	s.cur = updated
-	return old, updated, nil
+	s.stored, s.cur = toStore, s.effective(toStore)
+	return old, s.cur, nil
+}
+
+// Patch is a change from the admin: nil fields stay as they are.
+type Patch struct {
+	SignupPolicy          *string `json:"signup_policy"`
+	DefaultChatModel      *string `json:"default_chat_model"`
+	DefaultEmbeddingModel *string `json:"default_embedding_model"`
+	OllamaURL             *string `json:"ollama_url"`
+	AllowPublicChats      *bool   `json:"allow_public_chats"`
+	AllowPrivateURLs      *bool   `json:"allow_private_urls"`
+	MaxUploadMB           *int    `json:"max_upload_mb"`
+	TokenLimit            *int64  `json:"token_limit"`
+	CreditLimit           *string `json:"credit_limit"`
+}
+
+// Limits on what an admin types, so that a setting stays something the pages
+// can show and the model server can be asked about.
+const (
+	maxURLLen   = 2000
+	maxModelLen = 200
+)
+
+// Apply validates p and applies it in one update.
+func (s *Service) Apply(ctx context.Context, p Patch) (old, updated Settings, err error) {
+	return s.Update(ctx, func(st *Settings) error {
+		if v := p.SignupPolicy; v != nil {
+			if *v != account.SignupOpen && *v != account.SignupInviteOnly && *v != account.SignupClosed {
+				return fault.Field("signup_policy", "Choose who can sign up: \"open\", \"invite_only\" or \"closed\".")
+			}
+			st.SignupPolicy = *v
+		}
+		if v := p.OllamaURL; v != nil {
+			u := strings.TrimSpace(*v)
+			if p, err := url.Parse(u); len(u) > maxURLLen || err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				return fault.Field("ollama_url", "The Ollama URL must be an http(s) address such as http://127.0.0.1:11434.")
+			}
+			st.OllamaURL = u
+		}
+		if v := p.MaxUploadMB; v != nil {
+			if *v < 1 || *v > s.cfg.MaxUploadMB {
+				return fault.Field("max_upload_mb", "The largest upload must be from 1 to %d MB (the cap in the server's configuration).", s.cfg.MaxUploadMB)
+			}
+			st.MaxUploadMB = *v
+		}
+		if v := p.TokenLimit; v != nil {
+			if *v < 0 {
+				return fault.Field("token_limit", "The token limit must be 0 (unlimited) or more.")
+			}
+			st.TokenLimit = *v
+		}
+		if v := p.CreditLimit; v != nil {
+			m, err := config.Micros(*v)
+			if err != nil {
+				return fault.Field("credit_limit", "The credit limit must be an amount like 25.00, or empty for unlimited.")
+			}
+			st.CreditLimit = ""
+			if m > 0 {
+				st.CreditLimit = config.FormatMicros(m)
+			}
+		}
+		for _, m := range []struct {
+			dst   *string
+			v     *string
+			field string
+		}{{&st.DefaultChatModel, p.DefaultChatModel, "default_chat_model"}, {&st.DefaultEmbeddingModel, p.DefaultEmbeddingModel, "default_embedding_model"}} {
+			if m.v == nil {
+				continue
+			}
+			name := strings.TrimSpace(*m.v)
+			if len(name) > maxModelLen || strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {
+				return fault.Field(m.field, "A model name is one word of at most %d characters, such as llama3.2 or nomic-embed-text.", maxModelLen)
+			}
+			*m.dst = name
+		}
+		for dst, v := range map[*bool]*bool{&st.AllowPublicChats: p.AllowPublicChats, &st.AllowPrivateURLs: p.AllowPrivateURLs} {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		return nil
+	})
 }

@@ -59,7 +59,10 @@
   const fillable = new Set(['id', 'workspace_id']);
   const fill = (tpl, data) => tpl.replace(/\{(\w+)\}/g, (_, k) => (fillable.has(k) ? encodeURIComponent(data?.[k] ?? '') : ''));
 
-  async function submit(form) {
+  // submit sends a form; changed is the control whose change sent it (an
+  // autosubmit form), put back as it was when the server refuses the change,
+  // so the page never shows a state that was not saved.
+  async function submit(form, changed) {
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const err = form.querySelector('.form-error');
     if (err) { err.textContent = ''; err.hidden = true; }
@@ -82,6 +85,10 @@
         window.location.reload();
       }
     } catch (e) {
+      if (changed?.type === 'checkbox') changed.checked = !changed.checked;
+      else if (changed?.tagName === 'SELECT') {
+        for (const o of changed.options) o.selected = o.defaultSelected;
+      }
       if (err) { err.textContent = e.message; err.hidden = false; } else window.alert(e.message);
       if (e.field) form.querySelector(`[name="${CSS.escape(e.field)}"]`)?.setAttribute('aria-invalid', 'true');
     } finally {
@@ -100,33 +107,73 @@
     const t = ev.target;
     if (t.matches('select[data-nav]') && t.value) window.location.assign(t.value);
     const form = t.closest('form[data-autosubmit]');
-    if (form) submit(form);
+    if (form) submit(form, t);
   });
 
-  // Model pull on the admin Models page: follow Ollama's progress events.
+  // Model pull on the admin Models page: follow Ollama's progress events. A
+  // failure turns the bar full and red with the reason next to it, so an
+  // empty bar never looks like a pull still starting.
   document.getElementById('pull')?.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const name = ev.target.elements.name.value.trim();
     const status = document.getElementById('pull-status'), bar = document.getElementById('pull-progress');
-    status.textContent = `Pulling ${name}…`; bar.hidden = false;
-    const res = await fetch('/api/admin/models/pull', { method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ name }) });
-    if (!res.ok) { const d = await res.json().catch(() => null); status.textContent = d?.error?.message || 'The pull failed.'; return; }
-    const reader = res.body.getReader(), dec = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const raw = buf.slice(0, i); buf = buf.slice(i + 2);
-        const evName = /^event: (.*)$/m.exec(raw)?.[1], data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] || 'null');
-        if (evName === 'progress') { status.textContent = data.status; if (data.total) bar.value = (data.completed / data.total) * 100; }
-        else if (evName === 'error') status.textContent = data.message;
-        else if (evName === 'done') { status.textContent = `${data.name} is ready.`; setTimeout(() => window.location.reload(), 800); }
+    const btn = ev.target.querySelector('button[type=submit]');
+    const fail = (message) => {
+      status.textContent = message; status.classList.add('error'); status.setAttribute('role', 'alert');
+      bar.value = bar.max; bar.classList.add('failed'); bar.setAttribute('aria-label', 'Pull failed');
+    };
+    status.textContent = `Pulling ${name}…`; status.classList.remove('error'); status.removeAttribute('role');
+    bar.hidden = false; bar.value = 0; bar.classList.remove('failed'); bar.setAttribute('aria-label', `Pulling ${name}`);
+    btn.disabled = true;
+    try {
+      let res;
+      try {
+        res = await fetch('/api/admin/models/pull', { method: 'POST', credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ name }) });
+      } catch {
+        fail('Cannot reach the Quire server. Check your connection and try again.');
+        return;
       }
+      if (!res.ok) { const d = await res.json().catch(() => null); fail(d?.error?.message || `The pull failed (HTTP ${res.status}).`); return; }
+      const reader = res.body.getReader(), dec = new TextDecoder();
+      let buf = '', finished = false;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const raw = buf.slice(0, i); buf = buf.slice(i + 2);
+          const evName = /^event: (.*)$/m.exec(raw)?.[1], data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] || 'null');
+          if (evName === 'progress') { status.textContent = data.status; if (data.total) bar.value = (data.completed / data.total) * 100; }
+          else if (evName === 'error') { finished = true; fail(data.message); }
+          else if (evName === 'done') { finished = true; bar.value = bar.max; status.textContent = `${data.name} is ready.`; setTimeout(() => window.location.reload(), 800); }
+        }
+      }
+      if (!finished) fail(`The connection closed before ${name} finished; reload the page to see whether it is installed.`);
+    } finally {
+      btn.disabled = false;
     }
+  });
+
+  // Copy buttons: [data-copy] names the element whose text is copied. Where
+  // the clipboard is refused, the text is selected for Ctrl+C instead.
+  document.addEventListener('click', async (ev) => {
+    const btn = ev.target.closest('button[data-copy]');
+    if (!btn) return;
+    const src = document.querySelector(btn.dataset.copy);
+    if (!src) return;
+    btn.dataset.label ||= btn.textContent;
+    try {
+      await navigator.clipboard.writeText(src.textContent);
+      btn.textContent = 'Copied';
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(src);
+      getSelection().removeAllRanges(); getSelection().addRange(range);
+      btn.textContent = 'Selected: press Ctrl+C';
+    }
+    setTimeout(() => { btn.textContent = btn.dataset.label; }, 2500);
   });
 
   document.addEventListener('click', (ev) => {

@@ -2,81 +2,34 @@ package api
 
 import (
 	"errors"
-	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
-	"quire/app/config"
 	"quire/app/http/request"
 	"quire/app/settings"
 	"quire/store"
 )
 
-func (s *Handlers) GetSettings(c *fiber.Ctx) error { return c.JSON(s.Settings.Current()) }
+// settingsJSON is the settings in effect, and which of them the configuration
+// fixes (with where: "--ollama-url", "QUIRE_OLLAMA_URL", "config file").
+type settingsJSON struct {
+	settings.Settings
+	Locked map[string]string `json:"locked"`
+}
+
+func (s *Handlers) settingsView(st settings.Settings) settingsJSON {
+	return settingsJSON{st, s.Settings.Locked()}
+}
+
+func (s *Handlers) GetSettings(c *fiber.Ctx) error { return c.JSON(s.settingsView(s.Settings.Get())) }
 
 func (s *Handlers) PatchSettings(c *fiber.Ctx) error {
-	var in struct {
-		SignupPolicy          *string `json:"signup_policy"`
-		DefaultChatModel      *string `json:"default_chat_model"`
-		DefaultEmbeddingModel *string `json:"default_embedding_model"`
-		OllamaURL             *string `json:"ollama_url"`
-		AllowPublicChats      *bool   `json:"allow_public_chats"`
-		AllowPrivateURLs      *bool   `json:"allow_private_urls"`
-		MaxUploadMB           *int    `json:"max_upload_mb"`
-		TokenLimit            *int64  `json:"token_limit"`
-		CreditLimit           *string `json:"credit_limit"`
-	}
+	var in settings.Patch
 	if err := request.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	old, st, err := s.Settings.Update(c.UserContext(), func(st *settings.Settings) error {
-		if v := in.SignupPolicy; v != nil {
-			if *v != settings.SignupOpen && *v != settings.SignupInviteOnly && *v != settings.SignupClosed {
-				return request.Invalid("signup_policy", "signup_policy must be \"open\", \"invite_only\" or \"closed\"")
-			}
-			st.SignupPolicy = *v
-		}
-		if v := in.OllamaURL; v != nil {
-			if u, err := url.Parse(*v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return request.Invalid("ollama_url", "ollama_url must be an http(s) URL such as http://127.0.0.1:11434")
-			}
-			st.OllamaURL = *v
-		}
-		if v := in.MaxUploadMB; v != nil {
-			if *v < 1 || *v > s.Config.MaxUploadMB {
-				return request.Invalid("max_upload_mb", "max_upload_mb must be from 1 to %d (the server's configured cap)", s.Config.MaxUploadMB)
-			}
-			st.MaxUploadMB = *v
-		}
-		if v := in.TokenLimit; v != nil {
-			if *v < 0 {
-				return request.Invalid("token_limit", "token_limit must be 0 (unlimited) or more")
-			}
-			st.TokenLimit = *v
-		}
-		if v := in.CreditLimit; v != nil {
-			m, err := config.Micros(*v)
-			if err != nil {
-				return request.Invalid("credit_limit", "credit_limit must be an amount like 25.00, or empty for unlimited")
-			}
-			st.CreditLimitMicros, st.CreditLimit = m, ""
-			if m > 0 {
-				st.CreditLimit = config.FormatMicros(m)
-			}
-		}
-		for p, v := range map[*string]*string{&st.DefaultChatModel: in.DefaultChatModel, &st.DefaultEmbeddingModel: in.DefaultEmbeddingModel} {
-			if v != nil {
-				*p = *v
-			}
-		}
-		for p, v := range map[*bool]*bool{&st.AllowPublicChats: in.AllowPublicChats, &st.AllowPrivateURLs: in.AllowPrivateURLs} {
-			if v != nil {
-				*p = *v
-			}
-		}
-		return nil
-	})
+	old, st, err := s.Settings.Apply(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
@@ -93,13 +46,13 @@ func (s *Handlers) PatchSettings(c *fiber.Ctx) error {
 			s.Log.Error("queue re-embedding", "err", err)
 		}
 	}
-	return c.JSON(st)
+	return c.JSON(s.settingsView(st))
 }
 
 // reindex re-embeds every document with the current embedding model, in the background.
 func (s *Handlers) Reindex(c *fiber.Ctx) error {
-	if s.Settings.Current().DefaultEmbeddingModel == "" {
-		return request.Invalid("default_embedding_model", "choose an embedding model first (Administration → Models)")
+	if s.Settings.Get().DefaultEmbeddingModel == "" {
+		return request.Invalid("default_embedding_model", "Choose an embedding model first, in Administration → Models.")
 	}
 	n, err := s.Knowledge.Reindex(c.UserContext())
 	if err != nil {
@@ -141,7 +94,7 @@ func (s *Handlers) PatchUser(c *fiber.Ctx) error {
 	case errors.Is(err, store.ErrNotFound):
 		return request.NotFound("user")
 	case errors.Is(err, store.ErrConflict):
-		return request.Conflict("the instance must keep at least one active administrator")
+		return request.Conflict("Quire must keep at least one active administrator, so this change was not made. Make someone else an administrator first.")
 	case err != nil:
 		return err
 	}

@@ -31,7 +31,7 @@ func (s *Handlers) Ready(c *fiber.Ctx) error {
 }
 
 func (s *Handlers) OllamaState(ctx context.Context) string {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.Settings.Current().OllamaURL, "/")+"/api/version", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.Settings.Get().OllamaURL, "/")+"/api/version", nil)
 	if err != nil {
 		return "unreachable"
 	}

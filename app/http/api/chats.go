@@ -162,7 +162,7 @@ func (s *Handlers) CreateChat(c *fiber.Ctx) error {
 		return err
 	}
 	if f.Model == nil || *f.Model == "" {
-		m := s.Settings.Current().DefaultChatModel
+		m := s.Settings.Get().DefaultChatModel
 		f.Model = &m
 	}
 	ws := request.Workspace(c)
@@ -343,7 +343,7 @@ func (s *Handlers) SetPublic(c *fiber.Ctx) error {
 	ch, ws := request.Chat(c), request.Workspace(c)
 	publicID := ""
 	if *in.Enabled {
-		if !s.Settings.Current().AllowPublicChats {
+		if !s.Settings.Get().AllowPublicChats {
 			return request.Forbidden("the administrator of this instance does not allow public chats")
 		}
 		if err := s.Plan.PublicChats(c.UserContext(), ws.ID); err != nil {
@@ -375,7 +375,7 @@ type PublicChat struct {
 }
 
 func (s *Handlers) LoadPublicChat(c *fiber.Ctx) (*PublicChat, error) {
-	if !s.Settings.Current().AllowPublicChats {
+	if !s.Settings.Get().AllowPublicChats {
 		return nil, request.NotFound("chat")
 	}
 	ch, err := s.Store.ChatByPublicID(c.UserContext(), c.Params("public_id"))

@@ -15,6 +15,9 @@ import (
 type InvitationWithLink struct {
 	InvitationJSON
 	InviteURL string `json:"invite_url"`
+	// Mailed is false when no mail server is configured: the mail only went
+	// to the outbox, and the link must be handed over by the inviter.
+	Mailed bool `json:"mailed"`
 }
 
 func (s *Handlers) inviteURL(secret string) string { return s.Account.InviteURL(secret) }
@@ -23,7 +26,7 @@ func (s *Handlers) inviteURL(secret string) string { return s.Account.InviteURL(
 func GoneReason(i *store.Invitation) error { return account.GoneReason(i) }
 
 func (s *Handlers) withLink(inv *store.Invitation, secret string) InvitationWithLink {
-	return InvitationWithLink{invitationView(inv), s.inviteURL(secret)}
+	return InvitationWithLink{invitationView(inv), s.inviteURL(secret), s.Config.SMTP.Host != ""}
 }
 
 func (s *Handlers) ListInvitations(c *fiber.Ctx) error {

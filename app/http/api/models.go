@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
+	"quire/app/fault"
 	"quire/app/http/request"
 	"quire/app/llm"
 	"quire/store"
@@ -64,8 +68,9 @@ func (s *Handlers) PullModel(c *fiber.Ctx) error {
 	if err := request.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	if in.Name == "" || len(in.Name) > 200 {
-		return request.Invalid("name", "name must be a model name such as llama3.2 or nomic-embed-text")
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 200 || strings.IndexFunc(in.Name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {
+		return request.Invalid("name", "Type a model name such as llama3.2 or nomic-embed-text (one word, at most 200 characters).")
 	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
@@ -80,7 +85,8 @@ func (s *Handlers) PullModel(c *fiber.Ctx) error {
 			send("progress", fiber.Map{"status": p.Status, "completed": p.Completed, "total": p.Total})
 		})
 		if err != nil {
-			send("error", fiber.Map{"code": "model_unavailable", "message": "pulling " + in.Name + " failed: " + err.Error()})
+			s.Log.Warn("model pull failed", "model", in.Name, "err", err)
+			send("error", fiber.Map{"code": "model_unavailable", "message": pullFailure(in.Name, err)})
 			return
 		}
 		send("done", fiber.Map{"name": in.Name})
@@ -89,22 +95,25 @@ func (s *Handlers) PullModel(c *fiber.Ctx) error {
 }
 
 type TaskJSON struct {
-	ID          int64      `json:"id"`
-	WorkspaceID string     `json:"workspace_id"`
-	DocumentID  string     `json:"document_id"`
-	Kind        string     `json:"kind"`
-	Status      string     `json:"status"`
-	Progress    int        `json:"progress"`
-	Attempts    int        `json:"attempts"`
-	MaxAttempts int        `json:"max_attempts"`
-	LastError   string     `json:"last_error"`
-	RunAfter    time.Time  `json:"run_after"`
-	CreatedAt   time.Time  `json:"created_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
+	ID          int64  `json:"id"`
+	WorkspaceID string `json:"workspace_id"`
+	DocumentID  string `json:"document_id"`
+	// The names people read; "" for a task of the whole instance or a deleted document.
+	WorkspaceName string     `json:"workspace_name"`
+	DocumentName  string     `json:"document_name"`
+	Kind          string     `json:"kind"`
+	Status        string     `json:"status"`
+	Progress      int        `json:"progress"`
+	Attempts      int        `json:"attempts"`
+	MaxAttempts   int        `json:"max_attempts"`
+	LastError     string     `json:"last_error"`
+	RunAfter      time.Time  `json:"run_after"`
+	CreatedAt     time.Time  `json:"created_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
 }
 
-func taskView(t *store.Task) TaskJSON {
-	return TaskJSON{t.ID, t.WorkspaceID, t.DocumentID, t.Kind, t.Status, t.Progress, t.Attempts, t.MaxAttempts, t.LastError, t.RunAfter, t.CreatedAt, t.FinishedAt}
+func taskView(t *store.Task, n store.TaskNames) TaskJSON {
+	return TaskJSON{t.ID, t.WorkspaceID, t.DocumentID, n.Workspace, n.Document, t.Kind, t.Status, t.Progress, t.Attempts, t.MaxAttempts, t.LastError, t.RunAfter, t.CreatedAt, t.FinishedAt}
 }
 
 func (s *Handlers) AdminJobs(c *fiber.Ctx) error {
@@ -122,5 +131,28 @@ func (s *Handlers) AdminJobs(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(page(tasks, limit, func(t *store.Task) string { return strconv.FormatInt(t.ID, 10) }, taskView))
+	names, err := s.Store.NamesOfTasks(c.UserContext(), tasks)
+	if err != nil {
+		return err
+	}
+	return c.JSON(page(tasks, limit, func(t *store.Task) string { return strconv.FormatInt(t.ID, 10) },
+		func(t *store.Task) TaskJSON { return taskView(t, names[t.ID]) }))
+}
+
+// pullFailure says in a sentence why Ollama could not pull a model; the error
+// itself (a Go error with URLs and dial details) goes to the log.
+func pullFailure(name string, err error) string {
+	if fault.Is(err, fault.Unavailable) && !errors.Is(err, llm.ErrModelNotFound) {
+		if msg := strings.ToLower(err.Error()); strings.Contains(msg, "cannot reach") || strings.Contains(msg, "did not answer") {
+			return "Ollama cannot be reached, so " + name + " was not pulled. Start Ollama or correct its URL, then try again."
+		}
+	}
+	switch msg := strings.ToLower(err.Error()); {
+	case strings.Contains(msg, "file does not exist") || strings.Contains(msg, "not found") || strings.Contains(msg, "manifest unknown"):
+		return "Ollama's library has no model called " + name + ". Check the name (for example llama3.2 or nomic-embed-text) and try again."
+	case strings.Contains(msg, "dial") || strings.Contains(msg, "lookup") || strings.Contains(msg, "no such host") ||
+		strings.Contains(msg, "timeout") || strings.Contains(msg, "tls") || strings.Contains(msg, "connection"):
+		return "Ollama could not download " + name + " because it cannot reach the model library on the internet. On an offline server, copy the model into Ollama's models folder from a connected machine."
+	}
+	return "Ollama could not pull " + name + "; its log says why. Try again, or pull it with `ollama pull " + name + "` on the server."
 }

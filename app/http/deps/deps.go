@@ -29,7 +29,7 @@ type Deps struct {
 	Store     *store.Store // reads for views; every write goes through a use case or a store rule
 	Log       *slog.Logger
 	Secret    []byte // the instance secret (CSRF tokens)
-	Settings  *settings.Store
+	Settings  *settings.Service
 	Bodies    *request.Bodies
 	Mailer    *mail.Mailer
 	Account   *account.Service   // signup, login, passwords, API keys, invitations, members

@@ -17,6 +17,7 @@ import (
 	"quire/app/config"
 	"quire/app/http/api"
 	"quire/app/http/request"
+	"quire/app/settings"
 	"quire/app/units"
 	"quire/store"
 )
@@ -139,6 +140,7 @@ func (s *Pages) render(c *fiber.Ctx, name, title string, data any) error {
 			return err
 		}
 		v.Workspaces = ws
+		v.Workspace = s.layoutWorkspace(c, name, ws)
 		inv, err := s.Account.Pending(c.UserContext(), id.User)
 		if err != nil {
 			return err
@@ -191,7 +193,7 @@ func (s *Pages) signedOutPage(name, title string) fiber.Handler {
 		return s.render(c, name, title, fiber.Map{
 			"Next":   SafeNext(c.Query("next")),
 			"Token":  c.Query("token"),
-			"Policy": s.Settings.Current().SignupPolicy,
+			"Policy": s.Settings.Get().SignupPolicy,
 		})
 	}
 }
@@ -269,7 +271,8 @@ func (s *Pages) PageWorkspace(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "workspace", ws.Name, fiber.Map{"MemberCount": len(members), "Docs": api.MapSlice(docs, api.DocumentView), "KBCount": len(kbs)})
+	return s.render(c, "workspace", ws.Name, fiber.Map{"MemberCount": len(members), "Docs": api.MapSlice(docs, api.DocumentView), "KBCount": len(kbs),
+		"PlanName": s.Plan.OrFree(ctx, ws.ID).Name})
 }
 
 func (s *Pages) PageMembers(c *fiber.Ctx) error {
@@ -278,7 +281,7 @@ func (s *Pages) PageMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{"Members": members, "Me": request.User(c).ID}
+	data := fiber.Map{"Members": members, "Me": request.User(c).ID, "Mailed": s.Config.SMTP.Host != ""}
 	if store.RoleRank(ws.Role) >= store.RoleRank(store.RoleAdmin) {
 		if data["Invitations"], err = s.Store.ListInvitations(c.UserContext(), ws.ID); err != nil {
 			return err
@@ -316,9 +319,11 @@ func (s *Pages) PageAdminUsers(c *fiber.Ctx) error {
 }
 
 func (s *Pages) PageAdminSettings(c *fiber.Ctx) error {
-	return s.render(c, "admin_settings", "Settings · Admin", fiber.Map{
-		"Settings": s.Settings.Current(), "SMTP": s.Config.SMTP.Host != "", "ConfigCap": s.Config.MaxUploadMB,
-	})
+	data := fiber.Map{"Settings": s.Settings.Get(), "SMTP": s.Config.SMTP.Host != "", "ConfigCap": s.Config.MaxUploadMB}
+	if src := s.Settings.Locked()["ollama_url"]; src != "" {
+		data["OllamaURLSource"] = settings.SourceText(src)
+	}
+	return s.render(c, "admin_settings", "Settings · Admin", data)
 }
 
 func (s *Pages) PageAdminOutbox(c *fiber.Ctx) error {
@@ -326,7 +331,7 @@ func (s *Pages) PageAdminOutbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "admin_outbox", "Outbox · Admin", fiber.Map{"Mail": mail, "SMTP": s.Config.SMTP.Host != ""})
+	return s.render(c, "admin_outbox", "Outbox · Admin", fiber.Map{"Mail": s.outboxView(mail), "SMTP": s.Config.SMTP.Host != ""})
 }
 
 func (s *Pages) PageTeams(c *fiber.Ctx) error {
@@ -378,13 +383,10 @@ func (s *Pages) PageInvite(c *fiber.Ctx) error {
 }
 
 func (s *Pages) PageAdminModels(c *fiber.Ctx) error {
-	st := s.Settings.Current()
-	data := fiber.Map{"ChatModel": st.DefaultChatModel, "EmbedModel": st.DefaultEmbeddingModel}
-	models, err := s.api.ListModels(c.UserContext())
+	data, err := s.adminModelsData(c.UserContext())
 	if err != nil {
-		data["Error"] = "The model server cannot be reached: " + err.Error()
+		return err
 	}
-	data["Models"] = models
 	return s.render(c, "admin_models", "Models · Admin", data)
 }
 
@@ -393,5 +395,9 @@ func (s *Pages) PageAdminJobs(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "admin_jobs", "Jobs · Admin", fiber.Map{"Tasks": tasks})
+	names, err := s.Store.NamesOfTasks(c.UserContext(), tasks)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin_jobs", "Jobs · Admin", fiber.Map{"Tasks": tasks, "Names": names})
 }

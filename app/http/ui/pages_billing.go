@@ -31,7 +31,8 @@ func money(minor int64, currency string) string {
 func (s *Pages) PageBilling(c *fiber.Ctx) error {
 	ws := request.Workspace(c)
 	if s.Billing == nil {
-		return c.Redirect("/w/"+ws.ID, fiber.StatusSeeOther)
+		// Said on the page asked for: sending people to the overview left them wondering where billing went.
+		return s.render(c, "billing", "Billing · "+ws.Name, fiber.Map{"Off": true, "Plan": s.Plan.OrFree(c.UserContext(), ws.ID).Name, "Admin": request.User(c).IsAdmin})
 	}
 	v, err := s.api.LoadWorkspaceBilling(c.UserContext(), ws)
 	if err != nil {

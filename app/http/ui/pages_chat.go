@@ -99,8 +99,8 @@ func (s *Pages) PageChat(c *fiber.Ctx) error {
 			return err
 		}
 		data["Models"] = s.chatModels(ctx)
-		data["DefaultModel"] = s.Settings.Current().DefaultChatModel
-		data["AllowPublic"] = s.Settings.Current().AllowPublicChats
+		data["DefaultModel"] = s.Settings.Get().DefaultChatModel
+		data["AllowPublic"] = s.Settings.Get().AllowPublicChats
 		if ch.PublicID != "" {
 			data["PublicURL"] = s.Config.PublicURL() + "/p/" + ch.PublicID
 		}

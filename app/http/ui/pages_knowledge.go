@@ -32,7 +32,7 @@ func (s *Pages) PageDocuments(c *fiber.Ctx) error {
 	}
 	return s.render(c, "documents", "Documents · "+ws.Name, fiber.Map{
 		"Docs": api.MapSlice(docs, api.DocumentView), "KBs": kbs, "Manageable": manageable, "Filter": f, "Viewer": v,
-		"MaxMB": s.Settings.Current().MaxUploadMB, "Ollama": s.api.OllamaState(ctx) == "ok",
+		"MaxMB": s.Settings.Get().MaxUploadMB, "Ollama": s.api.OllamaState(ctx) == "ok",
 	})
 }
 
