@@ -323,6 +323,9 @@ func TestBrowserLayoutKeyboard(t *testing.T) {
 		if skip.Outline == "none" || skip.Width < 2 || skip.Color == skip.Bg {
 			t.Fatalf("dark=%v: focus ring %s %.0fpx %s on %s", dark, skip.Outline, skip.Width, skip.Color, skip.Bg)
 		}
+		if !dark {
+			shots(t, ctx, layoutPage{"skip-link", "/members"}, 1280)
+		}
 		var inMain bool
 		run(t, ctx, "Enter, then Tab", press(kb.Enter), press(kb.Tab),
 			chromedp.Evaluate(`!!document.activeElement.closest('main')`, &inMain))
