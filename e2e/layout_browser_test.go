@@ -153,6 +153,32 @@ func checkWidth(t *testing.T, ctx context.Context, p layoutPage) {
 	}
 }
 
+// missingGlyphsJS lists the characters of the page's text that no installed
+// font can draw: each is drawn on a canvas in its element's font and compared
+// with a character no font has, which shows as the same empty box.
+const missingGlyphsJS = `(() => {
+  const c = document.createElement('canvas'); c.width = 48; c.height = 48;
+  const g = c.getContext('2d', {willReadFrequently: true});
+  const draw = (ch, fam) => { g.clearRect(0, 0, 48, 48); g.font = '28px ' + fam; g.fillText(ch, 6, 34); return g.getImageData(0, 0, 48, 48).data.join(); };
+  const missing = new Set(), box = {};
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n; (n = w.nextNode());) {
+    const fam = getComputedStyle(n.parentElement).fontFamily;
+    box[fam] ??= draw('\u{10FFFD}', fam);
+    for (const ch of n.data) if (ch > '\u007f' && !/\s/.test(ch) && draw(ch, fam) === box[fam]) missing.add(ch);
+  }
+  return [...missing];
+})()`
+
+func checkGlyphs(t *testing.T, ctx context.Context, p layoutPage) {
+	t.Helper()
+	var missing []string
+	run(t, ctx, "glyphs "+p.name, chromedp.Evaluate(missingGlyphsJS, &missing))
+	if len(missing) > 0 {
+		t.Errorf("%s (%s) shows empty boxes for %q: no installed font has them", p.name, p.path, missing)
+	}
+}
+
 // shots writes the page at this width in light and dark into $QUIRE_SHOTS.
 func shots(t *testing.T, ctx context.Context, p layoutPage, width int) {
 	dir := os.Getenv("QUIRE_SHOTS")
@@ -182,7 +208,9 @@ func visible(t *testing.T, ctx context.Context, sel string) bool {
 	return ok
 }
 
-func jsString(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'" }
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
 
 func activeID(t *testing.T, ctx context.Context) string {
 	t.Helper()
@@ -195,9 +223,10 @@ func activeID(t *testing.T, ctx context.Context) string {
 func press(key string) chromedp.Action { return chromedp.KeyEvent(key) }
 
 // Every main page at a 390 px phone and a 1280 px desktop: nothing wider than
-// the window, the navigation folds behind a menu button on the phone and opens
-// and closes from it; the chat's side panel fits the window. With QUIRE_SHOTS
-// set, each page is also saved at both widths, light and dark.
+// the window, no character drawn as an empty box for want of a font, and on
+// the phone the navigation folds behind a menu button that opens and closes
+// it. With QUIRE_SHOTS set, each page is also saved at both widths, light and
+// dark.
 func TestBrowserLayoutEveryPageFits(t *testing.T) {
 	chromiumPath(t)
 	f := newLayoutFixture(t)
@@ -208,12 +237,18 @@ func TestBrowserLayoutEveryPageFits(t *testing.T) {
 			for _, p := range f.anonymousPages() {
 				run(t, ctx, p.name, chromedp.Navigate(f.in.URL+p.path), chromedp.WaitReady(`main`))
 				checkWidth(t, ctx, p)
+				if width == 390 {
+					checkGlyphs(t, ctx, p)
+				}
 				shots(t, ctx, p, int(width))
 			}
 			loginAs(t, ctx, f.in, "ada@example.com", "analytical-engine")
 			for _, p := range f.signedInPages() {
 				run(t, ctx, p.name, chromedp.Navigate(f.in.URL+p.path), chromedp.WaitReady(`main`))
 				checkWidth(t, ctx, p)
+				if width == 390 {
+					checkGlyphs(t, ctx, p)
+				}
 				shots(t, ctx, p, int(width))
 			}
 
