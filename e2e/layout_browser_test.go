@@ -232,9 +232,7 @@ func TestBrowserLayoutEveryPageFits(t *testing.T) {
 	f := newLayoutFixture(t)
 	for _, width := range []int64{390, 1280} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
-			ctx := browser(t)
-			run(t, ctx, "viewport", viewport(width, 844))
-			for _, p := range f.anonymousPages() {
+			visit := func(t *testing.T, ctx context.Context, p layoutPage) {
 				run(t, ctx, p.name, chromedp.Navigate(f.in.URL+p.path), chromedp.WaitReady(`main`))
 				checkWidth(t, ctx, p)
 				if width == 390 {
@@ -242,16 +240,30 @@ func TestBrowserLayoutEveryPageFits(t *testing.T) {
 				}
 				shots(t, ctx, p, int(width))
 			}
-			loginAs(t, ctx, f.in, "ada@example.com", "analytical-engine")
-			for _, p := range f.signedInPages() {
-				run(t, ctx, p.name, chromedp.Navigate(f.in.URL+p.path), chromedp.WaitReady(`main`))
-				checkWidth(t, ctx, p)
-				if width == 390 {
-					checkGlyphs(t, ctx, p)
+			t.Run("signed out", func(t *testing.T) {
+				ctx := browser(t)
+				run(t, ctx, "viewport", viewport(width, 844))
+				for _, p := range f.anonymousPages() {
+					visit(t, ctx, p)
 				}
-				shots(t, ctx, p, int(width))
+			})
+			// A few pages per browser: each has 90 s, and screenshots on a busy machine take time.
+			for pages := f.signedInPages(); len(pages) > 0; {
+				group := pages[:min(6, len(pages))]
+				pages = pages[len(group):]
+				t.Run(group[0].name, func(t *testing.T) {
+					ctx := browser(t)
+					run(t, ctx, "viewport", viewport(width, 844))
+					loginAs(t, ctx, f.in, "ada@example.com", "analytical-engine")
+					for _, p := range group {
+						visit(t, ctx, p)
+					}
+				})
 			}
 
+			ctx := browser(t)
+			run(t, ctx, "viewport", viewport(width, 844))
+			loginAs(t, ctx, f.in, "ada@example.com", "analytical-engine")
 			run(t, ctx, "workspace page", chromedp.Navigate(f.in.URL+"/w/"+f.ws), chromedp.WaitReady(`main`))
 			nav := `nav[aria-label="Workspace"] a[href$="/documents"]`
 			if width > 760 {
