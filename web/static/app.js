@@ -23,7 +23,7 @@
       try { data = await res.json(); } catch { /* not JSON */ }
     }
     if (!res.ok) {
-      const e = new Error(data?.error?.message || `The request failed (HTTP ${res.status}).`);
+      const e = new Error(data?.error?.message || `The server could not do this (error ${res.status}). Try again in a moment.`);
       e.field = data?.error?.field;
       e.status = res.status;
       throw e;
@@ -105,7 +105,6 @@
 
   document.addEventListener('change', (ev) => {
     const t = ev.target;
-    if (t.matches('select[data-nav]') && t.value) window.location.assign(t.value);
     const form = t.closest('form[data-autosubmit]');
     if (form) submit(form, t);
   });
@@ -176,12 +175,97 @@
     setTimeout(() => { btn.textContent = btn.dataset.label; }, 2500);
   });
 
+  // The frame: theme, skip links, the phone menu, the workspace menu and arrow keys.
+  const root = document.documentElement;
+  const isDark = () => root.dataset.theme === 'dark' ||
+    (!root.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
+  const showTheme = () => document.querySelectorAll('[data-theme-toggle]').forEach((b) => b.setAttribute('aria-pressed', String(isDark())));
+  showTheme();
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', showTheme);
+
+  // A skip link whose target is not on this page (a read-only chat has no
+  // question box) would lead nowhere. Following one moves focus, not only the
+  // scroll position, so the next Tab continues from there.
+  document.querySelectorAll('.skip-link').forEach((a) => {
+    const target = document.getElementById(a.hash.slice(1));
+    if (!target) { a.remove(); return; }
+    a.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      target.focus();
+      target.scrollIntoView({ block: 'nearest' });
+    });
+  });
+
+  const sidebar = document.querySelector('.sidebar');
+  const toggle = document.getElementById('menu-toggle');
+  const focusables = (box) => [...box.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), select, textarea')]
+    .filter((el) => el.getClientRects().length > 0);
+
+  function setMenu(open, { focus = false } = {}) {
+    if (!sidebar || !toggle) return;
+    sidebar.classList.toggle('open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+    if (open && focus) focusables(document.getElementById('sidebar-body'))[0]?.focus();
+    if (!open && focus) toggle.focus();
+  }
+  toggle?.addEventListener('click', () => setMenu(toggle.getAttribute('aria-expanded') !== 'true', { focus: true }));
+  // The open menu covers the page: leaving it by Tab, a click elsewhere or Escape folds it.
+  sidebar?.addEventListener('focusout', (ev) => {
+    if (toggle?.getAttribute('aria-expanded') === 'true' && ev.relatedTarget && !sidebar.contains(ev.relatedTarget)) setMenu(false);
+  });
+
+  const wsToggle = document.getElementById('ws-toggle');
+  const wsMenu = document.getElementById('ws-menu');
+  const items = () => [...wsMenu.querySelectorAll('[role=menuitem]')];
+  function setSwitcher(open, which) {
+    wsMenu.hidden = !open;
+    wsToggle.setAttribute('aria-expanded', String(open));
+    if (open) { const all = items(); (which === 'last' ? all[all.length - 1] : all[0])?.focus(); }
+  }
+  wsToggle?.addEventListener('click', () => setSwitcher(wsMenu.hidden));
+  wsToggle?.addEventListener('keydown', (ev) => {
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      setSwitcher(true, ev.key === 'ArrowUp' ? 'last' : 'first');
+    }
+  });
+  wsMenu?.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') { ev.stopPropagation(); setSwitcher(false); wsToggle.focus(); return; }
+    if (ev.key === 'Tab') { setSwitcher(false); return; }
+    moveFocus(ev, items());
+  });
+
+  // moveFocus handles the arrow, Home and End keys in a list of items, wrapping at the ends.
+  function moveFocus(ev, list) {
+    const i = list.indexOf(document.activeElement);
+    let next;
+    if (ev.key === 'ArrowDown') next = (i + 1) % list.length;
+    else if (ev.key === 'ArrowUp') next = (i - 1 + list.length) % list.length;
+    else if (ev.key === 'Home') next = 0;
+    else if (ev.key === 'End') next = list.length - 1;
+    else return;
+    ev.preventDefault();
+    list[next]?.focus();
+  }
+  document.querySelectorAll('nav[data-arrows]').forEach((nav) => {
+    nav.addEventListener('keydown', (ev) => {
+      if (ev.target.closest('a, button')) moveFocus(ev, focusables(nav).filter((el) => el.matches('a, button')));
+    });
+  });
+
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape') return;
+    if (wsMenu && !wsMenu.hidden) { setSwitcher(false); wsToggle.focus(); }
+    else if (toggle?.getAttribute('aria-expanded') === 'true') setMenu(false, { focus: true });
+  });
+
   document.addEventListener('click', (ev) => {
+    if (wsMenu && !wsMenu.hidden && !ev.target.closest('.switcher')) setSwitcher(false);
+    if (sidebar?.classList.contains('open') && !sidebar.contains(ev.target)) setMenu(false);
     if (!ev.target.closest('[data-theme-toggle]')) return;
-    const dark = document.documentElement.dataset.theme === 'dark' ||
-      (!document.documentElement.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
-    const next = dark ? 'light' : 'dark';
-    document.documentElement.dataset.theme = next;
+    const next = isDark() ? 'light' : 'dark';
+    root.dataset.theme = next;
     localStorage.setItem('quire-theme', next);
+    showTheme();
   });
 })();
