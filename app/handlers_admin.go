@@ -1,8 +1,8 @@
 package app
 
 import (
-	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,8 +30,8 @@ func (s *Server) patchSettings(c *fiber.Ctx) error {
 	}
 	old, st, err := s.updateSettings(c.UserContext(), func(st *Settings) error {
 		if v := in.SignupPolicy; v != nil {
-			if *v != SignupOpen && *v != SignupInviteOnly && *v != SignupClosed {
-				return invalid("signup_policy", "signup_policy must be \"open\", \"invite_only\" or \"closed\"")
+			if !slices.Contains(signupPolicies, *v) {
+				return invalid("signup_policy", "signup_policy must be \"open\", \"approval\", \"invite_only\" or \"closed\"")
 			}
 			st.SignupPolicy = *v
 		}
@@ -119,7 +119,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(page(rows, limit, func(u *store.User) string { return strconv.FormatInt(u.ID, 10) }, userView))
+	return c.JSON(page(rows, limit, func(u *store.User) string { return strconv.FormatInt(u.ID, 10) }, adminUserView))
 }
 
 func (s *Server) patchUser(c *fiber.Ctx) error {
@@ -130,20 +130,15 @@ func (s *Server) patchUser(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	id, err := userParam(c)
 	if err != nil {
-		return notFound("user")
-	}
-	u, err := s.store.UpdateUserAdmin(c.UserContext(), id, in.IsAdmin, in.Disabled)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("user")
-	case errors.Is(err, store.ErrConflict):
-		return conflict("the instance must keep at least one active administrator")
-	case err != nil:
 		return err
 	}
-	return c.JSON(userView(u))
+	u, err := s.account.AdminUpdate(c.UserContext(), userOf(c), id, in.IsAdmin, in.Disabled)
+	if err != nil {
+		return err
+	}
+	return c.JSON(adminUserView(u))
 }
 
 func (s *Server) listOutbox(c *fiber.Ctx) error {

@@ -86,6 +86,9 @@ func (s *Server) signup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if out.Pending {
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"user": userView(out.User), "pending": true})
+	}
 	s.setSession(c, out.Session)
 	return c.Status(fiber.StatusCreated).JSON(signupResponse{authResponse{userView(out.User), out.Session.Secret}, out.WorkspaceID})
 }

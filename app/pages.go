@@ -238,9 +238,6 @@ func localPath(p string) bool {
 }
 
 func (s *Server) pageLogin(c *fiber.Ctx) error { return s.signedOutPage("login", "Sign in")(c) }
-func (s *Server) pageSignup(c *fiber.Ctx) error {
-	return s.signedOutPage("signup", "Create account")(c)
-}
 func (s *Server) pageReset(c *fiber.Ctx) error { return s.signedOutPage("reset", "Reset password")(c) }
 func (s *Server) pageResetConfirm(c *fiber.Ctx) error {
 	return s.signedOutPage("reset_confirm", "Choose a new password")(c)
@@ -304,14 +301,6 @@ func (s *Server) pageAccount(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "account", "Account", fiber.Map{"Keys": keys})
-}
-
-func (s *Server) pageAdminUsers(c *fiber.Ctx) error {
-	users, err := s.store.ListUsers(c.UserContext(), 0, 200)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "admin_users", "Users · Admin", fiber.Map{"Users": users})
 }
 
 func (s *Server) pageAdminSettings(c *fiber.Ctx) error {

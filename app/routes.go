@@ -46,6 +46,7 @@ func (s *Server) Routes() []Route {
 		// Auth and account
 		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.signup},
 		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.login},
+		{Method: post, Path: "/api/setup", Access: Public, Handler: s.postSetup},                       // the first admin, with the one-time setup token
 		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Handler: s.logout}, // revokes only the token that calls it
 		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.verifyEmail},
 		{Method: post, Path: "/api/auth/password-reset", Access: Public, Handler: s.requestPasswordReset},
@@ -163,7 +164,11 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.getSettings},
 		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.patchSettings},
 		{Method: get, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.listUsers},
+		{Method: post, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.adminCreateUser},
 		{Method: patch, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.patchUser},
+		{Method: del, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.adminDeleteUser},
+		{Method: post, Path: "/api/admin/users/:id/approve", Access: InstanceAdmin, Handler: s.adminApproveUser},
+		{Method: post, Path: "/api/admin/users/:id/password-reset", Access: InstanceAdmin, Handler: s.adminResetPassword},
 		{Method: get, Path: "/api/admin/outbox", Access: InstanceAdmin, Handler: s.listOutbox},
 
 		// Operations: online backups, Prometheus metrics (handlers_ops.go)
@@ -180,6 +185,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.pageHome},
 		{Method: get, Path: "/login", Access: Public, Page: true, Handler: s.pageLogin},
 		{Method: get, Path: "/signup", Access: Public, Page: true, Handler: s.pageSignup},
+		{Method: get, Path: "/setup", Access: Public, Page: true, Handler: s.pageSetup},
 		{Method: get, Path: "/reset", Access: Public, Page: true, Handler: s.pageReset},
 		{Method: get, Path: "/reset/confirm", Access: Public, Page: true, Handler: s.pageResetConfirm},
 		{Method: get, Path: "/verify-email", Access: Public, Page: true, Handler: s.pageVerifyEmail},

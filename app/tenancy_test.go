@@ -313,6 +313,8 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"signup_policy": "open"}
 	case "PATCH /api/admin/users/:id":
 		return map[string]bool{"is_admin": false}
+	case "POST /api/admin/users":
+		return map[string]string{"email": uniqueEmail("created"), "name": "Created"}
 	case "POST /api/workspaces/:ws/teams", "PATCH /api/workspaces/:ws/teams/:team":
 		return map[string]string{"name": "Team " + uniqueEmail("t")}
 	case "POST /api/workspaces/:ws/teams/:team/members":
@@ -358,6 +360,7 @@ var accessSpec = map[string]Access{
 	"GET /api/ready":                                                Public,
 	"POST /api/auth/signup":                                         Public,
 	"POST /api/auth/login":                                          Public,
+	"POST /api/setup":                                               Public,
 	"POST /api/auth/logout":                                         SignedIn,
 	"POST /api/auth/verify-email":                                   Public,
 	"POST /api/auth/password-reset":                                 Public,
@@ -476,6 +479,10 @@ var accessSpec = map[string]Access{
 	"PATCH /api/admin/settings":                                     InstanceAdmin,
 	"GET /api/admin/users":                                          InstanceAdmin,
 	"PATCH /api/admin/users/:id":                                    InstanceAdmin,
+	"POST /api/admin/users":                                         InstanceAdmin,
+	"DELETE /api/admin/users/:id":                                   InstanceAdmin,
+	"POST /api/admin/users/:id/approve":                             InstanceAdmin,
+	"POST /api/admin/users/:id/password-reset":                      InstanceAdmin,
 	"GET /api/admin/outbox":                                         InstanceAdmin,
 	"POST /api/admin/backups":                                       InstanceAdmin,
 	"GET /api/admin/backups":                                        InstanceAdmin,
@@ -484,6 +491,7 @@ var accessSpec = map[string]Access{
 	"GET /":                                                         SignedIn,
 	"GET /login":                                                    Public,
 	"GET /signup":                                                   Public,
+	"GET /setup":                                                    Public,
 	"GET /reset":                                                    Public,
 	"GET /reset/confirm":                                            Public,
 	"GET /verify-email":                                             Public,
@@ -516,6 +524,7 @@ var keySpec = map[string]keyRule{
 	"GET /api/ready":                                                keyYes,
 	"POST /api/auth/signup":                                         keyYes,
 	"POST /api/auth/login":                                          keyYes,
+	"POST /api/setup":                                               keyYes,
 	"POST /api/auth/logout":                                         keyYes,
 	"POST /api/auth/verify-email":                                   keyYes,
 	"POST /api/auth/password-reset":                                 keyYes,
@@ -634,6 +643,10 @@ var keySpec = map[string]keyRule{
 	"PATCH /api/admin/settings":                                     keyNo,
 	"GET /api/admin/users":                                          keyNo,
 	"PATCH /api/admin/users/:id":                                    keyNo,
+	"POST /api/admin/users":                                         keyNo,
+	"DELETE /api/admin/users/:id":                                   keyNo,
+	"POST /api/admin/users/:id/approve":                             keyNo,
+	"POST /api/admin/users/:id/password-reset":                      keyNo,
 	"GET /api/admin/outbox":                                         keyNo,
 	"POST /api/admin/backups":                                       keyNo,
 	"GET /api/admin/backups":                                        keyNo,
@@ -642,6 +655,7 @@ var keySpec = map[string]keyRule{
 	"GET /":                                                         keyNo,
 	"GET /login":                                                    keyYes,
 	"GET /signup":                                                   keyYes,
+	"GET /setup":                                                    keyYes,
 	"GET /reset":                                                    keyYes,
 	"GET /reset/confirm":                                            keyYes,
 	"GET /verify-email":                                             keyYes,
