@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -92,7 +93,15 @@ func start(t *testing.T, dataDir string, env ...string) *instance {
 	}
 	addr := freePort(t)
 	in := &instance{t: t, URL: "http://" + addr, DataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
-	in.cmd = exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--ollama-url", "http://127.0.0.1:1")
+	// Nothing listens on port 1, unless the test names its Ollama: a flag
+	// beats the environment, so the test's QUIRE_OLLAMA_URL becomes the flag.
+	ollamaURL := "http://127.0.0.1:1"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "QUIRE_OLLAMA_URL="); ok {
+			ollamaURL = v
+		}
+	}
+	in.cmd = exec.Command(binary, "serve", "--listen", addr, "--data-dir", dataDir, "--ollama-url", ollamaURL)
 	in.cmd.Env = append(os.Environ(), env...)
 	in.cmd.Stdout, in.cmd.Stderr = in.logs, in.logs
 	in.started = time.Now()
@@ -198,13 +207,14 @@ func loginAs(t *testing.T, ctx context.Context, in *instance, email, pw string) 
 // setupURL is the one-time setup link the instance printed at its start.
 func (in *instance) setupURL() string {
 	in.t.Helper()
-	line := in.logLine("/setup?token=")
-	i := strings.Index(line, "http")
-	if i < 0 {
+	link := setupLinkRe.FindString(in.logLine("/setup?token="))
+	if link == "" {
 		in.t.Fatalf("no setup link in the log:\n%s", in.logs.String())
 	}
-	return strings.Fields(line[i:])[0]
+	return link
 }
+
+var setupLinkRe = regexp.MustCompile(`https?://[^\s"]+/setup\?token=[A-Za-z0-9_-]+`)
 
 // setupAdmin makes the instance's first administrator through the setup
 // link, as its operator would, and returns their session token. Nobody can
