@@ -88,9 +88,12 @@ func (s *Server) adminResetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	link, mailed, err := s.account.AdminResetPassword(c.UserContext(), userOf(c), id)
+	u, link, mailed, err := s.account.AdminResetPassword(c.UserContext(), userOf(c), id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(passwordLinkJSON{link, mailed})
+	return c.JSON(struct {
+		Email string `json:"email"`
+		passwordLinkJSON
+	}{u.Email, passwordLinkJSON{link, mailed}})
 }

@@ -69,6 +69,10 @@ func TestSetupFirstAdminOnlyThroughTheLink(t *testing.T) {
 			t.Errorf("%s token: setup page %d, want 403", name, page.Status)
 		}
 	}
+	// An oversized body is refused unread.
+	if res := ts.do(req{method: "POST", path: "/api/setup", body: map[string]string{"token": token, "email": "root@example.com", "password": strings.Repeat("p", 1<<20), "name": "Root"}}); res.Status != 413 {
+		t.Fatalf("a 1 MB setup body: %d", res.Status)
+	}
 	// A mistake in the form does not use the link up.
 	ts.must(400, req{method: "POST", path: "/api/setup", body: map[string]string{"token": token, "email": "root@example.com", "password": "short", "name": "Root"}})
 	ts.must(400, req{method: "POST", path: "/api/setup", body: map[string]string{"token": token, "email": "root@example.com", "password": testPassword, "name": "Root", "signup_policy": "everyone"}})

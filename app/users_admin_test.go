@@ -172,9 +172,13 @@ func TestAdminResetsPassword(t *testing.T) {
 	root := ts.signup("root")
 	u := ts.signup("forgetful")
 	var out struct {
+		Email       string
 		PasswordURL string `json:"password_url"`
 	}
 	ts.must(200, req{method: "POST", path: adminUserPath(u.ID, "/password-reset"), token: root.token}).json(&out)
+	if out.Email != u.Email {
+		t.Fatalf("the reset names %q, want %s", out.Email, u.Email)
+	}
 	ts.must(200, req{method: "GET", path: "/api/me", token: u.token}) // until the link is used
 	ts.must(204, req{method: "POST", path: "/api/auth/password-reset/confirm", body: map[string]string{"token": tokenOf(t, out.PasswordURL), "password": "brand-new-pass"}})
 	if res := ts.do(req{method: "GET", path: "/api/me", token: u.token}); res.Status != 401 {

@@ -89,20 +89,20 @@ func (s *Service) passwordLink(ctx context.Context, u *store.User, intro string)
 // mailed and returned once. The current password keeps working until the link
 // is used, which signs out every session and revokes every API key; to lock
 // someone out at once, deactivate them.
-func (s *Service) AdminResetPassword(ctx context.Context, actor *store.User, id int64) (string, bool, error) {
+func (s *Service) AdminResetPassword(ctx context.Context, actor *store.User, id int64) (*store.User, string, bool, error) {
 	u, err := s.adminTarget(ctx, id)
 	if err != nil {
-		return "", false, err
+		return nil, "", false, err
 	}
 	if u.Pending {
-		return "", false, fault.New(fault.Conflict, "this signup is waiting for approval; approve it first")
+		return nil, "", false, fault.New(fault.Conflict, "this signup is waiting for approval; approve it first")
 	}
 	link, mailed, err := s.passwordLink(ctx, u, "An administrator of Quire started a password reset for your account ("+u.Email+").\n\nChoose a new password within 3 days with this link:\n\n")
 	if err != nil {
-		return "", false, err
+		return nil, "", false, err
 	}
 	s.log.Info("admin started a password reset", "by", actor.ID, "user_id", u.ID)
-	return link, mailed, nil
+	return u, link, mailed, nil
 }
 
 // AdminUpdate changes whether an account is an administrator and whether it
