@@ -197,7 +197,9 @@ func TestBrowserSetupAndUserAdministration(t *testing.T) {
 	)
 	var admin struct {
 		Token string
-		User  struct{ IsAdmin bool `json:"is_admin"` }
+		User  struct {
+			IsAdmin bool `json:"is_admin"`
+		}
 	}
 	in.api("POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine"}, &admin)
 	var st map[string]any
