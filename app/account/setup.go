@@ -117,13 +117,11 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (*Signup, error) {
 		return nil, badSetupToken() // a parallel setup took it
 	}
 	u, err := s.firstAdmin(ctx, email, name, in.Password)
-	if err != nil {
-		if !errors.Is(err, store.ErrGone) {
-			s.setup.giveBack(in.Token)
-		}
-		if errors.Is(err, store.ErrGone) {
-			return nil, setUpAlready()
-		}
+	switch {
+	case errors.Is(err, store.ErrGone):
+		return nil, setUpAlready() // the CLI made an admin meanwhile
+	case err != nil:
+		s.setup.giveBack(in.Token)
 		return nil, err
 	}
 	sess, err := s.StartSession(ctx, u)

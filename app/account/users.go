@@ -20,7 +20,10 @@ func lastAdmin() error {
 }
 
 func notSelf(what string) error {
-	return fault.New(fault.Conflict, "you cannot %s your own account here; another administrator must (or use Account to delete yours)", what)
+	if what == "delete" {
+		return fault.New(fault.Conflict, "you cannot delete your own account here; use Account → Delete account")
+	}
+	return fault.New(fault.Conflict, "you cannot %s yourself; another administrator can", what)
 }
 
 func (s *Service) adminTarget(ctx context.Context, id int64) (*store.User, error) {
@@ -187,7 +190,7 @@ func (s *Service) AdminDelete(ctx context.Context, actor *store.User, id int64) 
 				shared = append(shared, "“"+w.Name+"”")
 			}
 		}
-		return fault.New(fault.Conflict, "this person owns workspaces that others use (%s); its owner transfers them to another member first", strings.Join(shared, ", "))
+		return fault.New(fault.Conflict, "this person owns workspaces that others use (%s); they must transfer each to another member before the account can be deleted", strings.Join(shared, ", "))
 	case err != nil:
 		return err
 	}
