@@ -53,7 +53,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	switch cmd {
 	case "serve":
-		return serve(args)
+		return serve(args, stdout)
 	case "migrate":
 		return migrateCmd(args, stdout)
 	case "admin":
@@ -117,7 +117,7 @@ func openStore(fs *flag.FlagSet, args []string) (config.Config, *store.Store, er
 	return cfg, st, err
 }
 
-func serve(args []string) error {
+func serve(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg, st, err := openStore(fs, args)
 	if err != nil {
@@ -136,6 +136,9 @@ func serve(args []string) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	log.Info("quire is serving", "url", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "version", app.Version)
+	if err := printSetupLink(ctx, srv, cfg, ln.Addr(), log, stdout); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("start document processing: %w", err)
@@ -152,6 +155,39 @@ func serve(args []string) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// printSetupLink shows the one-time setup link while the instance has no
+// administrator: once in the log, and on the console when a person started
+// the server in a terminal (under systemd or Docker both streams go to the
+// same journal, which gets it once). A new token is made at every start, so a
+// link from an older log does not work. The token appears nowhere else:
+// request logs carry paths without query strings.
+func printSetupLink(ctx context.Context, srv *app.Server, cfg config.Config, addr net.Addr, log *slog.Logger, stdout io.Writer) error {
+	token, err := srv.SetupToken(ctx)
+	if err != nil || token == "" {
+		return err
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		host, port, _ := net.SplitHostPort(addr.String())
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+	}
+	link := strings.TrimRight(base, "/") + "/setup?token=" + token
+	log.Warn("no administrator yet: open the setup link to create one (it works once; signups are refused until then)", "url", link)
+	if f, ok := stdout.(*os.File); !ok || !isTerminal(f) {
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nQuire has no administrator yet. To set it up, open:\n\n    open %s\n\nor run: quire admin create-user --admin --email you@example.com\n\n", link)
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // healthCmd asks the local server for /api/health; distroless images have no curl.

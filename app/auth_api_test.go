@@ -194,6 +194,7 @@ func TestEmailVerificationWhenRequired(t *testing.T) {
 		c.RequireVerification = true
 		c.SMTP = config.SMTP{Host: "127.0.0.1", Port: 1, From: "quire@example.com"} // nothing listens: delivery fails, outbox keeps it
 	})
+	ts.signup("root") // the instance's admin, verified by setting it up
 	u := ts.signup("verify")
 	if u.EmailVerified {
 		t.Fatal("new account verified before the link was used")
@@ -300,6 +301,7 @@ func TestSafeNextRejectsHostileTargets(t *testing.T) {
 	}
 	// The pages only ever carry the checked target.
 	ts := newTestServer(t)
+	ts.signup("root") // the signup page has a form once the instance is set up
 	redirectRe := regexp.MustCompile(`data-api="/api/auth/(?:login|signup)" data-redirect="([^"]*)"`)
 	for _, page := range []string{"/login", "/signup"} {
 		for _, next := range []string{"/\t/evil.example", "/x?t={token}"} {

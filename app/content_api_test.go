@@ -121,7 +121,7 @@ func TestPagesAndSlidesAreNamedWhereTheyAre(t *testing.T) {
 	}
 }
 
-// A size reads the same in the API (for the api.List a script grows) as on the page.
+// A size reads the same in the API (for the list a script grows) as on the page.
 func TestSizesReadTheSameEverywhere(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.signup("sizes")

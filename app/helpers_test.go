@@ -155,11 +155,22 @@ type user struct {
 	token string
 }
 
-// signup creates a user through the API.
+// signup creates a user through the API. On an instance without an
+// administrator nobody can sign up, so the first one is made there as on a
+// real instance: through the setup link, which makes them its administrator.
 func (ts *testServer) signup(prefix string) user {
 	ts.t.Helper()
-	res := ts.must(201, req{method: "POST", path: "/api/auth/signup", body: map[string]string{
-		"email": uniqueEmail(prefix), "password": testPassword, "name": strings.ToUpper(prefix[:1]) + prefix[1:]}})
+	body := map[string]string{"email": uniqueEmail(prefix), "password": testPassword, "name": strings.ToUpper(prefix[:1]) + prefix[1:]}
+	path := "/api/auth/signup"
+	if setUp, err := ts.store.AdminExists(context.Background()); err != nil {
+		ts.t.Fatal(err)
+	} else if !setUp {
+		if body["token"], err = ts.srv.SetupToken(context.Background()); err != nil {
+			ts.t.Fatal(err)
+		}
+		path = "/api/setup"
+	}
+	res := ts.must(201, req{method: "POST", path: path, body: body})
 	var out struct {
 		User  api.UserJSON
 		Token string
@@ -173,11 +184,16 @@ func (ts *testServer) signup(prefix string) user {
 }
 
 // quickUser creates a user straight in the store (fast path for fixtures).
+// Like signup, the first one of an instance is its administrator.
 func (ts *testServer) quickUser(prefix string) user {
 	ts.t.Helper()
 	ctx := context.Background()
 	hash, _ := auth.HashPassword(testPassword)
-	u, err := ts.store.CreateUser(ctx, uniqueEmail(prefix), prefix, hash, true)
+	setUp, err := ts.store.AdminExists(ctx)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	u, err := ts.store.CreateAccount(ctx, store.NewUser{Email: uniqueEmail(prefix), Name: prefix, PasswordHash: hash, Verified: true, Admin: !setUp})
 	if err != nil {
 		ts.t.Fatal(err)
 	}

@@ -125,6 +125,12 @@ func (s *Server) deps() *deps.Deps {
 	}
 }
 
+// SetupToken issues this start's one-time setup token while the instance has
+// no administrator ("" once it has one); serve prints the link with it.
+func (s *Server) SetupToken(ctx context.Context) (string, error) {
+	return s.account.NewSetupToken(ctx)
+}
+
 func (s *Server) currentSettings() settings.Settings { return s.settings.Get() }
 
 // Start begins background document processing (serve calls it; most tests

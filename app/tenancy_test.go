@@ -315,6 +315,8 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"signup_policy": "open"}
 	case "PATCH /api/admin/users/:id":
 		return map[string]bool{"is_admin": false}
+	case "POST /api/admin/users":
+		return map[string]string{"email": uniqueEmail("created"), "name": "Created"}
 	case "POST /api/workspaces/:ws/teams", "PATCH /api/workspaces/:ws/teams/:team":
 		return map[string]string{"name": "Team " + uniqueEmail("t")}
 	case "POST /api/workspaces/:ws/teams/:team/members":
@@ -360,6 +362,7 @@ var accessSpec = map[string]qhttp.Access{
 	"GET /api/ready":                                                qhttp.Public,
 	"POST /api/auth/signup":                                         qhttp.Public,
 	"POST /api/auth/login":                                          qhttp.Public,
+	"POST /api/setup":                                               qhttp.Public,
 	"POST /api/auth/logout":                                         qhttp.SignedIn,
 	"POST /api/auth/verify-email":                                   qhttp.Public,
 	"POST /api/auth/password-reset":                                 qhttp.Public,
@@ -478,6 +481,10 @@ var accessSpec = map[string]qhttp.Access{
 	"PATCH /api/admin/settings":                                     qhttp.InstanceAdmin,
 	"GET /api/admin/users":                                          qhttp.InstanceAdmin,
 	"PATCH /api/admin/users/:id":                                    qhttp.InstanceAdmin,
+	"POST /api/admin/users":                                         qhttp.InstanceAdmin,
+	"DELETE /api/admin/users/:id":                                   qhttp.InstanceAdmin,
+	"POST /api/admin/users/:id/approve":                             qhttp.InstanceAdmin,
+	"POST /api/admin/users/:id/password-reset":                      qhttp.InstanceAdmin,
 	"GET /api/admin/outbox":                                         qhttp.InstanceAdmin,
 	"POST /api/admin/backups":                                       qhttp.InstanceAdmin,
 	"GET /api/admin/backups":                                        qhttp.InstanceAdmin,
@@ -486,6 +493,7 @@ var accessSpec = map[string]qhttp.Access{
 	"GET /":                                                         qhttp.SignedIn,
 	"GET /login":                                                    qhttp.Public,
 	"GET /signup":                                                   qhttp.Public,
+	"GET /setup":                                                    qhttp.Public,
 	"GET /reset":                                                    qhttp.Public,
 	"GET /reset/confirm":                                            qhttp.Public,
 	"GET /verify-email":                                             qhttp.Public,
@@ -518,6 +526,7 @@ var keySpec = map[string]keyRule{
 	"GET /api/ready":                                                keyYes,
 	"POST /api/auth/signup":                                         keyYes,
 	"POST /api/auth/login":                                          keyYes,
+	"POST /api/setup":                                               keyYes,
 	"POST /api/auth/logout":                                         keyYes,
 	"POST /api/auth/verify-email":                                   keyYes,
 	"POST /api/auth/password-reset":                                 keyYes,
@@ -636,6 +645,10 @@ var keySpec = map[string]keyRule{
 	"PATCH /api/admin/settings":                                     keyNo,
 	"GET /api/admin/users":                                          keyNo,
 	"PATCH /api/admin/users/:id":                                    keyNo,
+	"POST /api/admin/users":                                         keyNo,
+	"DELETE /api/admin/users/:id":                                   keyNo,
+	"POST /api/admin/users/:id/approve":                             keyNo,
+	"POST /api/admin/users/:id/password-reset":                      keyNo,
 	"GET /api/admin/outbox":                                         keyNo,
 	"POST /api/admin/backups":                                       keyNo,
 	"GET /api/admin/backups":                                        keyNo,
@@ -644,6 +657,7 @@ var keySpec = map[string]keyRule{
 	"GET /":                                                         keyNo,
 	"GET /login":                                                    keyYes,
 	"GET /signup":                                                   keyYes,
+	"GET /setup":                                                    keyYes,
 	"GET /reset":                                                    keyYes,
 	"GET /reset/confirm":                                            keyYes,
 	"GET /verify-email":                                             keyYes,

@@ -56,6 +56,7 @@ func TestMemberManagementRules(t *testing.T) {
 
 func TestTransferLeaveAndDelete(t *testing.T) {
 	ts := newTestServer(t)
+	ts.signup("root") // the instance's admin: the owner below is an ordinary account
 	owner, member, outsider := ts.signup("owner"), ts.signup("member"), ts.signup("outsider")
 	ws := ts.createWorkspace(owner, "Acme")
 	ts.addMember(ws, owner, member, "member")

@@ -81,8 +81,7 @@ func TestBrowserBillingCheckoutAndPortal(t *testing.T) {
 	}
 	in := start(t, dataDir, env...)
 
-	var auth struct{ Token string }
-	in.api("POST", "/api/auth/signup", "", map[string]string{"email": "payer@example.com", "password": "pay-the-bills", "name": "Payer"}, &auth)
+	auth := struct{ Token string }{in.setupAdmin("payer@example.com", "pay-the-bills", "Payer")}
 	var ws struct{ ID string }
 	if st := in.api("POST", "/api/workspaces", auth.Token, map[string]string{"name": "Paying Team"}, &ws); st != 201 {
 		t.Fatalf("create workspace: %d", st)

@@ -29,10 +29,7 @@ func TestServeCreatesDataDirAndStopsCleanly(t *testing.T) {
 	if in.api("GET", "/api/ready", "", nil, &ready) != 200 || ready["database"] != "ok" || ready["ollama"] != "unreachable" {
 		t.Fatalf("ready %+v", ready)
 	}
-	var su struct{ Token string }
-	if in.api("POST", "/api/auth/signup", "", map[string]string{"email": "a@example.com", "password": "password-1"}, &su) != 201 {
-		t.Fatal("signup failed")
-	}
+	in.setupAdmin("a@example.com", "password-1", "A")
 	if err := in.stop(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}

@@ -106,9 +106,10 @@ func TestBrowserSignupWorkspaceMembersLogout(t *testing.T) {
 	ctx := browser(t)
 	in := start(t, "")
 
-	// Sign up: the first account, so instance admin, with no workspace yet.
-	run(t, ctx, "signup",
-		chromedp.Navigate(in.URL+"/signup"),
+	// Set up: the first account, made through the setup link the server
+	// printed, so instance admin, with no workspace yet.
+	run(t, ctx, "setup",
+		chromedp.Navigate(in.setupURL()),
 		chromedp.SendKeys(`input[name=name]`, "Ada Lovelace"),
 		chromedp.SendKeys(`input[name=email]`, "ada@example.com"),
 		chromedp.SendKeys(`input[name=password]`, "analytical-engine"),
@@ -205,8 +206,9 @@ func TestBrowserSignupWorkspaceMembersLogout(t *testing.T) {
 func TestBrowserInviteSignupJoinTeam(t *testing.T) {
 	ctx := browser(t)
 	in := start(t, "")
-	run(t, ctx, "admin signs up and creates a workspace",
-		chromedp.Navigate(in.URL+"/signup"),
+	run(t, ctx, "admin sets up the instance and creates a workspace",
+		chromedp.Navigate(in.setupURL()),
+		chromedp.SendKeys(`input[name=name]`, "Admin"),
 		chromedp.SendKeys(`input[name=email]`, "admin@example.com"),
 		chromedp.SendKeys(`input[name=password]`, "admin-password"),
 		chromedp.Click(`main button[type=submit]`),

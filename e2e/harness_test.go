@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -202,19 +203,42 @@ func loginAs(t *testing.T, ctx context.Context, in *instance, email, pw string) 
 	)
 }
 
+// setupURL is the one-time setup link the instance printed at its start.
+func (in *instance) setupURL() string {
+	in.t.Helper()
+	link := setupLinkRe.FindString(in.logLine("/setup?token="))
+	if link == "" {
+		in.t.Fatalf("no setup link in the log:\n%s", in.logs.String())
+	}
+	return link
+}
+
+var setupLinkRe = regexp.MustCompile(`https?://[^\s"]+/setup\?token=[A-Za-z0-9_-]+`)
+
+// setupAdmin makes the instance's first administrator through the setup
+// link, as its operator would, and returns their session token. Nobody can
+// sign up before that.
+func (in *instance) setupAdmin(email, password, name string) string {
+	in.t.Helper()
+	_, token, _ := strings.Cut(in.setupURL(), "token=")
+	var su struct{ Token string }
+	if code := in.api("POST", "/api/setup", "", map[string]string{"token": token, "email": email, "password": password, "name": name}, &su); code != 201 {
+		in.t.Fatalf("setup: %d", code)
+	}
+	return su.Token
+}
+
 // startWithOllama runs quire against the shared real Ollama with the tiny models
-// and makes the first account, an instance admin, with the chat model as default.
+// and makes the first account, an instance admin (through the setup link), with
+// the chat model as default.
 func startWithOllama(t *testing.T) (*instance, *ollamatest.Server, string) {
 	o := ollamatest.StartShared(t)
 	in := start(t, "", "QUIRE_OLLAMA_URL="+o.URL)
-	var su struct{ Token string }
-	if code := in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su); code != 201 {
-		t.Fatalf("signup %d", code)
-	}
-	if code := in.api("PATCH", "/api/admin/settings", su.Token, map[string]string{"ollama_url": o.URL, "default_chat_model": o.ChatModel, "default_embedding_model": o.EmbedModel}, nil); code != 200 {
+	token := in.setupAdmin("ada@example.com", "analytical-engine", "Ada")
+	if code := in.api("PATCH", "/api/admin/settings", token, map[string]string{"ollama_url": o.URL, "default_chat_model": o.ChatModel, "default_embedding_model": o.EmbedModel}, nil); code != 200 {
 		t.Fatalf("settings %d", code)
 	}
-	return in, o, su.Token
+	return in, o, token
 }
 
 // afterReload runs act (a click that saves a form) and waits until the page has

@@ -62,10 +62,7 @@ func TestHostileUploadsKeepServerUp(t *testing.T) {
 		t.Skip("needs /proc to find parse workers")
 	}
 	in := start(t, "", "QUIRE_PARSE_TIMEOUT=3s")
-	var su struct{ Token string }
-	if code := in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su); code != 201 {
-		t.Fatalf("signup %d", code)
-	}
+	su := struct{ Token string }{in.setupAdmin("ada@example.com", "analytical-engine", "Ada")}
 	var ws struct{ ID string }
 	in.api("POST", "/api/workspaces", su.Token, map[string]string{"name": "Hostile"}, &ws)
 

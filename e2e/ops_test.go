@@ -19,18 +19,15 @@ import (
 	"quire/store"
 )
 
-// owner signs up the instance's first user (its admin) and makes a workspace.
+// owner sets up the instance's first user (its admin) and makes a workspace.
 func owner(t *testing.T, in *instance) (token, wsID string) {
 	t.Helper()
-	var su struct{ Token string }
-	if code := in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ops@example.com", "password": "password-1", "name": "Ops"}, &su); code != 201 {
-		t.Fatalf("signup: %d", code)
-	}
+	token = in.setupAdmin("ops@example.com", "password-1", "Ops")
 	var ws struct{ ID string }
-	if code := in.api("POST", "/api/workspaces", su.Token, map[string]string{"name": "Ops"}, &ws); code != 201 {
+	if code := in.api("POST", "/api/workspaces", token, map[string]string{"name": "Ops"}, &ws); code != 201 {
 		t.Fatalf("workspace: %d", code)
 	}
-	return su.Token, ws.ID
+	return token, ws.ID
 }
 
 // writer keeps creating folders through the API and remembers each one the

@@ -77,15 +77,28 @@ func TestVec0Available(t *testing.T) {
 	}
 }
 
-func TestFirstUserIsAdminUnderRace(t *testing.T) {
+// Nobody becomes admin by being first; of first admins made in parallel
+// (two setups, or a setup and the CLI) exactly one is made.
+func TestFirstAdminUnderRace(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
+	if u, err := s.CreateUser(ctx, "first@example.com", "", "x", false); err != nil || u.IsAdmin {
+		t.Fatalf("the first account: %+v %v, want an ordinary one", u, err)
+	}
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made := 0
 	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.CreateUser(ctx, string(rune('a'+i))+"@example.com", "", "x", false); err != nil {
+			_, err := s.CreateFirstAdmin(ctx, string(rune('a'+i))+"@example.com", "", "x")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				made++
+			case !errors.Is(err, ErrGone):
 				t.Error(err)
 			}
 		}()
@@ -93,11 +106,45 @@ func TestFirstUserIsAdminUnderRace(t *testing.T) {
 	wg.Wait()
 	var admins int
 	s.r.QueryRow(`SELECT count(*) FROM users WHERE is_admin = 1`).Scan(&admins)
-	if admins != 1 {
-		t.Fatalf("%d admins, want exactly 1", admins)
+	if admins != 1 || made != 1 {
+		t.Fatalf("%d admins (%d made), want exactly 1", admins, made)
 	}
-	if _, err := s.CreateUser(ctx, "A@example.com", "", "x", false); !errors.Is(err, ErrConflict) {
+	if ok, _ := s.AdminExists(ctx); !ok {
+		t.Fatal("AdminExists is false with an admin")
+	}
+	if _, err := s.CreateUser(ctx, "FIRST@example.com", "", "x", false); !errors.Is(err, ErrConflict) {
 		t.Fatalf("duplicate email (case-insensitive) gave %v, want ErrConflict", err)
+	}
+}
+
+// The last active administrator can be neither demoted, deactivated nor
+// deleted; a pending signup is disabled until enabled, which approves it.
+func TestLastAdminAndPendingAccounts(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	root, err := s.CreateFirstAdmin(ctx, "root@example.com", "", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, tr := false, true
+	if _, err := s.UpdateUserAdmin(ctx, root.ID, &f, nil); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("demoting the last admin: %v", err)
+	}
+	if _, err := s.UpdateUserAdmin(ctx, root.ID, nil, &tr); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("deactivating the last admin: %v", err)
+	}
+	if err := s.DeleteUser(ctx, root.ID); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("deleting the last admin: %v", err)
+	}
+	p, err := s.CreateAccount(ctx, NewUser{Email: "p@example.com", PasswordHash: "x", Pending: true})
+	if err != nil || !p.Pending || !p.Disabled {
+		t.Fatalf("pending account %+v %v", p, err)
+	}
+	if u, err := s.UpdateUserAdmin(ctx, p.ID, nil, &f); err != nil || u.Pending || u.Disabled {
+		t.Fatalf("enabling a pending account: %+v %v", u, err)
+	}
+	if u, _ := s.UserByID(ctx, p.ID); u.Pending || u.Disabled {
+		t.Fatalf("stored %+v", u)
 	}
 }
 

@@ -27,7 +27,13 @@ const (
 	SignupOpen       = "open"
 	SignupInviteOnly = "invite_only"
 	SignupClosed     = "closed"
+	// SignupApproval lets anyone ask for an account, which an instance admin
+	// approves (Administration → Users) before it can sign in.
+	SignupApproval = "approval"
 )
+
+// SignupPolicies are the policies, in the order the pages offer them.
+var SignupPolicies = []string{SignupOpen, SignupApproval, SignupInviteOnly, SignupClosed}
 
 // ErrBadLogin is a refused login: wrong email or password, or a disabled
 // account. It is not a fault: the HTTP layer answers it as unauthenticated.
@@ -72,6 +78,8 @@ type Service struct {
 	loginByIP    *limit.Limiter // failed logins per client address (a shared office NAT gets more)
 	resetReqs    *limit.Limiter // password-reset mails per email and per address
 	tokenGuesses *limit.Limiter // unknown invitation and password-reset tokens per client address
+
+	setup firstRun // the setup link's token while no administrator exists
 }
 
 // New returns the accounts service.
@@ -185,15 +193,16 @@ type SignupInput struct {
 	Address                                string // the client's address, for the token-guess limit
 }
 
-// Signup is a new account, signed in.
+// Signup is a new account, signed in unless it waits for approval.
 type Signup struct {
 	User        *store.User
-	Session     Session
-	WorkspaceID string // joined through the invitation token
+	Session     Session // empty while Pending
+	WorkspaceID string  // joined through the invitation token
+	Pending     bool    // the approval policy: no session until an admin approves
 }
 
-// Signup creates an account under the signup policy. The first account is
-// always allowed and becomes the instance admin (store.CreateUser).
+// Signup creates an account under the signup policy. Nobody signs up before
+// the instance has an administrator (see signupAllowed), and no signup makes one.
 func (s *Service) Signup(ctx context.Context, in SignupInput) (*Signup, error) {
 	email, err := NormEmail("email", in.Email)
 	if err != nil {
@@ -225,7 +234,8 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*Signup, error) {
 			return nil, fault.Field("email", "this invitation was sent to %s; sign up with that address", inv.Email)
 		}
 	}
-	if err := s.signupAllowed(ctx, inv); err != nil {
+	pending, err := s.signupAllowed(ctx, inv)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := s.st.UserByEmail(ctx, email); err == nil {
@@ -238,14 +248,18 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*Signup, error) {
 		return nil, hashingError(err)
 	}
 	// A mailed invitation proves the address, so it counts as verified.
-	u, err := s.st.CreateUser(ctx, email, name, hash, inv != nil)
+	u, err := s.st.CreateAccount(ctx, store.NewUser{Email: email, Name: name, PasswordHash: hash, Verified: inv != nil, Pending: pending})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, emailTaken() // a parallel signup won
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := &Signup{User: u}
+	out := &Signup{User: u, Pending: pending}
+	if pending {
+		s.log.Info("user signed up, waiting for approval", "user_id", u.ID)
+		return out, nil
+	}
 	if inv != nil {
 		if err := s.st.AcceptInvitation(ctx, inv.ID, u.ID); err != nil {
 			s.log.Warn("signup: invitation not accepted", "invitation_id", inv.ID, "err", err)
@@ -297,12 +311,15 @@ func Gone(what string) *fault.Error {
 }
 
 // signupAllowed applies the admin's signup policy; inv is the invitation the
-// signup presented a valid token for. The first account is always allowed:
-// someone must be able to set the instance up.
-func (s *Service) signupAllowed(ctx context.Context, inv *store.Invitation) error {
-	n, err := s.st.UserCount(ctx)
-	if err != nil || n == 0 {
-		return err
+// signup presented a valid token for; pending means the account waits for an
+// admin's approval. Before the instance has an administrator nobody signs up:
+// nobody has chosen yet who may, and accounts made meanwhile would be there
+// before that choice (the setup link makes the first account).
+func (s *Service) signupAllowed(ctx context.Context, inv *store.Invitation) (pending bool, err error) {
+	if done, err := s.st.AdminExists(ctx); err != nil {
+		return false, err
+	} else if !done {
+		return false, fault.New(fault.Forbidden, "this instance is not set up yet: its administrator opens the setup link that the server printed when it started")
 	}
 	policy := SignupOpen
 	if s.cfg.SignupPolicy != nil {
@@ -310,14 +327,17 @@ func (s *Service) signupAllowed(ctx context.Context, inv *store.Invitation) erro
 	}
 	switch policy {
 	case SignupClosed:
-		return fault.New(fault.Forbidden, "signup is closed on this instance; ask an administrator for an account")
+		return false, fault.New(fault.Forbidden, "signup is closed on this instance; ask an administrator for an account")
 	case SignupInviteOnly:
 		// The mailed token, not the address: anyone can type an invited address.
 		if inv == nil {
-			return fault.New(fault.Forbidden, "signup on this instance is by invitation only; open the link in your invitation mail to create your account")
+			return false, fault.New(fault.Forbidden, "signup on this instance is by invitation only; open the link in your invitation mail to create your account")
 		}
+	case SignupApproval:
+		// An invitation is a workspace admin vouching for the address.
+		return inv == nil, nil
 	}
-	return nil
+	return false, nil
 }
 
 func (s *Service) send(ctx context.Context, to, subject, body string) error {
@@ -377,10 +397,17 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, address string)
 		giveBack(len(slots)) // not checked, so not a failure
 		return nil, Session{}, hashingError(err)
 	}
-	if !ok || u.Disabled {
+	if !ok {
 		return nil, Session{}, ErrBadLogin
 	}
 	giveBack(len(slots))
+	// Only the account's own password learns that it waits for approval.
+	if u.Pending {
+		return nil, Session{}, fault.New(fault.Forbidden, "your account is waiting for an administrator's approval; you can sign in once it is approved")
+	}
+	if u.Disabled {
+		return nil, Session{}, ErrBadLogin
+	}
 	s.loginFails.Reset(pairKey)
 	sess, err := s.StartSession(ctx, u)
 	if err != nil {
@@ -514,6 +541,9 @@ func (s *Service) Delete(ctx context.Context, u *store.User, password, address s
 	if errors.Is(err, store.ErrConflict) {
 		return fault.New(fault.Conflict, "you own a workspace that has other members; transfer its ownership or remove them first")
 	}
+	if errors.Is(err, store.ErrLastAdmin) {
+		return lastAdmin()
+	}
 	if err != nil {
 		return err
 	}
@@ -574,21 +604,15 @@ func (s *Service) DeleteAPIKey(ctx context.Context, userID, id int64) error {
 }
 
 // CreateUser is the administrator's account creation (quire admin
-// create-user): no signup policy, the address counts as verified.
+// create-user): no signup policy, the address counts as verified. With admin
+// it makes an instance administrator, which sets up a new instance (its setup
+// link stops working).
 func (s *Service) CreateUser(ctx context.Context, email, name, password string, admin bool) (*store.User, error) {
 	hash, err := s.hash.Hash(ctx, password)
 	if err != nil {
 		return nil, hashingError(err)
 	}
-	u, err := s.st.CreateUser(ctx, strings.ToLower(strings.TrimSpace(email)), name, hash, true)
-	if err != nil {
-		return nil, err
-	}
-	if admin && !u.IsAdmin {
-		t := true
-		return s.st.UpdateUserAdmin(ctx, u.ID, &t, nil)
-	}
-	return u, nil
+	return s.st.CreateAccount(ctx, store.NewUser{Email: email, Name: name, PasswordHash: hash, Verified: true, Admin: admin})
 }
 
 // SetPassword is the administrator's password reset (quire admin

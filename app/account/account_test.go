@@ -34,9 +34,23 @@ func newStore(t *testing.T) *store.Store {
 	return st
 }
 
+// signup makes an account; the first one of an instance through the setup
+// link, as nobody can sign up before it has an administrator.
 func signup(t *testing.T, a *Service, email string) *Signup {
 	t.Helper()
-	out, err := a.Signup(context.Background(), SignupInput{Email: email, Password: pw, Name: "N", Address: "ip:10.0.0.1"})
+	ctx := context.Background()
+	token, err := a.NewSetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		out, err := a.Setup(ctx, SetupInput{Token: token, Email: email, Password: pw, Name: "N"})
+		if err != nil {
+			t.Fatalf("setup %s: %v", email, err)
+		}
+		return out
+	}
+	out, err := a.Signup(ctx, SignupInput{Email: email, Password: pw, Name: "N", Address: "ip:10.0.0.1"})
 	if err != nil {
 		t.Fatalf("signup %s: %v", email, err)
 	}
@@ -47,13 +61,17 @@ func signup(t *testing.T, a *Service, email string) *Signup {
 // a call that succeeds or fails otherwise provably hashed nothing.
 func noHashing() *auth.Slots { return auth.NewSlots(0, 10*time.Millisecond) }
 
-func TestSignupFirstUserIsAdminThenPolicyApplies(t *testing.T) {
+func TestNobodySignsUpBeforeSetupThenPolicyApplies(t *testing.T) {
 	st := newStore(t)
-	policy := SignupClosed
+	policy := SignupOpen
 	a := New(Config{Store: st, SignupPolicy: func() string { return policy }})
-	first := signup(t, a, "first@example.com")
+	if _, err := a.Signup(context.Background(), SignupInput{Email: "early@example.com", Password: pw}); !fault.Is(err, fault.Forbidden) {
+		t.Fatalf("a signup before setup: %v", err)
+	}
+	policy = SignupClosed
+	first := signup(t, a, "first@example.com") // through the setup link
 	if !first.User.IsAdmin || first.Session.Secret == "" {
-		t.Fatalf("the first account under a closed policy: admin=%v session=%q", first.User.IsAdmin, first.Session.Secret)
+		t.Fatalf("the setup's account under a closed policy: admin=%v session=%q", first.User.IsAdmin, first.Session.Secret)
 	}
 	_, err := a.Signup(context.Background(), SignupInput{Email: "second@example.com", Password: pw})
 	if !fault.Is(err, fault.Forbidden) {
@@ -258,6 +276,10 @@ func TestDeleteChecksPassword(t *testing.T) {
 	st := newStore(t)
 	a := New(Config{Store: st})
 	ctx := context.Background()
+	root := signup(t, a, "root@example.com").User
+	if err := a.Delete(ctx, root, pw, "ip:1"); !fault.Is(err, fault.Conflict) {
+		t.Fatalf("the last administrator deleted their account: %v", err)
+	}
 	u := signup(t, a, "d@example.com").User
 	if err := a.Delete(ctx, u, "wrong-password", "ip:1"); !fault.Is(err, fault.Invalid) {
 		t.Fatalf("wrong password: %v", err)
@@ -391,3 +413,82 @@ func TestSeatsGateInvitesAndAdds(t *testing.T) {
 		t.Fatalf("direct add with no seat left: %v", err)
 	}
 }
+
+// The setup token: issued only while there is no admin, replaced at each
+// start, used once even by racing setups, kept after a fixable mistake.
+func TestSetupToken(t *testing.T) {
+	st := newStore(t)
+	a := New(Config{Store: st})
+	ctx := context.Background()
+	old, _ := a.NewSetupToken(ctx)
+	token, _ := a.NewSetupToken(ctx)
+	if _, err := a.Setup(ctx, SetupInput{Token: old, Email: "a@example.com", Password: pw, Name: "A"}); !fault.Is(err, fault.Forbidden) {
+		t.Fatalf("the previous start's token: %v", err)
+	}
+	if _, err := st.CreateUser(ctx, "taken@example.com", "T", "x", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Setup(ctx, SetupInput{Token: token, Email: "taken@example.com", Password: pw, Name: "A"}); !fault.Is(err, fault.Conflict) {
+		t.Fatalf("a taken address: %v", err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := a.Setup(ctx, SetupInput{Token: token, Email: fmt.Sprintf("r%d@example.com", i), Password: pw, Name: "R"})
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				won++
+			} else if !fault.Is(err, fault.Forbidden) && !fault.Is(err, fault.Gone) {
+				t.Errorf("a racing setup: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Fatalf("%d setups won, want 1", won)
+	}
+	if again, _ := a.NewSetupToken(ctx); again != "" {
+		t.Fatal("a token was issued with an admin present")
+	}
+	if err := a.CheckSetupToken(ctx, token); !fault.Is(err, fault.Gone) {
+		t.Fatalf("the used token: %v", err)
+	}
+}
+
+// Under the approval policy a signup gets no session and cannot sign in
+// until approved; approving is for pending accounts only.
+func TestApprovalPolicy(t *testing.T) {
+	st := newStore(t)
+	a := New(Config{Store: st, SignupPolicy: func() string { return SignupApproval }})
+	ctx := context.Background()
+	root := signup(t, a, "root@example.com").User
+	out, err := a.Signup(ctx, SignupInput{Email: "wait@example.com", Password: pw, Address: "ip:1"})
+	if err != nil || !out.Pending || out.Session.Secret != "" || !out.User.Disabled {
+		t.Fatalf("a signup under approval: %+v %v", out, err)
+	}
+	if _, _, err := a.Login(ctx, "wait@example.com", pw, "ip:1"); !fault.Is(err, fault.Forbidden) {
+		t.Fatalf("login while pending: %v", err)
+	}
+	if _, err := a.Approve(ctx, root, out.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Login(ctx, "wait@example.com", pw, "ip:1"); err != nil {
+		t.Fatalf("login after approval: %v", err)
+	}
+	if _, err := a.Approve(ctx, root, out.User.ID); !fault.Is(err, fault.Conflict) {
+		t.Fatalf("approving twice: %v", err)
+	}
+	if _, err := a.AdminUpdate(ctx, root, root.ID, nil, ptr(true)); !fault.Is(err, fault.Conflict) {
+		t.Fatalf("deactivating oneself: %v", err)
+	}
+	if err := a.AdminDelete(ctx, root, root.ID); !fault.Is(err, fault.Conflict) {
+		t.Fatalf("deleting oneself: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

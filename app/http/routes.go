@@ -28,7 +28,7 @@ type KeyScope int
 const (
 	KeyRefused      KeyScope = iota // 403: account-wide actions and data that span workspaces
 	KeyAllowed                      // the caller's own account, which shows nothing of other workspaces
-	KeyOwnWorkspace                 // a list across workspaces: only the key's workspace's items (keyWorkspaceOf)
+	KeyOwnWorkspace                 // a api.List across workspaces: only the key's workspace's items (keyWorkspaceOf)
 )
 
 // Routes is the whole HTTP surface of Quire at a glance. The tenancy test walks
@@ -44,6 +44,7 @@ func (s *Server) Routes() []Route {
 		// Auth and account
 		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.api.Signup},
 		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.api.Login},
+		{Method: post, Path: "/api/setup", Access: Public, Handler: s.api.PostSetup},                       // the first admin, with the one-time setup token
 		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Handler: s.api.Logout}, // revokes only the token that calls it
 		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.api.VerifyEmail},
 		{Method: post, Path: "/api/auth/password-reset", Access: Public, Handler: s.api.RequestPasswordReset},
@@ -161,7 +162,11 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.api.GetSettings},
 		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.api.PatchSettings},
 		{Method: get, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.api.ListUsers},
+		{Method: post, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.api.AdminCreateUser},
 		{Method: patch, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.api.PatchUser},
+		{Method: del, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.api.AdminDeleteUser},
+		{Method: post, Path: "/api/admin/users/:id/approve", Access: InstanceAdmin, Handler: s.api.AdminApproveUser},
+		{Method: post, Path: "/api/admin/users/:id/password-reset", Access: InstanceAdmin, Handler: s.api.AdminResetPassword},
 		{Method: get, Path: "/api/admin/outbox", Access: InstanceAdmin, Handler: s.api.ListOutbox},
 
 		// Operations: online backups, Prometheus metrics (handlers_ops.go)
@@ -178,6 +183,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.ui.PageHome},
 		{Method: get, Path: "/login", Access: Public, Page: true, Handler: s.ui.PageLogin},
 		{Method: get, Path: "/signup", Access: Public, Page: true, Handler: s.ui.PageSignup},
+		{Method: get, Path: "/setup", Access: Public, Page: true, Handler: s.ui.PageSetup},
 		{Method: get, Path: "/reset", Access: Public, Page: true, Handler: s.ui.PageReset},
 		{Method: get, Path: "/reset/confirm", Access: Public, Page: true, Handler: s.ui.PageResetConfirm},
 		{Method: get, Path: "/verify-email", Access: Public, Page: true, Handler: s.ui.PageVerifyEmail},

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -174,8 +175,8 @@ const (
 func (s *Service) Apply(ctx context.Context, p Patch) (old, updated Settings, err error) {
 	return s.Update(ctx, func(st *Settings) error {
 		if v := p.SignupPolicy; v != nil {
-			if *v != account.SignupOpen && *v != account.SignupInviteOnly && *v != account.SignupClosed {
-				return fault.Field("signup_policy", "Choose who can sign up: \"open\", \"invite_only\" or \"closed\".")
+			if !slices.Contains(account.SignupPolicies, *v) {
+				return fault.Field("signup_policy", "Choose who can sign up: \"open\", \"approval\", \"invite_only\" or \"closed\".")
 			}
 			st.SignupPolicy = *v
 		}

@@ -45,6 +45,7 @@
         if (el.checked) body[el.name].push('number' in el.dataset ? Number(el.value) : el.value);
       } else if ('array' in el.dataset) { if (el.value !== '') body[el.name] = [el.value]; }
       else if (el.type === 'checkbox') body[el.name] = el.checked;
+      else if (el.type === 'radio') { if (el.checked) body[el.name] = el.value; }
       else if ('bool' in el.dataset) body[el.name] = el.value === 'true';
       else if (el.type === 'number' || 'number' in el.dataset) { if (el.value !== '') body[el.name] = Number(el.value); }
       else if ('optional' in el.dataset && el.value === '') continue;

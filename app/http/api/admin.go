@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -74,7 +73,7 @@ func (s *Handlers) ListUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(page(rows, limit, func(u *store.User) string { return strconv.FormatInt(u.ID, 10) }, userView))
+	return c.JSON(page(rows, limit, func(u *store.User) string { return strconv.FormatInt(u.ID, 10) }, adminUserView))
 }
 
 func (s *Handlers) PatchUser(c *fiber.Ctx) error {
@@ -85,20 +84,15 @@ func (s *Handlers) PatchUser(c *fiber.Ctx) error {
 	if err := request.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	id, err := userParam(c)
 	if err != nil {
-		return request.NotFound("user")
-	}
-	u, err := s.Store.UpdateUserAdmin(c.UserContext(), id, in.IsAdmin, in.Disabled)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return request.NotFound("user")
-	case errors.Is(err, store.ErrConflict):
-		return request.Conflict("Quire must keep at least one active administrator, so this change was not made. Make someone else an administrator first.")
-	case err != nil:
 		return err
 	}
-	return c.JSON(userView(u))
+	u, err := s.Account.AdminUpdate(c.UserContext(), request.User(c), id, in.IsAdmin, in.Disabled)
+	if err != nil {
+		return err
+	}
+	return c.JSON(adminUserView(u))
 }
 
 func (s *Handlers) ListOutbox(c *fiber.Ctx) error {

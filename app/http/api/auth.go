@@ -84,6 +84,9 @@ func (s *Handlers) Signup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if out.Pending {
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"user": userView(out.User), "pending": true})
+	}
 	s.setSession(c, out.Session)
 	return c.Status(fiber.StatusCreated).JSON(signupResponse{authResponse{userView(out.User), out.Session.Secret}, out.WorkspaceID})
 }

@@ -241,9 +241,6 @@ func localPath(p string) bool {
 }
 
 func (s *Pages) PageLogin(c *fiber.Ctx) error { return s.signedOutPage("login", "Sign in")(c) }
-func (s *Pages) PageSignup(c *fiber.Ctx) error {
-	return s.signedOutPage("signup", "Create account")(c)
-}
 func (s *Pages) PageReset(c *fiber.Ctx) error { return s.signedOutPage("reset", "Reset password")(c) }
 func (s *Pages) PageResetConfirm(c *fiber.Ctx) error {
 	return s.signedOutPage("reset_confirm", "Choose a new password")(c)
@@ -308,14 +305,6 @@ func (s *Pages) PageAccount(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "account", "Account", fiber.Map{"Keys": keys})
-}
-
-func (s *Pages) PageAdminUsers(c *fiber.Ctx) error {
-	users, err := s.Store.ListUsers(c.UserContext(), 0, 200)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "admin_users", "Users · Admin", fiber.Map{"Users": users})
 }
 
 func (s *Pages) PageAdminSettings(c *fiber.Ctx) error {
