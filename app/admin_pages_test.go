@@ -120,7 +120,7 @@ func TestBillingOffAndPlanName(t *testing.T) {
 }
 
 // selectedWorkspace is the workspace the sidebar's switcher has selected.
-var selectedWorkspace = regexp.MustCompile(`<option value="/w/([^"]+)" selected>`)
+var selectedWorkspace = regexp.MustCompile(`<a role="menuitem" href="/w/([^"]+)" aria-current="page">`)
 
 // Administration keeps the workspace of the last workspace page in the
 // sidebar; a cookie naming a workspace the admin is not a member of selects nothing.

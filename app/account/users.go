@@ -21,9 +21,9 @@ func lastAdmin() error {
 
 func notSelf(what string) error {
 	if what == "delete" {
-		return fault.New(fault.Conflict, "you cannot delete your own account here; use Account → Delete account")
+		return fault.New(fault.Conflict, "You cannot delete your own account here; use Account → Delete account.")
 	}
-	return fault.New(fault.Conflict, "you cannot %s yourself; another administrator can", what)
+	return fault.New(fault.Conflict, "You cannot %s yourself here. Make someone else an administrator first, and ask them.", what)
 }
 
 func (s *Service) adminTarget(ctx context.Context, id int64) (*store.User, error) {
