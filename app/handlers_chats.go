@@ -204,6 +204,11 @@ func (s *Server) createChat(c *fiber.Ctx) error {
 		m := s.currentSettings().DefaultChatModel
 		f.Model = &m
 	}
+	if in.Model != nil && *in.Model != "" {
+		if err := s.answer.CheckChatModel(c.UserContext(), *in.Model); err != nil {
+			return err
+		}
+	}
 	ws := workspaceOf(c)
 	if err := s.checkVisibleKBs(c, f.KnowledgeBaseIDs); err != nil {
 		return err
@@ -257,6 +262,11 @@ func (s *Server) patchChat(c *fiber.Ctx) error {
 	f, err := in.fields()
 	if err != nil {
 		return err
+	}
+	if m := f.Model; m != nil && *m != "" && *m != chatOf(c).Model { // a model since uninstalled does not block other changes
+		if err := s.answer.CheckChatModel(c.UserContext(), *m); err != nil {
+			return err
+		}
 	}
 	ws := workspaceOf(c)
 	if err := s.checkVisibleKBs(c, f.KnowledgeBaseIDs); err != nil {

@@ -140,6 +140,7 @@ func (s *Server) Routes() []Route {
 		{Method: patch, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.patchChat},
 		{Method: del, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.deleteChat},
 		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/messages", Access: ChatReader, Handler: s.listMessages},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/export", Access: ChatReader, Handler: s.exportChat},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages", Access: ChatOwner, Handler: s.postMessage},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/regenerate", Access: ChatOwner, Handler: s.regenerate},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/edit", Access: ChatOwner, Handler: s.editMessage},
