@@ -105,7 +105,9 @@ func (in *instance) uploadInto(t *testing.T, token, wsID, kbID, name, content st
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var list struct{ Items []struct{ Name, Status string } }
+		var list struct {
+			Items []struct{ Name, Status string }
+		}
 		in.api("GET", "/api/workspaces/"+wsID+"/documents?knowledge_base_id="+kbID, token, nil, &list)
 		for _, it := range list.Items {
 			if it.Name == name && it.Status == "ready" {
@@ -342,7 +344,7 @@ func TestBrowserSlowSearchStopAndFollow(t *testing.T) {
 	// once, the transcript follows, and Stop ends the reply before the model writes.
 	slow.hold()
 	run(t, ctx, "ask while the search is slow",
-				chromedp.SendKeys(`#question`, "Where is the cafeteria?"), enter(0),
+		chromedp.SendKeys(`#question`, "Where is the cafeteria?"), enter(0),
 		waitJS(`[...document.querySelectorAll('.msg.user')].pop().textContent.includes('Where is the cafeteria?')`),
 		waitJS(`[...document.querySelectorAll('.msg.assistant')].pop().querySelector('.phase')?.textContent === 'Searching your documents…'`),
 		waitJS(`document.getElementById('chat-status').textContent === 'Searching your documents…'`),
@@ -355,7 +357,9 @@ func TestBrowserSlowSearchStopAndFollow(t *testing.T) {
 		waitJS(`document.getElementById('stop').hidden`),
 	)
 	slow.release()
-	var msgs struct{ Items []struct{ Role, Status, Content string } }
+	var msgs struct {
+		Items []struct{ Role, Status, Content string }
+	}
 	in.api("GET", "/api/workspaces/"+ws.ID+"/chats/"+chat.ID+"/messages?latest=true", token, nil, &msgs)
 	last := msgs.Items[len(msgs.Items)-1]
 	if last.Role != "assistant" || last.Status != "stopped" || last.Content != "" {
