@@ -81,9 +81,10 @@
     $('#regenerate', form).hidden = on || !transcript.querySelector('.msg');
   }
 
+  // showError shows why a question or a change failed, as a sentence.
   function showError(text) {
     const err = $('.form-error', form);
-    err.textContent = text; err.hidden = !text;
+    err.textContent = text ? text.charAt(0).toUpperCase() + text.slice(1) : ''; err.hidden = !text;
   }
 
   // stream POSTs to url and renders the SSE reply into a bubble shown at once;
