@@ -140,8 +140,18 @@ type run struct {
 // in the background, whatever happens to the caller.
 func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 	ch := t.Chat
-	// The reply is registered before anything that can be slow (the model
-	// check, the queue, the search of the sources), so Stop finds it in every phase.
+	if err := s.Idle(ch.ID); err != nil {
+		return nil, err
+	}
+	// A refused model answers at once (cached), before the chat is taken:
+	// questions posted meanwhile are kept and refused alike, not told "busy".
+	model := cmp.Or(ch.Model, s.cfg.DefaultModel())
+	info, err := s.model(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	// From here the reply is registered: Stop finds it in every later phase
+	// (the history, the queue, the search of the sources, the writing).
 	gctx, cancel := context.WithCancel(s.base)
 	g := newGeneration(cancel)
 	if !s.chats.start(ch.ID, g) {
@@ -153,11 +163,6 @@ func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 		g.finish(Event{Name: EventError, Err: failureOf(err)}, nil, chat.Result{}, nil)
 		cancel()
 		return nil, err
-	}
-	model := cmp.Or(ch.Model, s.cfg.DefaultModel())
-	info, err := s.model(ctx, model)
-	if err != nil {
-		return refuse(err)
 	}
 	hist, err := s.st.LatestMessages(ctx, t.WorkspaceID, ch.ID, t.Question.SequenceNumber, historyMessages)
 	if err != nil {

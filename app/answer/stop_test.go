@@ -93,58 +93,7 @@ func TestStopWhileRetrieving(t *testing.T) {
 	}
 }
 
-// Stop works before the model server has even described the model (a slow
-// /api/show while Ollama is busy): the question is answered by nothing, the
-// reply is kept as stopped, and the model is never asked to write.
-func TestStopDuringModelCheck(t *testing.T) {
-	var chats atomic.Int64
-	showing, release := make(chan struct{}), make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/show":
-			close(showing)
-			<-release
-			fmt.Fprint(w, `{"capabilities":["completion"],"model_info":{"llama.context_length":4096}}`)
-		case "/api/chat":
-			chats.Add(1)
-			fmt.Fprint(w, `{"model":"fake","message":{"role":"assistant","content":"An answer anyway."},"done":true,"done_reason":"stop","prompt_eval_count":7,"eval_count":3}`+"\n")
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	e := newEnv(t, srv.URL, "fake", nil)
-	ch := e.chat(t, "named")
-	type asked struct {
-		g   *answer.Generation
-		err error
-	}
-	done := make(chan asked, 1)
-	go func() {
-		g, err := e.ask(t, ch, "Are you there?")
-		done <- asked{g, err}
-	}()
-	<-showing
-	g := e.svc.Running(ch.ID)
-	if g == nil {
-		close(release)
-		<-done
-		t.Fatal("no reply is registered while the model is checked: Stop would answer 409 and the answer arrive anyway")
-	}
-	g.Stop()
-	close(release)
-	a := <-done
-	if a.err != nil || a.g != g {
-		t.Fatalf("ask after an early stop: %v", a.err)
-	}
-	out := wait(t, g)
-	if out.Message == nil || out.Message.Status != store.MsgStopped || out.Message.Content != "" || chats.Load() != 0 {
-		t.Fatalf("reply stopped during the model check: %+v (%d model calls)", out.Message, chats.Load())
-	}
-}
-
-// A refused question (the model cannot chat) frees the chat and ends what a
-// Stop sent meanwhile waits for.
+// A refused question (the model cannot chat) leaves the chat free.
 func TestRefusedAskEndsItsGeneration(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"capabilities":["embedding"]}`)
