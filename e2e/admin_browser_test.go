@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -41,22 +40,6 @@ func consoleErrors(t *testing.T, ctx context.Context) func() []string {
 		defer mu.Unlock()
 		return append([]string(nil), errs...)
 	}
-}
-
-// adminShots saves the page at 1280 and 390 px, light and dark (QUIRE_SCREENSHOTS),
-// and then restores the desktop light view.
-func adminShots(ctx context.Context, t *testing.T, name string) {
-	for _, w := range []int64{1280, 390} {
-		for _, scheme := range []string{"light", "dark"} {
-			run(t, ctx, "view "+name,
-				emulation.SetDeviceMetricsOverride(w, 900, 1, w < 600),
-				emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
-			)
-			shot(ctx, t, fmt.Sprintf("%s-%d-%s", name, w, scheme))
-		}
-	}
-	run(t, ctx, "desktop view", emulation.ClearDeviceMetricsOverride(),
-		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
 }
 
 // waitJS polls a JavaScript condition.
@@ -120,7 +103,7 @@ func TestBrowserAdminModelsWithOllamaDown(t *testing.T) {
 	if st.DefaultChatModel != "llama3.2" || st.DefaultEmbeddingModel != "nomic-embed-text" {
 		t.Fatalf("the defaults were changed with Ollama down: %+v", st)
 	}
-	adminShots(ctx, t, "admin-models-ollama-down")
+	themedShots(ctx, t, "admin-models-ollama-down")
 
 	var status, statusClass string
 	var value, max float64
@@ -136,7 +119,7 @@ func TestBrowserAdminModelsWithOllamaDown(t *testing.T) {
 	if !strings.Contains(status, "Ollama cannot be reached") || strings.Contains(status, "dial tcp") || strings.Contains(status, "http://") || !strings.Contains(statusClass, "error") || value != max {
 		t.Fatalf("failed pull: status %q (class %q), bar %v/%v", status, statusClass, value, max)
 	}
-	adminShots(ctx, t, "admin-models-pull-failed")
+	themedShots(ctx, t, "admin-models-pull-failed")
 	if e := errs(); len(e) > 0 {
 		t.Fatalf("console errors: %v", e)
 	}
@@ -167,7 +150,7 @@ func TestBrowserAdminSettingsConfiguredURL(t *testing.T) {
 	if !readonly || !strings.Contains(source, "set by --ollama-url") {
 		t.Fatalf("configured URL: readonly %v, source %q", readonly, source)
 	}
-	adminShots(ctx, t, "admin-settings")
+	themedShots(ctx, t, "admin-settings")
 
 	if err := in.stop(); err != nil {
 		t.Fatal(err)
@@ -207,7 +190,7 @@ func TestBrowserInviteOutboxJobsBilling(t *testing.T) {
 	if plan != "Self-hosted" {
 		t.Errorf("overview plan %q", plan)
 	}
-	adminShots(ctx, t, "workspace-overview")
+	themedShots(ctx, t, "workspace-overview")
 
 	var notice string
 	run(t, ctx, "invite",
@@ -222,25 +205,25 @@ func TestBrowserInviteOutboxJobsBilling(t *testing.T) {
 	if !strings.Contains(notice, "not mailed") || strings.Contains(notice, "Invitation sent") || !strings.Contains(notice, in.URL+"/invite/") {
 		t.Fatalf("invite notice %q", notice)
 	}
-	adminShots(ctx, t, "members-invited")
+	themedShots(ctx, t, "members-invited")
 
 	run(t, ctx, "outbox link",
 		chromedp.Navigate(in.URL+"/admin/outbox"),
 		chromedp.WaitVisible(`article.mail pre a[href^="`+in.URL+`/invite/"]`),
 	)
-	adminShots(ctx, t, "admin-outbox")
+	themedShots(ctx, t, "admin-outbox")
 	run(t, ctx, "open the link",
 		chromedp.Click(`article.mail pre a[href^="`+in.URL+`/invite/"]`),
 		waitPath(ctx, func(p string) bool { return strings.HasPrefix(p, "/invite/") }),
 	)
-	adminShots(ctx, t, "invite")
+	themedShots(ctx, t, "invite")
 
 	var jobs string
 	run(t, ctx, "jobs", chromedp.Navigate(in.URL+"/admin/jobs"), chromedp.Text(`#jobs`, &jobs))
 	if !strings.Contains(jobs, "Quarterly report") || !strings.Contains(jobs, "Ops") {
 		t.Fatalf("jobs page:\n%s", jobs)
 	}
-	adminShots(ctx, t, "admin-jobs")
+	themedShots(ctx, t, "admin-jobs")
 
 	var billing string
 	run(t, ctx, "billing", chromedp.Navigate(in.URL+"/w/"+wsID+"/billing"), chromedp.Text(`main`, &billing))
@@ -249,7 +232,7 @@ func TestBrowserInviteOutboxJobsBilling(t *testing.T) {
 	if path != "/w/"+wsID+"/billing" || !strings.Contains(billing, "Billing is not enabled") {
 		t.Fatalf("billing off: at %s:\n%s", path, billing)
 	}
-	adminShots(ctx, t, "billing-off")
+	themedShots(ctx, t, "billing-off")
 	if e := errs(); len(e) > 0 {
 		t.Fatalf("console errors: %v", e)
 	}
@@ -274,7 +257,7 @@ func TestBrowserAdminOwnAdminBox(t *testing.T) {
 	if !checked || !strings.Contains(refusal, "at least one active administrator") {
 		t.Fatalf("after the refusal: checked %v, message %q", checked, refusal)
 	}
-	adminShots(ctx, t, "admin-users-refused")
+	themedShots(ctx, t, "admin-users-refused")
 
 	if e := errs(); len(e) > 0 {
 		t.Fatalf("console errors: %v", e)

@@ -139,19 +139,35 @@ type run struct {
 // dropped and the new, empty streaming reply stored, and the reply is written
 // in the background, whatever happens to the caller.
 func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
-	if err := s.Idle(t.Chat.ID); err != nil {
+	ch := t.Chat
+	if err := s.Idle(ch.ID); err != nil {
 		return nil, err
 	}
-	model := cmp.Or(t.Chat.Model, s.cfg.DefaultModel())
+	// A refused model answers at once (cached), before the chat is taken:
+	// questions posted meanwhile are kept and refused alike, not told "busy".
+	model := cmp.Or(ch.Model, s.cfg.DefaultModel())
 	info, err := s.model(ctx, model)
 	if err != nil {
 		return nil, err
 	}
-	hist, err := s.st.LatestMessages(ctx, t.WorkspaceID, t.Chat.ID, t.Question.SequenceNumber, historyMessages)
-	if err != nil {
+	// From here the reply is registered: Stop finds it in every later phase
+	// (the history, the queue, the search of the sources, the writing).
+	gctx, cancel := context.WithCancel(s.base)
+	g := newGeneration(cancel)
+	if !s.chats.start(ch.ID, g) {
+		cancel()
+		return nil, busy()
+	}
+	refuse := func(err error) (*Generation, error) {
+		s.chats.end(ch.ID)
+		g.finish(Event{Name: EventError, Err: failureOf(err)}, nil, chat.Result{}, nil)
+		cancel()
 		return nil, err
 	}
-	ch := t.Chat
+	hist, err := s.st.LatestMessages(ctx, t.WorkspaceID, ch.ID, t.Question.SequenceNumber, historyMessages)
+	if err != nil {
+		return refuse(err)
+	}
 	r := &run{wsID: t.WorkspaceID, viewer: t.Viewer, kbIDs: ch.KnowledgeBaseIDs, chatID: ch.ID, chatName: ch.Name, question: t.Question,
 		req: chat.Request{Model: model, System: ch.SystemPrompt, Question: t.Question.Content,
 			Temperature: ch.Temperature, TopP: ch.TopP, MaxTokens: ch.MaxTokens, ContextLength: info.ContextLength}}
@@ -160,24 +176,13 @@ func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 			r.req.History = append(r.req.History, chat.Turn{Role: m.Role, Content: m.Content})
 		}
 	}
-
-	gctx, cancel := context.WithCancel(s.base)
-	g := newGeneration(cancel)
-	if !s.chats.start(ch.ID, g) {
-		cancel()
-		return nil, busy()
-	}
 	if err := s.admit(ctx, r); err != nil {
-		s.chats.end(ch.ID)
-		cancel()
-		return nil, err
+		return refuse(err)
 	}
 	fail := func(err error) (*Generation, error) {
-		s.chats.end(ch.ID)
 		r.ticket.release()
 		s.plan.Release(ctx, r.hold)
-		cancel()
-		return nil, err
+		return refuse(err)
 	}
 	if t.DropID != "" {
 		if err := s.st.DeleteMessage(ctx, t.WorkspaceID, t.DropID); err != nil {
@@ -279,7 +284,10 @@ func (s *Service) write(ctx context.Context, g *Generation, r *run) {
 		var warning string
 		r.req.Sources, warning, rerr = s.retrieve(ctx, r)
 		g.warn(warning)
-		if rerr != nil && r.chatID == "" {
+		if ctx.Err() != nil {
+			// Stopped while searching: the model is not asked, nothing is cited.
+			err = ctx.Err()
+		} else if rerr != nil && r.chatID == "" {
 			// A completion's caller asked for grounding: an ungrounded answer would pass for a grounded one.
 			err = &fault.Error{Kind: fault.Unavailable, Code: "retrieval_failed", Err: rerr,
 				Message: "searching the knowledge bases failed, so no answer was written: " + rerr.Error()}

@@ -35,6 +35,17 @@ type env struct {
 
 func newEnv(t *testing.T, ollamaURL, model string, prices map[string]config.Price) *env {
 	t.Helper()
+	return newEnvFull(t, ollamaURL, model, prices, nil)
+}
+
+// newEnvWith is newEnv whose chats search their knowledge bases with search.
+func newEnvWith(t *testing.T, ollamaURL, model string, search answer.Searcher) *env {
+	t.Helper()
+	return newEnvFull(t, ollamaURL, model, nil, search)
+}
+
+func newEnvFull(t *testing.T, ollamaURL, model string, prices map[string]config.Price, search answer.Searcher) *env {
+	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "quire.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +56,7 @@ func newEnv(t *testing.T, ollamaURL, model string, prices map[string]config.Pric
 		t.Fatal(err)
 	}
 	p := plan.New(plan.Config{Store: st, Prices: prices, SelfHosted: func() (int64, int64) { return 0, 0 }})
-	svc := answer.New(answer.Config{Store: st, LLM: client, Plan: p, DefaultModel: func() string { return model },
+	svc := answer.New(answer.Config{Store: st, LLM: client, Plan: p, Search: search, DefaultModel: func() string { return model },
 		PerUser: 4, PerWorkspace: 8, InFlight: 4})
 	t.Cleanup(func() { svc.Shutdown(time.Now().Add(10 * time.Second)) })
 	u, err := st.CreateUser(t.Context(), "asker@example.com", "Asker", "x", true)

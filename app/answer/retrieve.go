@@ -21,7 +21,9 @@ func (s *Service) retrieve(ctx context.Context, r *run) ([]chat.Source, string, 
 	}
 	resp, err := s.cfg.Search.Retrieve(ctx, r.wsID, r.viewer, r.kbIDs, r.req.Question, retrieveTopK)
 	if err != nil {
-		s.log.Warn("retrieval failed", "chat_id", r.chatID, "err", err)
+		if ctx.Err() == nil { // a stop is no failure
+			s.log.Warn("retrieval failed", "chat_id", r.chatID, "err", err)
+		}
 		return nil, "", err
 	}
 	out := make([]chat.Source, len(resp.Results))

@@ -4,13 +4,42 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"quire/app/chat"
 	"quire/app/plan"
 	"quire/store"
 )
 
-var titleJunk = regexp.MustCompile(`\[\d+\]|["“”*#]`)
+var (
+	// titleCitation is a citation mark with the space before it: "answers [1]." is "answers."
+	titleCitation = regexp.MustCompile(`\s*\[\d+\]`)
+	titleJunk     = regexp.MustCompile(`["“”*#_` + "`" + `]`)
+	titleLabel    = regexp.MustCompile(`(?i)^\s*title\s*:\s*`)
+	// titleLoose is a space left before punctuation once marks are gone.
+	titleLoose = regexp.MustCompile(`\s+([.,;:!?])`)
+)
+
+// cleanTitle makes a model's title one plain line: no citation marks, quotes,
+// Markdown or control and format characters (a right-to-left override would
+// garble the chat list), no "Title:" label, and no closing full stop.
+func cleanTitle(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t' || r == '\r':
+			return ' '
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			return -1
+		}
+		return r
+	}, s)
+	s = titleCitation.ReplaceAllString(s, "")
+	s = titleJunk.ReplaceAllString(s, "")
+	s = titleLabel.ReplaceAllString(s, "")
+	s = strings.Join(strings.Fields(s), " ")
+	s = titleLoose.ReplaceAllString(s, "$1")
+	return strings.TrimSpace(strings.TrimRight(s, ". "))
+}
 
 // title gives a new chat a short title from its first exchange. It runs
 // after the reply is stored and the chat is free again; one title at a time
@@ -32,9 +61,9 @@ func (s *Service) title(r *run) {
 	if err == nil {
 		res, err = chat.Stream(ctx, s.llm, chat.Build(req), func(string) {})
 	}
-	title := strings.TrimSpace(titleJunk.ReplaceAllString(res.Content, ""))
+	title := cleanTitle(res.Content)
 	if err != nil || title == "" {
-		title = r.question.Content // fall back to the question itself
+		title = cleanTitle(r.question.Content) // fall back to the question itself
 	}
 	if rs := []rune(strings.Join(strings.Fields(title), " ")); len(rs) > 80 {
 		title = string(rs[:80]) + "…"

@@ -139,6 +139,7 @@ func (s *Server) Routes() []Route {
 		{Method: patch, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.api.PatchChat},
 		{Method: del, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.api.DeleteChat},
 		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/messages", Access: ChatReader, Handler: s.api.ListMessages},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/export", Access: ChatReader, Handler: s.api.ExportChat},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages", Access: ChatOwner, Handler: s.api.PostMessage},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/regenerate", Access: ChatOwner, Handler: s.api.Regenerate},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/edit", Access: ChatOwner, Handler: s.api.EditMessage},

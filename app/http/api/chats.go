@@ -165,6 +165,11 @@ func (s *Handlers) CreateChat(c *fiber.Ctx) error {
 		m := s.Settings.Get().DefaultChatModel
 		f.Model = &m
 	}
+	if in.Model != nil && *in.Model != "" {
+		if err := s.Answer.CheckChatModel(c.UserContext(), *in.Model); err != nil {
+			return err
+		}
+	}
 	ws := request.Workspace(c)
 	if err := s.checkVisibleKBs(c, f.KnowledgeBaseIDs); err != nil {
 		return err
@@ -218,6 +223,11 @@ func (s *Handlers) PatchChat(c *fiber.Ctx) error {
 	f, err := in.fields()
 	if err != nil {
 		return err
+	}
+	if m := f.Model; m != nil && *m != "" && *m != request.Chat(c).Model { // a model since uninstalled does not block other changes
+		if err := s.Answer.CheckChatModel(c.UserContext(), *m); err != nil {
+			return err
+		}
 	}
 	ws := request.Workspace(c)
 	if err := s.checkVisibleKBs(c, f.KnowledgeBaseIDs); err != nil {

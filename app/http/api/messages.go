@@ -159,5 +159,8 @@ func (s *Handlers) StopChat(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if out.Message == nil { // refused before a reply was stored (the model cannot chat, quota)
+		return request.Conflict("no reply is being written in this chat")
+	}
 	return c.JSON(fiber.Map{"assistant_message": MessageView(out.Message)})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"quire/app/answer"
 	"quire/app/chat"
 	"quire/app/http/api"
 	"quire/app/http/request"
@@ -37,22 +38,29 @@ type kbOption struct {
 	Attached bool
 }
 
-// chatModels lists the chat-capable models Ollama has (none when it is down).
-func (s *Pages) chatModels(ctx context.Context) []string {
+// modelOption is a model offered in the composer's picker.
+type modelOption struct {
+	Name     string
+	Selected bool
+	Missing  bool // the chat's model, no longer installed (or the server is down)
+}
+
+// chatModels offers the installed chat models, the chat's own selected, and
+// says so when the model server cannot be asked.
+func (s *Pages) chatModels(ctx context.Context, current string) (opts []modelOption, down bool) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	models, err := s.LLM.List(ctx)
-	if err != nil {
-		return nil
+	names, err := s.Answer.ChatModels(ctx)
+	found := false
+	for _, n := range names {
+		same := answer.SameModel(n, current)
+		found = found || same
+		opts = append(opts, modelOption{Name: n, Selected: same})
 	}
-	var out []string
-	for _, m := range models {
-		if strings.Contains(strings.ToLower(m.Name), "embed") {
-			continue // embedding models cannot chat
-		}
-		out = append(out, m.Name)
+	if current != "" && !found {
+		opts = append([]modelOption{{Name: current, Selected: true, Missing: true}}, opts...)
 	}
-	return out
+	return opts, err != nil
 }
 
 func (s *Pages) PageChats(c *fiber.Ctx) error {
@@ -98,7 +106,7 @@ func (s *Pages) PageChat(c *fiber.Ctx) error {
 		if data["Members"], err = s.Store.ListMembers(ctx, ws.ID, 0, 200); err != nil {
 			return err
 		}
-		data["Models"] = s.chatModels(ctx)
+		data["Models"], data["ModelsDown"] = s.chatModels(ctx, ch.Model)
 		data["DefaultModel"] = s.Settings.Get().DefaultChatModel
 		data["AllowPublic"] = s.Settings.Get().AllowPublicChats
 		if ch.PublicID != "" {
