@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -276,39 +275,43 @@ func (s *Server) deleteChat(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// listMessages pages through a chat in sequence order (docs/API.md lists:
-// ?limit= up to 200, default 50, and the next_cursor of the previous page).
-// ?latest=true gives the newest page instead, still in sequence order, with
-// next_cursor null: what a reader opening a long chat wants first.
+// listMessages pages through a chat's current path in sequence order
+// (docs/API.md lists: ?limit= up to 200, default 50, and the next_cursor of
+// the previous page). ?latest=true gives the newest page instead, still in
+// sequence order, with next_cursor null: what a reader opening a long chat
+// wants first. Each message has its versions and the caller's rating.
 func (s *Server) listMessages(c *fiber.Ctx) error {
 	msgs, err := s.messagePage(c, workspaceOf(c).ID, chatOf(c).ID)
 	if err != nil {
 		return err
 	}
+	if err := s.withFeedback(c, msgs.Items); err != nil {
+		return err
+	}
 	return c.JSON(msgs)
 }
 
-func (s *Server) messagePage(c *fiber.Ctx, wsID, chatID string) (list[messageJSON], error) {
+func (s *Server) messagePage(c *fiber.Ctx, wsID, chatID string) (list[branchJSON], error) {
 	limit, cursor, err := paging(c)
 	if err != nil {
-		return list[messageJSON]{}, err
+		return list[branchJSON]{}, err
 	}
 	if c.QueryBool("latest") {
 		if cursor != "" {
-			return list[messageJSON]{}, invalid("cursor", "latest=true gives the newest page; it takes no cursor")
+			return list[branchJSON]{}, invalid("cursor", "latest=true gives the newest page; it takes no cursor")
 		}
-		rows, err := s.store.LatestMessages(c.UserContext(), wsID, chatID, math.MaxInt32, limit)
-		return list[messageJSON]{Items: mapSlice(rows, messageView)}, err
+		rows, err := s.store.CurrentPath(c.UserContext(), wsID, chatID, store.PathPage{Latest: true, Limit: limit})
+		return list[branchJSON]{Items: mapSlice(rows, branchView)}, err
 	}
 	after, err := intCursor(cursor)
 	if err != nil {
-		return list[messageJSON]{}, err
+		return list[branchJSON]{}, err
 	}
-	rows, err := s.store.ListMessages(c.UserContext(), wsID, chatID, int(after), limit+1)
+	rows, err := s.store.CurrentPath(c.UserContext(), wsID, chatID, store.PathPage{AfterSeq: int(after), Limit: limit + 1})
 	if err != nil {
-		return list[messageJSON]{}, err
+		return list[branchJSON]{}, err
 	}
-	return page(rows, limit, func(m *store.Message) string { return strconv.Itoa(m.SequenceNumber) }, messageView), nil
+	return page(rows, limit, func(m *store.Branch) string { return strconv.Itoa(m.SequenceNumber) }, branchView), nil
 }
 
 type shareJSON struct {
@@ -406,11 +409,11 @@ func (s *Server) setPublic(c *fiber.Ctx) error {
 // publicChat is the read-only transcript behind a public link, one page of
 // messages at a time (?limit=&cursor= as in GET messages).
 type publicChat struct {
-	Name       string        `json:"name"`
-	OwnerName  string        `json:"owner_name"`
-	Messages   []messageJSON `json:"messages"`
-	NextCursor *string       `json:"next_cursor"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	Name       string       `json:"name"`
+	OwnerName  string       `json:"owner_name"`
+	Messages   []branchJSON `json:"messages"`
+	NextCursor *string      `json:"next_cursor"`
+	UpdatedAt  time.Time    `json:"updated_at"`
 }
 
 func (s *Server) loadPublicChat(c *fiber.Ctx) (*publicChat, error) {
@@ -433,6 +436,9 @@ func (s *Server) loadPublicChat(c *fiber.Ctx) (*publicChat, error) {
 	msgs, err := s.messagePage(c, ch.WorkspaceID, ch.ID)
 	if err != nil {
 		return nil, err
+	}
+	for i := range msgs.Items {
+		msgs.Items[i].Citations = citedOnly(msgs.Items[i].Citations) // what the reply drew on, not everything retrieved
 	}
 	return &publicChat{Name: ch.Name, OwnerName: ch.OwnerName, Messages: msgs.Items, NextCursor: msgs.NextCursor, UpdatedAt: ch.UpdatedAt}, nil
 }

@@ -2,9 +2,7 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -66,84 +64,58 @@ func (s *Server) postMessage(c *fiber.Ctx) error {
 	if err := s.countPost(c); err != nil {
 		return err
 	}
-	q, err := s.store.AddMessage(c.UserContext(), ws.ID, ch.ID, "user", content, "", "", store.MsgComplete)
+	q, err := s.store.AppendMessage(c.UserContext(), ws.ID, ch.ID, "user", content, "", store.MsgComplete)
 	if err != nil {
 		return err
 	}
-	return s.reply(c, ch, q, "")
-}
-
-// reply asks for the answer to question q of chat ch and responds. A
-// regenerated reply's predecessor (dropID) is deleted only once everything
-// that can refuse (model, scheduler, quota) has agreed.
-func (s *Server) reply(c *fiber.Ctx, ch *store.Chat, q *store.Message, dropID string) error {
-	ws := workspaceOf(c)
-	g, err := s.answer.Ask(c.UserContext(), answer.Turn{WorkspaceID: ws.ID, Viewer: viewerOf(c), Chat: ch, Question: q, DropID: dropID})
+	t := s.turn(c)
+	t.Question = q
+	g, err := s.answer.Ask(c.UserContext(), t)
 	if err != nil {
 		return err
 	}
 	return s.respond(c, g, q)
 }
 
-// regenerate replaces the last assistant reply with a new one.
+// turn is the chat of the request as the asker sees it.
+func (s *Server) turn(c *fiber.Ctx) answer.Turn {
+	return answer.Turn{WorkspaceID: workspaceOf(c).ID, Viewer: viewerOf(c), Chat: chatOf(c)}
+}
+
+// regenerate answers the last question again; the earlier replies are kept
+// as versions of this one.
 func (s *Server) regenerate(c *fiber.Ctx) error {
-	ch, ws := chatOf(c), workspaceOf(c)
-	if err := s.answer.Idle(ch.ID); err != nil {
+	if err := s.answer.Idle(chatOf(c).ID); err != nil {
 		return err
 	}
 	if err := s.countPost(c); err != nil {
 		return err
 	}
-	msgs, err := s.store.LatestMessages(c.UserContext(), ws.ID, ch.ID, math.MaxInt32, 2)
+	g, q, err := s.answer.Regenerate(c.UserContext(), s.turn(c))
 	if err != nil {
 		return err
 	}
-	if len(msgs) == 0 {
-		return conflict("there is nothing to regenerate yet; ask a question first")
-	}
-	last := msgs[len(msgs)-1]
-	q := last
-	if last.Role == "assistant" {
-		if len(msgs) < 2 || msgs[len(msgs)-2].Role != "user" {
-			return conflict("the last reply has no question to answer again")
-		}
-		q = msgs[len(msgs)-2]
-	}
-	drop := ""
-	if last.Role == "assistant" {
-		drop = last.ID
-	}
-	return s.reply(c, ch, &q, drop)
+	return s.respond(c, g, q)
 }
 
-// editMessage changes an earlier question, drops what followed it, and answers again.
+// editMessage stores a new version of an earlier question and answers it; the
+// old version and what followed it stay one branch away.
 func (s *Server) editMessage(c *fiber.Ctx) error {
 	content, err := readContent(c)
 	if err != nil {
 		return err
 	}
-	ch, ws := chatOf(c), workspaceOf(c)
-	if err := s.answer.Idle(ch.ID); err != nil {
+	if err := s.answer.Idle(chatOf(c).ID); err != nil {
 		return err
-	}
-	m, err := s.store.GetMessage(c.UserContext(), ws.ID, ch.ID, c.Params("msg"))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("message")
-	}
-	if err != nil {
-		return err
-	}
-	if m.Role != "user" {
-		return invalid("msg", "only your own questions can be edited")
 	}
 	if err := s.countPost(c); err != nil {
 		return err
 	}
-	if err := s.store.EditMessage(c.UserContext(), ws.ID, ch.ID, m.ID, content); err != nil {
+	g, q, err := s.answer.Edit(c.UserContext(), s.turn(c), c.Params("msg"), content)
+	if err != nil {
 		return err
 	}
-	m.Content = content
-	return s.reply(c, ch, m, "")
+	return s.respond(c, g, q)
 }
 
 // stopChat stops the running reply; what was written so far is kept as "stopped".

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -16,15 +14,14 @@ import (
 
 // messagePage is a message prepared for the transcript template.
 type messagePage struct {
-	messageJSON
-	Sources []chat.Source
+	branchJSON
+	Sources []chat.Source // cited only, numbered as cited
 }
 
-func transcript(msgs []store.Message) []messagePage {
+func transcript(msgs []branchJSON) []messagePage {
 	out := make([]messagePage, len(msgs))
 	for i := range msgs {
-		out[i].messageJSON = messageView(&msgs[i])
-		_ = json.Unmarshal(msgs[i].Citations, &out[i].Sources)
+		out[i] = citedPage(msgs[i])
 	}
 	return out
 }
@@ -84,8 +81,12 @@ func (s *Server) pageChat(c *fiber.Ctx) error {
 	ch, ws, u := chatOf(c), workspaceOf(c), userOf(c)
 	ctx := c.UserContext()
 	// A long chat opens on its latest messages; the API pages through the rest.
-	msgs, err := s.store.LatestMessages(ctx, ws.ID, ch.ID, math.MaxInt32, chatPageMessages)
+	path, err := s.store.CurrentPath(ctx, ws.ID, ch.ID, store.PathPage{Latest: true, Limit: chatPageMessages})
 	if err != nil {
+		return err
+	}
+	msgs := mapSlice(path, branchView)
+	if err := s.withFeedback(c, msgs); err != nil {
 		return err
 	}
 	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.answer.Running(ch.ID) != nil}
@@ -137,10 +138,5 @@ func (s *Server) pagePublicChat(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	msgs := make([]messagePage, len(pc.Messages))
-	for i, m := range pc.Messages {
-		msgs[i].messageJSON = m
-		_ = json.Unmarshal(m.Citations, &msgs[i].Sources)
-	}
-	return s.render(c, "public_chat", pc.Name, fiber.Map{"Chat": pc, "Messages": msgs})
+	return s.render(c, "public_chat", pc.Name, fiber.Map{"Chat": pc, "Messages": transcript(pc.Messages)})
 }

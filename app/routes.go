@@ -79,6 +79,7 @@ func (s *Server) Routes() []Route {
 		// Usage and cost
 		{Method: get, Path: "/api/workspaces/:ws/usage", Access: WSAdmin, Handler: s.workspaceUsage},
 		{Method: get, Path: "/api/workspaces/:ws/usage/limits", Access: WSMember, Handler: s.usageLimits},
+		{Method: get, Path: "/api/workspaces/:ws/feedback", Access: WSAdmin, Handler: s.feedbackSummary},
 
 		// Billing (Stripe; 404 billing_disabled when not configured)
 		{Method: get, Path: "/api/billing/plans", Access: SignedIn, Handler: s.billingPlans},
@@ -144,6 +145,10 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/regenerate", Access: ChatOwner, Handler: s.regenerate},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/edit", Access: ChatOwner, Handler: s.editMessage},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/stop", Access: ChatOwner, Handler: s.stopChat},
+		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/switch", Access: ChatOwner, Handler: s.switchBranch},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/citations/:n", Access: ChatReader, Handler: s.citation},
+		{Method: put, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/feedback", Access: ChatReader, Handler: s.rateMessage},
+		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/feedback", Access: ChatReader, Handler: s.unrateMessage},
 		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.listShares},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.createShare},
 		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/shares/:share_id", Access: ChatOwner, Handler: s.deleteShare},
@@ -191,6 +196,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws/teams", Access: WSMember, Page: true, Handler: s.pageTeams},
 		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.pageFolders},
 		{Method: get, Path: "/w/:ws/usage", Access: WSAdmin, Page: true, Handler: s.pageUsage},
+		{Method: get, Path: "/w/:ws/feedback", Access: WSAdmin, Page: true, Handler: s.pageFeedback},
 		{Method: get, Path: "/w/:ws/billing", Access: WSMember, Page: true, Handler: s.pageBilling},
 		{Method: get, Path: "/w/:ws/documents", Access: WSMember, Page: true, Handler: s.pageDocuments},
 		{Method: get, Path: "/w/:ws/documents/:doc", Access: DocReader, Page: true, Handler: s.pageDocument},

@@ -22,6 +22,7 @@ import (
 	"quire/app/billing"
 	"quire/app/config"
 	"quire/app/fault"
+	"quire/app/feedback"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/limit"
@@ -50,8 +51,9 @@ type Server struct {
 
 	touched sync.Map // token id → time of the last last_used_at write
 
-	account *account.Service // signup, login, passwords, API keys and their limiters
-	answer  *answer.Service  // asking: chat replies and /v1 completions
+	account *account.Service  // signup, login, passwords, API keys and their limiters
+	answer  *answer.Service   // asking: chat replies and /v1 completions
+	rating  *feedback.Service // thumbs up/down on answers (handlers_branches.go)
 
 	llm       *llm.Client        // the one Ollama client
 	runner    *jobs.Runner       // background document processing
@@ -134,6 +136,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
+	s.rating = &feedback.Service{Store: st}
 	s.startOps(ctx)
 	s.register(web)
 	return s, nil
