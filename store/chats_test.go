@@ -110,8 +110,16 @@ func TestBranchesKeepEveryVersion(t *testing.T) {
 	if len(hist) != 2 || hist[0].ID != q1.ID {
 		t.Fatalf("thread of the regenerated answer: %+v", hist)
 	}
-	// Pages of a path: after a sequence number, and the latest.
+	// Coming back to the edited question shows the answer last chosen below
+	// it; and back on the first, the version of a1 last looked at.
 	s.SwitchBranch(ctx, ws.ID, chat.ID, a1.ID)
+	s.SwitchBranch(ctx, ws.ID, chat.ID, e1.ID)
+	s.SwitchBranch(ctx, ws.ID, chat.ID, q1.ID)
+	path, _ = s.CurrentPath(ctx, ws.ID, chat.ID, PathPage{Limit: 50})
+	if got := contents(path); !slices.Equal(got, []string{"one", "a1", "two", "a2"}) {
+		t.Fatalf("back on the first question: %q, want the versions last looked at", got)
+	}
+	// Pages of a path: after a sequence number, and the latest.
 	page, _ := s.CurrentPath(ctx, ws.ID, chat.ID, PathPage{AfterSeq: a1.SequenceNumber, Limit: 1})
 	if got := contents(page); !slices.Equal(got, []string{"two"}) {
 		t.Fatalf("page after a1: %q", got)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -86,10 +87,11 @@ func (s *Store) addMessage(ctx context.Context, wsID, chatID, role, content stri
 			}
 		}
 		var err error
-		m, err = scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages (id, workspace_id, chat_session_id, parent_id, role, content, sequence_number, model, status, created_at)
-			SELECT ?, ?, c.id, ?, ?, ?, coalesce((SELECT max(sequence_number) FROM messages WHERE chat_session_id = c.id), 0) + 1, ?, ?, ?
+		t := now()
+		m, err = scanMessage(tx.QueryRowContext(ctx, `INSERT INTO messages (id, workspace_id, chat_session_id, parent_id, role, content, sequence_number, model, status, created_at, chosen_at)
+			SELECT ?, ?, c.id, ?, ?, ?, coalesce((SELECT max(sequence_number) FROM messages WHERE chat_session_id = c.id), 0) + 1, ?, ?, ?, ?
 			FROM chat_sessions c WHERE c.workspace_id = ? AND c.id = ?
-			RETURNING `+msgCols, uuid.NewString(), wsID, nullString(parent), role, content, model, status, now(), wsID, chatID))
+			RETURNING `+msgCols, uuid.NewString(), wsID, nullString(parent), role, content, model, status, t, t, wsID, chatID))
 		if err != nil {
 			return err
 		}
@@ -124,11 +126,12 @@ type Branch struct {
 type node struct {
 	id, parent string
 	seq        int
+	chosen     string // when it was last written or switched to (sortable text)
 }
 
 // tree loads the shape of a chat (ids and parents only, never content).
 func (s *Store) tree(ctx context.Context, wsID, chatID string) (map[string]node, map[string][]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, coalesce(parent_id, ''), sequence_number FROM messages
+	rows, err := s.r.QueryContext(ctx, `SELECT id, coalesce(parent_id, ''), sequence_number, chosen_at FROM messages
 		WHERE workspace_id = ? AND chat_session_id = ? ORDER BY sequence_number`, wsID, chatID)
 	if err != nil {
 		return nil, nil, err
@@ -138,7 +141,7 @@ func (s *Store) tree(ctx context.Context, wsID, chatID string) (map[string]node,
 	children := map[string][]string{} // parent id ("" = roots) → children in sequence order
 	for rows.Next() {
 		var n node
-		if err := rows.Scan(&n.id, &n.parent, &n.seq); err != nil {
+		if err := rows.Scan(&n.id, &n.parent, &n.seq, &n.chosen); err != nil {
 			return nil, nil, err
 		}
 		nodes[n.id] = n
@@ -227,8 +230,8 @@ func (s *Store) branchPage(ctx context.Context, wsID, chatID, leaf string, p Pat
 }
 
 // SwitchBranch makes the branch through message id the chat's current path:
-// from id down, the newest version of each later turn, to its leaf. It
-// returns that leaf.
+// from id down, at each later turn the version last chosen there (written or
+// switched to), to its leaf. It returns that leaf.
 func (s *Store) SwitchBranch(ctx context.Context, wsID, chatID, id string) (string, error) {
 	nodes, children, err := s.tree(ctx, wsID, chatID)
 	if err != nil {
@@ -240,9 +243,16 @@ func (s *Store) SwitchBranch(ctx context.Context, wsID, chatID, id string) (stri
 	leaf := id
 	// A parent is always older than its children, so this walk ends.
 	for kids := children[leaf]; len(kids) > 0; kids = children[leaf] {
-		leaf = kids[len(kids)-1]
+		leaf = slices.MaxFunc(kids, func(a, b string) int {
+			return cmp.Or(strings.Compare(nodes[a].chosen, nodes[b].chosen), nodes[a].seq-nodes[b].seq)
+		})
 	}
-	return leaf, affected(s.w.ExecContext(ctx, `UPDATE chat_sessions SET current_leaf_id = ? WHERE workspace_id = ? AND id = ?`, leaf, wsID, chatID))
+	return leaf, s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET chosen_at = ? WHERE workspace_id = ? AND chat_session_id = ? AND id = ?`, now(), wsID, chatID, id); err != nil {
+			return err
+		}
+		return affected(tx.ExecContext(ctx, `UPDATE chat_sessions SET current_leaf_id = ? WHERE workspace_id = ? AND id = ?`, leaf, wsID, chatID))
+	})
 }
 
 func (s *Store) queryMessages(ctx context.Context, query string, args ...any) ([]Message, error) {

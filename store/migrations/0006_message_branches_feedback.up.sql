@@ -18,6 +18,11 @@ UPDATE chat_sessions SET current_leaf_id = (
 
 CREATE INDEX messages_children ON messages (chat_session_id, parent_id, sequence_number);
 
+-- When a version was last chosen (written, or switched to): coming back to a
+-- turn shows, below it, the versions its reader last looked at.
+ALTER TABLE messages ADD COLUMN chosen_at TEXT NOT NULL DEFAULT '';
+UPDATE messages SET chosen_at = created_at;
+
 -- Thumbs up (1) or down (-1) on an answer, with an optional note: one per
 -- user per message, the first signal of answer quality for workspace admins.
 CREATE TABLE message_feedback (
