@@ -48,8 +48,9 @@ func pageErrors(ctx context.Context, t *testing.T) func() []string {
 
 // looks saves what a person sees of the page (the viewport, with the page's
 // sticky parts where they are) at 1280 and 390 px wide, light and dark, into
-// QUIRE_SCREENSHOTS, then restores 1280 px light.
-func looks(ctx context.Context, t *testing.T, name string) {
+// QUIRE_SCREENSHOTS, with the element sel scrolled into view, then restores
+// 1280 px light.
+func looks(ctx context.Context, t *testing.T, name, sel string) {
 	dir := os.Getenv("QUIRE_SCREENSHOTS")
 	if dir == "" {
 		return
@@ -59,6 +60,7 @@ func looks(ctx context.Context, t *testing.T, name string) {
 			run(t, ctx, "look at "+name,
 				chromedp.EmulateViewport(w, 900),
 				emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
+				chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q)?.scrollIntoView({block: 'center'})`, sel), nil),
 				chromedp.Sleep(150*time.Millisecond))
 			var buf []byte
 			run(t, ctx, "capture "+name, chromedp.CaptureScreenshot(&buf))
@@ -151,7 +153,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	if !strings.HasSuffix(chatURL, path) {
 		t.Errorf("clicking [1] left the chat for %s", path)
 	}
-	looks(ctx, t, "chat-citation-panel")
+	looks(ctx, t, "chat-citation-panel", ".msg.assistant")
 	run(t, ctx, "Esc closes the panel",
 		chromedp.KeyEvent("\x1b"),
 		chromedp.WaitNotVisible(`#cite-panel`),
@@ -212,7 +214,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 		chromedp.Evaluate(`document.querySelector('.msg.user .edit-form textarea').value = ''`, nil),
 		chromedp.SendKeys(`.msg.user .edit-form textarea`, "What does the handbook say about citations?"),
 	)
-	looks(ctx, t, "chat-inline-edit")
+	looks(ctx, t, "chat-inline-edit", ".edit-form")
 	run(t, ctx, "save the edit",
 		chromedp.Click(`.msg.user .edit-form button[type=submit]`),
 		waitText(`.msg.user .versions .version-count`, "2/2"),
@@ -223,7 +225,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	if body != "What does the handbook say about citations?" || editing != 0 {
 		t.Fatalf("after saving the question reads %q (%d edit forms open)", body, editing)
 	}
-	looks(ctx, t, "chat-versions")
+	looks(ctx, t, "chat-versions", ".msg.user")
 	run(t, ctx, "the first question comes back with its answers",
 		chromedp.Click(`.msg.user .versions .prev`),
 		waitText(`.msg.user .versions .version-count`, "1/2"),
@@ -256,7 +258,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	if !strings.Contains(ratings, o.ChatModel) || !strings.Contains(notes, "It should name the page.") {
 		t.Errorf("the ratings page shows %q and notes %q", ratings, notes)
 	}
-	looks(ctx, t, "feedback")
+	looks(ctx, t, "feedback", "h1")
 
 	// A public link's [1] leads to the cited passage on the same page.
 	var pub struct {
@@ -276,7 +278,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	if !strings.HasPrefix(hash, "#src-") || !strings.Contains(target, "answers.md") || publicSources != 1 {
 		t.Errorf("the public [1] goes to %q showing %q (%d sources listed)", hash, target, publicSources)
 	}
-	looks(ctx, t, "public-chat")
+	looks(ctx, t, "public-chat", ".sources li:target")
 	if e := errs(); len(e) > 0 {
 		t.Errorf("the console shows errors:\n%s", strings.Join(e, "\n"))
 	}

@@ -2,9 +2,9 @@
 // source), "‹ 2/3 ›" between the versions of a turn (edits and regenerations
 // are kept as siblings on the server), inline editing of a question, thumbs
 // up/down with a note on answers, and the passage behind a citation [n] in a
-// side panel. The transcript is server-rendered; after a change (a switch, or
-// a reply that ended) it is fetched again from the page, so the versions shown
-// are always the server's.
+// side panel. The transcript is server-rendered; after a switch it is fetched
+// again from the page, and after a reply the stored versions are applied to
+// what chat.js showed, so the versions shown are always the server's.
 (() => {
   'use strict';
   const transcript = document.getElementById('transcript');
@@ -334,7 +334,34 @@
     else if (b.classList.contains('rate')) rate(el, b);
     else if (b.dataset.to) switchTo(b.dataset.to, b);
   });
+  // sync brings the stored versions to the messages chat.js has just shown
+  // (ids, siblings, Markdown) without replacing them, so a reader's selection
+  // and place stay; if the screen no longer matches the chat, it is redrawn.
+  async function sync() {
+    const els = [...transcript.querySelectorAll('.msg')];
+    if (!els.length) return;
+    let items;
+    try {
+      items = (await api('GET', `${base}/messages?latest=true&limit=${Math.min(200, els.length)}`)).items;
+    } catch {
+      return;
+    }
+    const shown = els.slice(-items.length);
+    if (items.length !== Math.min(200, els.length) || items.some((m, i) => m.role !== shown[i].dataset.role)) { await refresh(); return; }
+    items.forEach((m, i) => {
+      const el = shown[i];
+      const sibs = m.sibling_ids.join(',');
+      if (el.dataset.id === m.id && el.dataset.siblings === sibs && el.querySelector(':scope > .msg-actions')) return;
+      el.id = `m-${m.id}`;
+      el.dataset.id = m.id;
+      el.dataset.siblings = sibs;
+      el.dataset.index = m.sibling_index;
+      el.dataset.md = m.content;
+      el.querySelector(':scope > .msg-actions')?.remove();
+    });
+    decorate();
+  }
   // chat.js tells when a reply it streamed has ended (done, failed or stopped).
-  transcript.addEventListener('quire:reply-end', () => { refresh(); });
+  transcript.addEventListener('quire:reply-end', () => { sync(); });
   decorate();
 })();
