@@ -300,11 +300,27 @@ func TestConcurrentPostsToOneChat(t *testing.T) {
 			t.Fatalf("status %d under concurrent posts", c)
 		}
 	}
-	var msgs list[messageJSON]
+	// The transcript is a branch in order, with the one reply right under its
+	// question (the store's own test checks the numbers are distinct and
+	// gap-free). Questions refused with 409 are stored as they raced in; one
+	// stored before the reply began sits beside it as another version.
+	var msgs list[branchJSON]
 	ts.must(200, req{method: "GET", path: cp + "/messages", token: u.token}).json(&msgs)
+	replies := 0
 	for i, m := range msgs.Items {
-		if m.SequenceNumber != i+1 {
-			t.Fatalf("sequence numbers not 1..n: %+v", msgs.Items)
+		if m.Role == "assistant" {
+			replies++
+			if i == 0 || msgs.Items[i-1].ID != *m.ParentID {
+				t.Fatalf("the reply is not under its question: %+v", msgs.Items)
+			}
+		}
+	}
+	if replies != 1 {
+		t.Fatalf("%d replies in the transcript, want the one that was let through", replies)
+	}
+	for i := 1; i < len(msgs.Items); i++ {
+		if msgs.Items[i].SequenceNumber <= msgs.Items[i-1].SequenceNumber {
+			t.Fatalf("sequence numbers out of order: %+v", msgs.Items)
 		}
 	}
 }
