@@ -416,7 +416,7 @@ func TestMessageListsArePaginated(t *testing.T) {
 	parts := strings.Split(cp, "/")
 	ctx := context.Background()
 	for i := range 7 {
-		if _, err := ts.store.AddMessage(ctx, parts[3], parts[5], "user", fmt.Sprintf("m%d", i+1), "", "", "complete"); err != nil {
+		if _, err := ts.store.AppendMessage(ctx, parts[3], parts[5], "user", fmt.Sprintf("m%d", i+1), "", "complete"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -487,7 +487,7 @@ func TestPublicPageLinksToLaterMessages(t *testing.T) {
 	u, cp := chatFixture(ts)
 	parts := strings.Split(cp, "/")
 	for i := range 52 {
-		if _, err := ts.store.AddMessage(context.Background(), parts[3], parts[5], "user", fmt.Sprintf("message number %d", i+1), "", "", "complete"); err != nil {
+		if _, err := ts.store.AppendMessage(context.Background(), parts[3], parts[5], "user", fmt.Sprintf("message number %d", i+1), "", "complete"); err != nil {
 			t.Fatal(err)
 		}
 	}

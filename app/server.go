@@ -20,6 +20,7 @@ import (
 	"quire/app/answer"
 	"quire/app/billing"
 	"quire/app/config"
+	"quire/app/feedback"
 	qhttp "quire/app/http"
 	"quire/app/http/deps"
 	"quire/app/http/request"
@@ -50,6 +51,7 @@ type Server struct {
 
 	account   *account.Service   // signup, login, passwords, API keys and their limiters
 	answer    *answer.Service    // asking: chat replies and /v1 completions
+	rating    *feedback.Service  // thumbs up/down on answers
 	llm       *llm.Client        // the one Ollama client
 	runner    *jobs.Runner       // background document processing
 	knowledge *knowledge.Service // ingestion, search and retrieval (wire_knowledge.go)
@@ -108,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
+	s.rating = &feedback.Service{Store: st}
 	s.startOps(ctx)
 	if s.http, err = qhttp.New(s.deps(), web); err != nil {
 		return nil, err
@@ -120,7 +123,7 @@ func (s *Server) deps() *deps.Deps {
 	return &deps.Deps{
 		Version: Version, Config: s.cfg, Store: s.store, Log: s.log, Secret: s.secret, Settings: s.settings,
 		Bodies: &request.Bodies{MaxBodyKB: s.cfg.MaxBodyKB, MaxUploadMB: func() int { return s.currentSettings().MaxUploadMB }},
-		Mailer: s.mailer, Account: s.account, Answer: s.answer, Knowledge: s.knowledge, Plan: s.plan, Billing: s.billing,
+		Mailer: s.mailer, Account: s.account, Answer: s.answer, Rating: s.rating, Knowledge: s.knowledge, Plan: s.plan, Billing: s.billing,
 		LLM: s.llm, Runner: s.runner, Backups: s.backups, ChatPosts: s.chatPosts,
 	}
 }

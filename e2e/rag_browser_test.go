@@ -34,7 +34,7 @@ func TestBrowserUploadAskCiteShare(t *testing.T) {
 	)
 	shot(ctx, t, "9-documents")
 
-	var answer, cited string
+	var answer, cited, inPanel string
 	run(t, ctx, "attach and ask",
 		chromedp.Click(`#new-chat button`),
 		waitPath(ctx, func(p string) bool { return strings.Contains(p, "/c/") }),
@@ -45,10 +45,13 @@ func TestBrowserUploadAskCiteShare(t *testing.T) {
 		chromedp.Text(`.msg.assistant .msg-body`, &answer),
 		chromedp.Text(`.msg.assistant .sources li.cited a`, &cited),
 		chromedp.Click(`.msg.assistant a.cite`),
-		chromedp.WaitVisible(`.sources li.flash`),
+		chromedp.WaitVisible(`#cite-panel .cite-passage`),
+		chromedp.Text(`#cite-panel .cite-doc`, &inPanel),
+		chromedp.KeyEvent("\x1b"), // the panel covers the side column
+		chromedp.WaitNotVisible(`#cite-panel`),
 	)
-	if !strings.Contains(answer, "Quire answers from your documents") || cited != "answers.md" {
-		t.Fatalf("answer %q cites %q", answer, cited)
+	if !strings.Contains(answer, "Quire answers from your documents") || cited != "answers.md" || inPanel != "answers.md" {
+		t.Fatalf("answer %q cites %q (the panel shows %q)", answer, cited, inPanel)
 	}
 	shot(ctx, t, "10-cited-answer")
 	var chatPath string

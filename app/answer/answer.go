@@ -102,10 +102,10 @@ type Turn struct {
 	WorkspaceID string
 	Viewer      store.Viewer // the asker: retrieval sees what they see
 	Chat        *store.Chat
-	Question    *store.Message // stored already
-	// DropID is the reply being regenerated: it is deleted only once
-	// everything that can refuse (model, scheduler, quota) has agreed.
-	DropID string
+	// Question is stored already; the reply becomes its newest child (a
+	// regeneration is a sibling of the earlier replies, which are kept) and
+	// the history is the path above it, never another branch.
+	Question *store.Message
 }
 
 // Completion is a conversation the caller owns (/v1): nothing is stored as
@@ -135,8 +135,8 @@ type run struct {
 // Ask starts the reply to a chat's question. It refuses before anything
 // changes when a reply is running (fault.Conflict), the model cannot chat
 // (fault.Unavailable, fault.Invalid), or the scheduler or the quota refuse
-// (fault.RateLimited, fault.Quota); then the reply being regenerated is
-// dropped and the new, empty streaming reply stored, and the reply is written
+// (fault.RateLimited, fault.Quota); then the new, empty streaming reply is
+// stored as the chat's current leaf, and the reply is written
 // in the background, whatever happens to the caller.
 func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 	ch := t.Chat
@@ -164,7 +164,7 @@ func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 		cancel()
 		return nil, err
 	}
-	hist, err := s.st.LatestMessages(ctx, t.WorkspaceID, ch.ID, t.Question.SequenceNumber, historyMessages)
+	hist, err := s.st.Thread(ctx, t.WorkspaceID, ch.ID, t.Question.ParentID, historyMessages)
 	if err != nil {
 		return refuse(err)
 	}
@@ -183,11 +183,6 @@ func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 		r.ticket.release()
 		s.plan.Release(ctx, r.hold)
 		return refuse(err)
-	}
-	if t.DropID != "" {
-		if err := s.st.DeleteMessage(ctx, t.WorkspaceID, t.DropID); err != nil {
-			return fail(err)
-		}
 	}
 	if r.reply, err = s.st.AddMessage(ctx, t.WorkspaceID, ch.ID, "assistant", "", t.Question.ID, model, store.MsgStreaming); err != nil {
 		return fail(err)

@@ -82,7 +82,7 @@ func (e *env) chat(t *testing.T, name string) *store.Chat {
 // ask stores a question in ch and starts its reply.
 func (e *env) ask(t *testing.T, ch *store.Chat, question string) (*answer.Generation, error) {
 	t.Helper()
-	q, err := e.st.AddMessage(t.Context(), e.ws.ID, ch.ID, "user", question, "", "", store.MsgComplete)
+	q, err := e.st.AppendMessage(t.Context(), e.ws.ID, ch.ID, "user", question, "", store.MsgComplete)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,16 +16,18 @@ import (
 // page is how many messages are read at a time.
 const page = 500
 
-// Messages reads every message of a chat of the workspace, oldest first.
+// Messages reads the chat's current path (the versions on screen), oldest first.
 func Messages(ctx context.Context, st *store.Store, wsID, chatID string) ([]store.Message, error) {
 	var out []store.Message
 	after := 0
 	for {
-		rows, err := st.ListMessages(ctx, wsID, chatID, after, page)
+		rows, err := st.CurrentPath(ctx, wsID, chatID, store.PathPage{AfterSeq: after, Limit: page})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rows...)
+		for _, r := range rows {
+			out = append(out, r.Message)
+		}
 		if len(rows) < page {
 			return out, nil
 		}

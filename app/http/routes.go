@@ -78,6 +78,7 @@ func (s *Server) Routes() []Route {
 		// Usage and cost
 		{Method: get, Path: "/api/workspaces/:ws/usage", Access: WSAdmin, Handler: s.api.WorkspaceUsage},
 		{Method: get, Path: "/api/workspaces/:ws/usage/limits", Access: WSMember, Handler: s.api.UsageLimits},
+		{Method: get, Path: "/api/workspaces/:ws/feedback", Access: WSAdmin, Handler: s.api.FeedbackSummary},
 
 		// Billing (Stripe; 404 billing_disabled when not configured)
 		{Method: get, Path: "/api/billing/plans", Access: SignedIn, Handler: s.api.BillingPlans},
@@ -144,6 +145,10 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/regenerate", Access: ChatOwner, Handler: s.api.Regenerate},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/edit", Access: ChatOwner, Handler: s.api.EditMessage},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/stop", Access: ChatOwner, Handler: s.api.StopChat},
+		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/switch", Access: ChatOwner, Handler: s.api.SwitchBranch},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/citations/:n", Access: ChatReader, Handler: s.api.Citation},
+		{Method: put, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/feedback", Access: ChatReader, Handler: s.api.RateMessage},
+		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/feedback", Access: ChatReader, Handler: s.api.UnrateMessage},
 		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.api.ListShares},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.api.CreateShare},
 		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/shares/:share_id", Access: ChatOwner, Handler: s.api.DeleteShare},
@@ -196,6 +201,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws/teams", Access: WSMember, Page: true, Handler: s.ui.PageTeams},
 		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.ui.PageFolders},
 		{Method: get, Path: "/w/:ws/usage", Access: WSAdmin, Page: true, Handler: s.ui.PageUsage},
+		{Method: get, Path: "/w/:ws/feedback", Access: WSAdmin, Page: true, Handler: s.ui.PageFeedback},
 		{Method: get, Path: "/w/:ws/billing", Access: WSMember, Page: true, Handler: s.ui.PageBilling},
 		{Method: get, Path: "/w/:ws/documents", Access: WSMember, Page: true, Handler: s.ui.PageDocuments},
 		{Method: get, Path: "/w/:ws/documents/:doc", Access: DocReader, Page: true, Handler: s.ui.PageDocument},

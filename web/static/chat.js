@@ -45,6 +45,7 @@
   }
 
   function sourcesHTML(sources) {
+    sources = sources?.filter((s) => s.cited); // what the reply cites, not all that was retrieved
     if (!sources?.length) return '';
     return '<ol class="sources">' + sources.map((s) => `<li class="${s.cited ? 'cited' : ''}" data-n="${s.n}" data-chunk="${esc(s.chunk_id)}"><span class="n">${s.n}</span>
       <a href="/w/${transcript.dataset.ws}/documents/${esc(s.document_id)}#chunk-${esc(s.chunk_id)}">${esc(s.document_name)}${s.page_number ? `, p. ${s.page_number}` : ''}</a>
@@ -148,6 +149,7 @@
       ended = true;
       reply.classList.remove('streaming');
       setBusy(false);
+      transcript.dispatchEvent(new CustomEvent('quire:reply-end')); // messages.js shows the stored versions
     }
     return accepted;
   }
@@ -191,7 +193,7 @@
       mine.remove(); q.value = content; showError(e.message); return;
     }
     const ok = await stream(`${base}/messages`, { content }, {
-      onUser: (m) => { mine.id = `m-${m.id}`; mine.dataset.id = m.id; mine.classList.remove('pending'); addEdit(mine); },
+      onUser: (m) => { mine.id = `m-${m.id}`; mine.dataset.id = m.id; mine.classList.remove('pending'); },
     });
     if (!ok) {
       mine.remove();
@@ -211,33 +213,8 @@
     }
   }
 
-  function addEdit(el) {
-    if (!form || el.dataset.role !== 'user' || $('.edit', el)) return;
-    el.insertAdjacentHTML('beforeend', '<button type="button" class="link small edit">Edit</button>');
-  }
-  transcript.querySelectorAll('.msg.user').forEach(addEdit);
-
-  transcript.addEventListener('click', (ev) => {
-    const cite = ev.target.closest('a.cite');
-    if (cite) {
-      ev.preventDefault();
-      const src = cite.closest('.msg')?.querySelector(`.sources li[data-n="${cite.dataset.cite}"]`);
-      if (src) { src.classList.add('flash'); src.scrollIntoView({ block: 'nearest' }); setTimeout(() => src.classList.remove('flash'), 1500); }
-      return;
-    }
-    const edit = ev.target.closest('button.edit');
-    if (edit) {
-      const el = edit.closest('.msg');
-      const old = $('.msg-body', el).textContent.trim();
-      const next = window.prompt('Edit your question (later messages are replaced by a new answer):', old);
-      if (!next || next.trim() === old) return;
-      // Drop what followed the edited question, then stream the new answer.
-      let n = el.nextElementSibling;
-      while (n) { const after = n.nextElementSibling; n.remove(); n = after; }
-      $('.msg-body', el).innerHTML = `<p class="plain">${esc(next.trim())}</p>`;
-      stream(`${base}/messages/${el.dataset.id}/edit`, { content: next.trim() });
-    }
-  });
+  // messages.js edits a question in place and asks for its answer here.
+  transcript.addEventListener('quire:stream', (ev) => stream(ev.detail.url, ev.detail.body));
 
   // ---- Saving settings as they change -------------------------------------
   // Saves run one after another; ask() waits for them.

@@ -10,15 +10,15 @@ import (
 	"quire/store"
 )
 
-// settingsJSON is the settings in effect, and which of them the configuration
+// SettingsJSON is the settings in effect, and which of them the configuration
 // fixes (with where: "--ollama-url", "QUIRE_OLLAMA_URL", "config file").
-type settingsJSON struct {
+type SettingsJSON struct {
 	settings.Settings
 	Locked map[string]string `json:"locked"`
 }
 
-func (s *Handlers) settingsView(st settings.Settings) settingsJSON {
-	return settingsJSON{st, s.Settings.Locked()}
+func (s *Handlers) settingsView(st settings.Settings) SettingsJSON {
+	return SettingsJSON{st, s.Settings.Locked()}
 }
 
 func (s *Handlers) GetSettings(c *fiber.Ctx) error { return c.JSON(s.settingsView(s.Settings.Get())) }

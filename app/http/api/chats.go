@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -247,39 +246,43 @@ func (s *Handlers) DeleteChat(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// listMessages pages through a chat in sequence order (docs/API.md lists:
-// ?limit= up to 200, default 50, and the next_cursor of the previous page).
-// ?latest=true gives the newest page instead, still in sequence order, with
-// next_cursor null: what a reader opening a long chat wants first.
+// listMessages pages through a chat's current path in sequence order
+// (docs/API.md lists: ?limit= up to 200, default 50, and the next_cursor of
+// the previous page). ?latest=true gives the newest page instead, still in
+// sequence order, with next_cursor null: what a reader opening a long chat
+// wants first. Each message has its versions and the caller's rating.
 func (s *Handlers) ListMessages(c *fiber.Ctx) error {
 	msgs, err := s.messagePage(c, request.Workspace(c).ID, request.Chat(c).ID)
 	if err != nil {
 		return err
 	}
+	if err := s.WithFeedback(c, msgs.Items); err != nil {
+		return err
+	}
 	return c.JSON(msgs)
 }
 
-func (s *Handlers) messagePage(c *fiber.Ctx, wsID, chatID string) (List[MessageJSON], error) {
+func (s *Handlers) messagePage(c *fiber.Ctx, wsID, chatID string) (List[BranchJSON], error) {
 	limit, cursor, err := paging(c)
 	if err != nil {
-		return List[MessageJSON]{}, err
+		return List[BranchJSON]{}, err
 	}
 	if c.QueryBool("latest") {
 		if cursor != "" {
-			return List[MessageJSON]{}, request.Invalid("cursor", "latest=true gives the newest page; it takes no cursor")
+			return List[BranchJSON]{}, request.Invalid("cursor", "latest=true gives the newest page; it takes no cursor")
 		}
-		rows, err := s.Store.LatestMessages(c.UserContext(), wsID, chatID, math.MaxInt32, limit)
-		return List[MessageJSON]{Items: MapSlice(rows, MessageView)}, err
+		rows, err := s.Store.CurrentPath(c.UserContext(), wsID, chatID, store.PathPage{Latest: true, Limit: limit})
+		return List[BranchJSON]{Items: MapSlice(rows, BranchView)}, err
 	}
 	after, err := intCursor(cursor)
 	if err != nil {
-		return List[MessageJSON]{}, err
+		return List[BranchJSON]{}, err
 	}
-	rows, err := s.Store.ListMessages(c.UserContext(), wsID, chatID, int(after), limit+1)
+	rows, err := s.Store.CurrentPath(c.UserContext(), wsID, chatID, store.PathPage{AfterSeq: int(after), Limit: limit + 1})
 	if err != nil {
-		return List[MessageJSON]{}, err
+		return List[BranchJSON]{}, err
 	}
-	return page(rows, limit, func(m *store.Message) string { return strconv.Itoa(m.SequenceNumber) }, MessageView), nil
+	return page(rows, limit, func(m *store.Branch) string { return strconv.Itoa(m.SequenceNumber) }, BranchView), nil
 }
 
 type ShareJSON struct {
@@ -377,11 +380,11 @@ func (s *Handlers) SetPublic(c *fiber.Ctx) error {
 // PublicChat is the read-only transcript behind a public link, one page of
 // messages at a time (?limit=&cursor= as in GET messages).
 type PublicChat struct {
-	Name       string        `json:"name"`
-	OwnerName  string        `json:"owner_name"`
-	Messages   []MessageJSON `json:"messages"`
-	NextCursor *string       `json:"next_cursor"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	Name       string       `json:"name"`
+	OwnerName  string       `json:"owner_name"`
+	Messages   []BranchJSON `json:"messages"`
+	NextCursor *string      `json:"next_cursor"`
+	UpdatedAt  time.Time    `json:"updated_at"`
 }
 
 func (s *Handlers) LoadPublicChat(c *fiber.Ctx) (*PublicChat, error) {
@@ -404,6 +407,9 @@ func (s *Handlers) LoadPublicChat(c *fiber.Ctx) (*PublicChat, error) {
 	msgs, err := s.messagePage(c, ch.WorkspaceID, ch.ID)
 	if err != nil {
 		return nil, err
+	}
+	for i := range msgs.Items {
+		msgs.Items[i].Citations = citedOnly(msgs.Items[i].Citations) // what the reply drew on, not everything retrieved
 	}
 	return &PublicChat{Name: ch.Name, OwnerName: ch.OwnerName, Messages: msgs.Items, NextCursor: msgs.NextCursor, UpdatedAt: ch.UpdatedAt}, nil
 }

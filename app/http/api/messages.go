@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -66,84 +64,58 @@ func (s *Handlers) PostMessage(c *fiber.Ctx) error {
 	if err := s.countPost(c); err != nil {
 		return err
 	}
-	q, err := s.Store.AddMessage(c.UserContext(), ws.ID, ch.ID, "user", content, "", "", store.MsgComplete)
+	q, err := s.Store.AppendMessage(c.UserContext(), ws.ID, ch.ID, "user", content, "", store.MsgComplete)
 	if err != nil {
 		return err
 	}
-	return s.reply(c, ch, q, "")
-}
-
-// reply asks for the answer to question q of chat ch and responds. A
-// regenerated reply's predecessor (dropID) is deleted only once everything
-// that can refuse (model, scheduler, quota) has agreed.
-func (s *Handlers) reply(c *fiber.Ctx, ch *store.Chat, q *store.Message, dropID string) error {
-	ws := request.Workspace(c)
-	g, err := s.Answer.Ask(c.UserContext(), answer.Turn{WorkspaceID: ws.ID, Viewer: request.Viewer(c), Chat: ch, Question: q, DropID: dropID})
+	t := s.turn(c)
+	t.Question = q
+	g, err := s.Answer.Ask(c.UserContext(), t)
 	if err != nil {
 		return err
 	}
 	return s.respond(c, g, q)
 }
 
-// regenerate replaces the last assistant reply with a new one.
+// turn is the chat of the request as the asker sees it.
+func (s *Handlers) turn(c *fiber.Ctx) answer.Turn {
+	return answer.Turn{WorkspaceID: request.Workspace(c).ID, Viewer: request.Viewer(c), Chat: request.Chat(c)}
+}
+
+// regenerate answers the last question again; the earlier replies are kept
+// as versions of this one.
 func (s *Handlers) Regenerate(c *fiber.Ctx) error {
-	ch, ws := request.Chat(c), request.Workspace(c)
-	if err := s.Answer.Idle(ch.ID); err != nil {
+	if err := s.Answer.Idle(request.Chat(c).ID); err != nil {
 		return err
 	}
 	if err := s.countPost(c); err != nil {
 		return err
 	}
-	msgs, err := s.Store.LatestMessages(c.UserContext(), ws.ID, ch.ID, math.MaxInt32, 2)
+	g, q, err := s.Answer.Regenerate(c.UserContext(), s.turn(c))
 	if err != nil {
 		return err
 	}
-	if len(msgs) == 0 {
-		return request.Conflict("there is nothing to regenerate yet; ask a question first")
-	}
-	last := msgs[len(msgs)-1]
-	q := last
-	if last.Role == "assistant" {
-		if len(msgs) < 2 || msgs[len(msgs)-2].Role != "user" {
-			return request.Conflict("the last reply has no question to answer again")
-		}
-		q = msgs[len(msgs)-2]
-	}
-	drop := ""
-	if last.Role == "assistant" {
-		drop = last.ID
-	}
-	return s.reply(c, ch, &q, drop)
+	return s.respond(c, g, q)
 }
 
-// editMessage changes an earlier question, drops what followed it, and answers again.
+// editMessage stores a new version of an earlier question and answers it; the
+// old version and what followed it stay one branch away.
 func (s *Handlers) EditMessage(c *fiber.Ctx) error {
 	content, err := readContent(c)
 	if err != nil {
 		return err
 	}
-	ch, ws := request.Chat(c), request.Workspace(c)
-	if err := s.Answer.Idle(ch.ID); err != nil {
+	if err := s.Answer.Idle(request.Chat(c).ID); err != nil {
 		return err
-	}
-	m, err := s.Store.GetMessage(c.UserContext(), ws.ID, ch.ID, c.Params("msg"))
-	if errors.Is(err, store.ErrNotFound) {
-		return request.NotFound("message")
-	}
-	if err != nil {
-		return err
-	}
-	if m.Role != "user" {
-		return request.Invalid("msg", "only your own questions can be edited")
 	}
 	if err := s.countPost(c); err != nil {
 		return err
 	}
-	if err := s.Store.EditMessage(c.UserContext(), ws.ID, ch.ID, m.ID, content); err != nil {
+	g, q, err := s.Answer.Edit(c.UserContext(), s.turn(c), c.Params("msg"), content)
+	if err != nil {
 		return err
 	}
-	m.Content = content
-	return s.reply(c, ch, m, "")
+	return s.respond(c, g, q)
 }
 
 // stopChat stops the running reply; what was written so far is kept as "stopped".

@@ -9,14 +9,14 @@ import (
 	"quire/store"
 )
 
-// adminUserJSON is an account as instance administration sees it.
-type adminUserJSON struct {
+// AdminUserJSON is an account as instance administration sees it.
+type AdminUserJSON struct {
 	UserJSON
 	Pending bool   `json:"pending"`
 	Status  string `json:"status"` // active, pending (signup waiting for approval) or deactivated
 }
 
-func adminUserView(u *store.User) adminUserJSON {
+func adminUserView(u *store.User) AdminUserJSON {
 	status := "active"
 	switch {
 	case u.Pending:
@@ -24,12 +24,12 @@ func adminUserView(u *store.User) adminUserJSON {
 	case u.Disabled:
 		status = "deactivated"
 	}
-	return adminUserJSON{userView(u), u.Pending, status}
+	return AdminUserJSON{userView(u), u.Pending, status}
 }
 
-// passwordLinkJSON answers an admin's account creation or password reset: the
+// PasswordLinkJSON answers an admin's account creation or password reset: the
 // link is shown to the admin once, to pass on when mail only reached the outbox.
-type passwordLinkJSON struct {
+type PasswordLinkJSON struct {
 	PasswordURL string `json:"password_url"`
 	Mailed      bool   `json:"mailed"`
 }
@@ -56,9 +56,9 @@ func (s *Handlers) AdminCreateUser(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(struct {
-		adminUserJSON
-		passwordLinkJSON
-	}{adminUserView(out.User), passwordLinkJSON{out.PasswordURL, out.Mailed}})
+		AdminUserJSON
+		PasswordLinkJSON
+	}{adminUserView(out.User), PasswordLinkJSON{out.PasswordURL, out.Mailed}})
 }
 
 func (s *Handlers) AdminDeleteUser(c *fiber.Ctx) error {
@@ -95,6 +95,6 @@ func (s *Handlers) AdminResetPassword(c *fiber.Ctx) error {
 	}
 	return c.JSON(struct {
 		Email string `json:"email"`
-		passwordLinkJSON
-	}{u.Email, passwordLinkJSON{link, mailed}})
+		PasswordLinkJSON
+	}{u.Email, PasswordLinkJSON{link, mailed}})
 }

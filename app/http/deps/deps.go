@@ -10,6 +10,7 @@ import (
 	"quire/app/answer"
 	"quire/app/billing"
 	"quire/app/config"
+	"quire/app/feedback"
 	"quire/app/http/request"
 	"quire/app/jobs"
 	"quire/app/knowledge"
@@ -34,6 +35,7 @@ type Deps struct {
 	Mailer    *mail.Mailer
 	Account   *account.Service   // signup, login, passwords, API keys, invitations, members
 	Answer    *answer.Service    // asking: chat replies and /v1 completions
+	Rating    *feedback.Service  // thumbs up/down on answers
 	Knowledge *knowledge.Service // documents, knowledge bases, search
 	Plan      *plan.Service      // plans, quota and the gates on them
 	Billing   *billing.Service   // Stripe; nil when billing is off

@@ -3,7 +3,8 @@ package ui
 import (
 	"context"
 	"encoding/json"
-	"math"
+	"html/template"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,15 +20,14 @@ import (
 
 // messagePage is a message prepared for the transcript template.
 type messagePage struct {
-	api.MessageJSON
-	Sources []chat.Source
+	api.BranchJSON
+	Sources []chat.Source // cited only, numbered as cited
 }
 
-func transcript(msgs []store.Message) []messagePage {
+func transcript(msgs []api.BranchJSON) []messagePage {
 	out := make([]messagePage, len(msgs))
 	for i := range msgs {
-		out[i].MessageJSON = api.MessageView(&msgs[i])
-		_ = json.Unmarshal(msgs[i].Citations, &out[i].Sources)
+		out[i] = citedPage(msgs[i])
 	}
 	return out
 }
@@ -94,8 +94,12 @@ func (s *Pages) PageChat(c *fiber.Ctx) error {
 	ch, ws, u := request.Chat(c), request.Workspace(c), request.User(c)
 	ctx := c.UserContext()
 	// A long chat opens on its latest messages; the API pages through the rest.
-	msgs, err := s.Store.LatestMessages(ctx, ws.ID, ch.ID, math.MaxInt32, chatPageMessages)
+	path, err := s.Store.CurrentPath(ctx, ws.ID, ch.ID, store.PathPage{Latest: true, Limit: chatPageMessages})
 	if err != nil {
+		return err
+	}
+	msgs := api.MapSlice(path, api.BranchView)
+	if err := s.api.WithFeedback(c, msgs); err != nil {
 		return err
 	}
 	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.Answer.Running(ch.ID) != nil}
@@ -147,10 +151,35 @@ func (s *Pages) PagePublicChat(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	msgs := make([]messagePage, len(pc.Messages))
-	for i, m := range pc.Messages {
-		msgs[i].MessageJSON = m
-		_ = json.Unmarshal(m.Citations, &msgs[i].Sources)
+	return s.render(c, "public_chat", pc.Name, fiber.Map{"Chat": pc, "Messages": transcript(pc.Messages)})
+}
+
+// citeLink is a citation link as linkCitations writes it.
+var citeLink = regexp.MustCompile(`<a class="cite" href="#" data-cite="(\d{1,3})">\[\d{1,3}\]</a>`)
+
+// citedPage prepares a message for the transcript: only its cited sources,
+// and each [n] a link to its source's passage on the same page (#src-<id>-n,
+// which works without script, as on a public page); an [n] that names no
+// source is left as text rather than a dead link.
+func citedPage(m api.BranchJSON) messagePage {
+	p := messagePage{BranchJSON: m}
+	var all []chat.Source
+	_ = json.Unmarshal(m.Citations, &all)
+	cited := map[string]bool{}
+	for _, src := range all {
+		if src.Cited {
+			p.Sources = append(p.Sources, src)
+			cited[strconv.Itoa(src.N)] = true
+		}
 	}
-	return s.render(c, "public_chat", pc.Name, fiber.Map{"Chat": pc, "Messages": msgs})
+	if m.ContentHTML != "" {
+		p.ContentHTML = template.HTML(citeLink.ReplaceAllStringFunc(string(m.ContentHTML), func(a string) string {
+			n := citeLink.FindStringSubmatch(a)[1]
+			if !cited[n] {
+				return "[" + n + "]"
+			}
+			return `<a class="cite" href="#src-` + m.ID + `-` + n + `" data-cite="` + n + `">[` + n + `]</a>`
+		}))
+	}
+	return p
 }
