@@ -26,7 +26,7 @@ func TestChatExport(t *testing.T) {
 	ctx := context.Background()
 	const turns = 300 // 600 messages: past the page's 200 and the export's page of 500
 	for i := range turns {
-		q, err := ts.store.AddMessage(ctx, ws.ID, chat.ID, "user", fmt.Sprintf("Question %d", i), "", "", "complete")
+		q, err := ts.store.AppendMessage(ctx, ws.ID, chat.ID, "user", fmt.Sprintf("Question %d", i), "", "complete")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -153,7 +153,7 @@ func TestMigrationChainsOldTranscripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Migrate(5); err != nil {
+	if err := m.Migrate(6); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := s.CreateUser(ctx, "old@example.com", "", "x", false)

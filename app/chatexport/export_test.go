@@ -28,7 +28,7 @@ func TestMessagesWholeAndScoped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 1001 {
-		if _, err := st.AddMessage(ctx, ws.ID, ch.ID, "user", fmt.Sprint(i), "", "", store.MsgComplete); err != nil {
+		if _, err := st.AppendMessage(ctx, ws.ID, ch.ID, "user", fmt.Sprint(i), "", store.MsgComplete); err != nil {
 			t.Fatal(err)
 		}
 	}
