@@ -125,6 +125,7 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/documents", Access: WSMember, Upload: true, Handler: s.uploadDocument},
 		{Method: post, Path: "/api/workspaces/:ws/documents/url", Access: WSMember, Handler: s.addURLDocument},
 		{Method: get, Path: "/api/workspaces/:ws/documents", Access: WSMember, Handler: s.listDocuments},
+		{Method: post, Path: "/api/workspaces/:ws/documents/bulk", Access: WSMember, Handler: s.bulkDocuments}, // each document authorised as its own endpoint
 		{Method: get, Path: "/api/workspaces/:ws/documents/:doc", Access: DocReader, Handler: s.getDocument},
 		{Method: patch, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.patchDocument},
 		{Method: del, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.deleteDocument},

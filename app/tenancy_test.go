@@ -331,6 +331,8 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]any{"shared_with_workspace": true, "team_ids": []int64{}}
 	case "POST /api/workspaces/:ws/knowledge-bases/:kb/documents", "POST /api/workspaces/:ws/knowledge-bases/:kb/documents/remove":
 		return map[string]any{"document_ids": []string{w.doc.ID}}
+	case "POST /api/workspaces/:ws/documents/bulk":
+		return map[string]any{"action": "reprocess", "document_ids": []string{"walk-none"}} // a bulk action answers 200 even when nothing matched
 	case "POST /api/workspaces/:ws/documents/url":
 		return map[string]string{"url": "http://127.0.0.1:1/page.html"}
 	case "POST /api/workspaces/:ws/search":
@@ -463,6 +465,7 @@ var accessSpec = map[string]Access{
 	"GET /w/:ws/knowledge":                                          WSMember,
 	"GET /w/:ws/knowledge/:kb":                                      KBReader,
 	"POST /api/workspaces/:ws/documents/url":                        WSMember,
+	"POST /api/workspaces/:ws/documents/bulk":                       WSMember,
 	"GET /api/admin/models":                                         InstanceAdmin,
 	"POST /api/admin/models/pull":                                   InstanceAdmin,
 	"GET /api/admin/jobs":                                           InstanceAdmin,
@@ -621,6 +624,7 @@ var keySpec = map[string]keyRule{
 	"GET /w/:ws/knowledge":                                          keyNo,
 	"GET /w/:ws/knowledge/:kb":                                      keyNo,
 	"POST /api/workspaces/:ws/documents/url":                        keyWS,
+	"POST /api/workspaces/:ws/documents/bulk":                       keyWS,
 	"GET /api/admin/models":                                         keyNo,
 	"POST /api/admin/models/pull":                                   keyNo,
 	"GET /api/admin/jobs":                                           keyNo,
