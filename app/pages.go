@@ -16,7 +16,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/auth"
-	"quire/app/config"
 	"quire/store"
 )
 
@@ -43,8 +42,7 @@ var funcs = template.FuncMap{
 	"sameModel": func(a, b string) bool {
 		return a != "" && strings.TrimSuffix(a, ":latest") == strings.TrimSuffix(b, ":latest")
 	},
-	"list":   func(items ...string) []string { return items },
-	"costOf": func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
+	"list": func(items ...string) []string { return items },
 	// msgData pairs a transcript message with its workspace (for source links).
 	"msgData": func(m messagePage, ws string) map[string]any {
 		return map[string]any{"ID": m.ID, "Role": m.Role, "Status": m.Status, "Content": m.Content, "ContentHTML": m.ContentHTML,

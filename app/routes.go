@@ -79,6 +79,7 @@ func (s *Server) Routes() []Route {
 		// Usage and cost
 		{Method: get, Path: "/api/workspaces/:ws/usage", Access: WSAdmin, Handler: s.workspaceUsage},
 		{Method: get, Path: "/api/workspaces/:ws/usage/limits", Access: WSMember, Handler: s.usageLimits},
+		{Method: get, Path: "/api/workspaces/:ws/usage/export", Access: WSAdmin, Handler: s.exportUsage}, // CSV
 
 		// Billing (Stripe; 404 billing_disabled when not configured)
 		{Method: get, Path: "/api/billing/plans", Access: SignedIn, Handler: s.billingPlans},
