@@ -336,7 +336,7 @@ func (s *Server) pageTeams(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "teams", "Teams · "+ws.Name, fiber.Map{"Teams": teams, "Members": members, "Me": userOf(c).ID})
+	return s.render(c, "teams", "Teams · "+ws.Name, fiber.Map{"Teams": teams, "Candidates": teamCandidates(teams, members), "Me": userOf(c).ID})
 }
 
 func (s *Server) pageFolders(c *fiber.Ctx) error {
