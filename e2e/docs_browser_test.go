@@ -198,7 +198,8 @@ func TestBrowserDocumentsBulkActions(t *testing.T) {
 		t.Fatalf("after deleting two of nine: %d rows, %d documents", rows, len(left.Items))
 	}
 
-	run(t, ctx, "sign out", chromedp.Click(`#logout`), waitPath(ctx, func(p string) bool { return p == "/login" }))
+	run(t, ctx, "sign out", chromedp.Click(`#logout`), waitPath(ctx, func(p string) bool { return p == "/login" }),
+		chromedp.WaitVisible(`main input[name=email]`)) // the login page has loaded: typing into it now is not lost to the navigation
 	loginAs(t, ctx, in, "grace@example.com", "compiler-1952")
 	var kbControls int
 	run(t, ctx, "a member deletes what she sees",
