@@ -126,9 +126,9 @@ func fillDays(points []store.UsagePoint, from, to time.Time) []store.UsagePoint 
 }
 
 // dayChart draws a measure per day as vertical bars over a value axis with
-// round ticks and grid lines.
+// round ticks and grid lines, twice: wide, and narrow for a phone (CSS shows
+// one), so that the labels keep a readable size without the chart scrolling.
 func dayChart(title string, points []store.UsagePoint, m measure, empty string) template.HTML {
-	const w, h, left, right, top, bottom = 720, 260, 64, 12, 30, 30
 	maxV := int64(0)
 	for _, p := range points {
 		maxV = max(maxV, m.value(p))
@@ -136,20 +136,26 @@ func dayChart(title string, points []store.UsagePoint, m measure, empty string) 
 	if maxV == 0 {
 		return template.HTML(`<p class="empty">` + template.HTMLEscapeString(empty) + `</p>`)
 	}
+	return template.HTML(drawDays("wide", 720, 8, title, points, m, maxV) + drawDays("narrow", 360, 4, title, points, m, maxV))
+}
+
+// drawDays is one day chart w units wide with at most labels day labels.
+func drawDays(class string, w, labels int, title string, points []store.UsagePoint, m measure, maxV int64) string {
+	const h, left, right, top, bottom = 260, 64, 12, 30, 30
 	step := niceStep(maxV)
 	top4 := step * ((maxV + step - 1) / step)
 	plotH := float64(h - top - bottom)
 	y := func(v int64) float64 { return float64(top) + plotH - float64(v)/float64(top4)*plotH }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<div class="chart-scroll"><svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`, w, h, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<svg class="chart %s" viewBox="0 0 %d %d" role="img" aria-label="%s">`, class, w, h, template.HTMLEscapeString(title))
 	fmt.Fprintf(&b, `<text class="axis-title" x="%d" y="16">%s</text>`, 4, template.HTMLEscapeString(m.axis))
 	for v := int64(0); v <= top4; v += step {
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, left, y(v), w-right, y(v))
 		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, left-8, y(v), template.HTMLEscapeString(m.tick(v, step)))
 	}
 	slot := float64(w-left-right) / float64(len(points))
-	bw := math.Min(40, math.Max(2, slot*0.7))         // a lone bar should not fill the chart
-	every := int(math.Ceil(float64(len(points)) / 8)) // at most 8 day labels fit
+	bw := math.Min(40, math.Max(2, slot*0.7)) // a lone bar should not fill the chart
+	every := int(math.Ceil(float64(len(points)) / float64(labels)))
 	for i, p := range points {
 		v := m.value(p)
 		x := float64(left) + float64(i)*slot + (slot-bw)/2
@@ -165,8 +171,8 @@ func dayChart(title string, points []store.UsagePoint, m measure, empty string) 
 		}
 	}
 	fmt.Fprintf(&b, `<line class="axis" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, left, y(0), w-right, y(0))
-	b.WriteString(`</svg></div>`)
-	return template.HTML(b.String())
+	b.WriteString(`</svg>`)
+	return b.String()
 }
 
 func dayLabel(key, layout string) string {

@@ -43,8 +43,8 @@ func TestDayChartFillsTheCalendar(t *testing.T) {
 			t.Errorf("the day chart lacks %q", want)
 		}
 	}
-	if strings.Count(svg, `class="bar"`) != 1 {
-		t.Errorf("days without usage got bars")
+	if strings.Count(svg, `<svg`) != 2 || strings.Count(svg, `class="bar"`) != 2 {
+		t.Errorf("want a wide and a narrow chart with one bar each (days without usage have none): %d bars", strings.Count(svg, `class="bar"`))
 	}
 	if long := fillDays(nil, from.AddDate(-3, 0, 0), from); len(long) != 0 {
 		t.Errorf("a three-year period was filled with %d days", len(long))

@@ -51,12 +51,12 @@ currency = "EUR"
 	var tickHeight float64
 	run(t, ctx, "read the usage page",
 		chromedp.Navigate(in.URL+"/w/"+ws.ID+"/usage"),
-		chromedp.WaitVisible(`.chart`),
+		chromedp.WaitVisible(`.chart.wide`),
 		chromedp.Evaluate(`[...document.querySelectorAll('.rank-chart')[0].querySelectorAll('.rank-label')].map(e => e.textContent)`, &models),
 		chromedp.Evaluate(`document.querySelectorAll('.chart')[0].querySelectorAll('text.tick[text-anchor="end"]').length`, &yTicks),
 		chromedp.Text(`#usage-cost strong`, &cost),
 		chromedp.Evaluate(`[...document.querySelectorAll('.chart g.point title')].map(e => e.textContent).find(s => !s.includes(': 0 tokens')) || ''`, &tooltip),
-		chromedp.Evaluate(`Math.min(...[...document.querySelectorAll('.chart text.tick')].map(e => e.getBoundingClientRect().height))`, &tickHeight),
+		chromedp.Evaluate(`Math.min(...[...document.querySelectorAll('.chart text.tick')].filter(e => e.getClientRects().length).map(e => e.getBoundingClientRect().height))`, &tickHeight),
 		chromedp.Evaluate(`fetch(document.getElementById('csv-model').href).then(r => r.headers.get('Content-Disposition') + '\n' + r.status)`, &csvHead,
 			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
 	)
@@ -79,7 +79,7 @@ currency = "EUR"
 		t.Errorf("the CSV download answers %q", csvHead)
 	}
 	run(t, ctx, "at 390 px", emulation.SetDeviceMetricsOverride(390, 844, 1, true),
-		chromedp.Evaluate(`Math.min(...[...document.querySelectorAll('.chart text.tick')].map(e => e.getBoundingClientRect().height))`, &tickHeight))
+		chromedp.Evaluate(`Math.min(...[...document.querySelectorAll('.chart text.tick')].filter(e => e.getClientRects().length).map(e => e.getBoundingClientRect().height))`, &tickHeight))
 	if tickHeight < 10 {
 		t.Errorf("axis labels are %.1f px high at 390 px", tickHeight)
 	}
