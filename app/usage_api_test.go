@@ -71,7 +71,7 @@ func TestUsageIsRecordedWithOllamaCounts(t *testing.T) {
 	ts.must(400, req{method: "GET", path: "/api/workspaces/" + wsID + "/usage?group_by=planet", token: u.token})
 	ts.must(400, req{method: "GET", path: "/api/workspaces/" + wsID + "/usage?from=yesterday", token: u.token})
 	page := ts.must(200, req{method: "GET", path: "/w/" + wsID + "/usage", headers: map[string]string{"Cookie": "quire_session=" + u.token}})
-	if !strings.Contains(string(page.Body), "<svg class=\"chart\"") {
+	if !strings.Contains(string(page.Body), "<svg class=\"chart wide\"") {
 		t.Fatal("usage page has no chart")
 	}
 }

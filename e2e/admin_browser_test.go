@@ -4,43 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
-
-// consoleErrors collects what the page reports as errors (exceptions, console
-// errors, CSP violations) until the test asks for them.
-func consoleErrors(t *testing.T, ctx context.Context) func() []string {
-	var mu sync.Mutex
-	var errs []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			errs = append(errs, "exception: "+e.ExceptionDetails.Text)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.APITypeError {
-				errs = append(errs, fmt.Sprintf("console.error %v", e.Args))
-			}
-		case *cdplog.EventEntryAdded:
-			if e.Entry.Level == cdplog.LevelError && !strings.Contains(e.Entry.Text, "Failed to load resource") {
-				errs = append(errs, "log: "+e.Entry.Text)
-			}
-		}
-	})
-	run(t, ctx, "listen to the console", cdplog.Enable(), runtime.Enable())
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), errs...)
-	}
-}
 
 // waitJS polls a JavaScript condition.
 func waitJS(expr string) chromedp.Action {
@@ -71,7 +39,7 @@ type adminSettings struct {
 // sentence with a bar that shows the failure. The sidebar keeps the workspace.
 func TestBrowserAdminModelsWithOllamaDown(t *testing.T) {
 	ctx := browser(t)
-	errs := consoleErrors(t, ctx)
+	errs := watchConsole(ctx, t)
 	in := start(t, "")
 	token, wsID := owner(t, in)
 	if code := in.api("PATCH", "/api/admin/settings", token, map[string]string{"default_chat_model": "llama3.2", "default_embedding_model": "nomic-embed-text"}, nil); code != 200 {
@@ -130,7 +98,7 @@ func TestBrowserAdminModelsWithOllamaDown(t *testing.T) {
 // the admin saved the form before.
 func TestBrowserAdminSettingsConfiguredURL(t *testing.T) {
 	ctx := browser(t)
-	errs := consoleErrors(t, ctx)
+	errs := watchConsole(ctx, t)
 	dir := t.TempDir()
 	in := start(t, dir)
 	_, wsID := owner(t, in)
@@ -177,7 +145,7 @@ func TestBrowserAdminSettingsConfiguredURL(t *testing.T) {
 // names documents; billing says it is off; the overview names the plan.
 func TestBrowserInviteOutboxJobsBilling(t *testing.T) {
 	ctx := browser(t)
-	errs := consoleErrors(t, ctx)
+	errs := watchConsole(ctx, t)
 	in := start(t, "")
 	token, wsID := owner(t, in)
 	if code, body := in.uploadFile(token, wsID, "Quarterly report.txt", []byte("Revenue grew in the third quarter.")); code != 202 {
@@ -241,7 +209,7 @@ func TestBrowserInviteOutboxJobsBilling(t *testing.T) {
 // Unticking one's own admin box is refused, and the box is ticked again with the reason.
 func TestBrowserAdminOwnAdminBox(t *testing.T) {
 	ctx := browser(t)
-	errs := consoleErrors(t, ctx)
+	errs := watchConsole(ctx, t)
 	in := start(t, "")
 	owner(t, in)
 	loginAs(t, ctx, in, "ops@example.com", "password-1")

@@ -71,8 +71,8 @@ func panelShots(ctx context.Context, t *testing.T, name, sel string) {
 		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
 }
 
-// waitText waits until the text of sel is want.
-func waitText(sel, want string) chromedp.Action {
+// waitTextIs waits until the text of sel is want.
+func waitTextIs(sel, want string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		var got string
 		for {
@@ -167,7 +167,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	var shownReply string
 	run(t, ctx, "regenerate",
 		chromedp.Click(`#regenerate`),
-		waitText(`.msg.assistant .versions .version-count`, "2/2"),
+		waitTextIs(`.msg.assistant .versions .version-count`, "2/2"),
 		chromedp.AttributeValue(`.msg.assistant`, "data-id", &shownReply, nil),
 	)
 	if shownReply == firstReply {
@@ -175,7 +175,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	}
 	run(t, ctx, "back to the first answer",
 		chromedp.Click(`.msg.assistant .versions .prev`),
-		waitText(`.msg.assistant .versions .version-count`, "1/2"),
+		waitTextIs(`.msg.assistant .versions .version-count`, "1/2"),
 		chromedp.AttributeValue(`.msg.assistant`, "data-id", &shownReply, nil),
 	)
 	if shownReply != firstReply {
@@ -217,7 +217,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	panelShots(ctx, t, "chat-inline-edit", ".edit-form")
 	run(t, ctx, "save the edit",
 		chromedp.Click(`.msg.user .edit-form button[type=submit]`),
-		waitText(`.msg.user .versions .version-count`, "2/2"),
+		waitTextIs(`.msg.user .versions .version-count`, "2/2"),
 		chromedp.WaitVisible(`.msg.assistant .msg-actions .copy`),
 		chromedp.Text(`.msg.user .msg-body`, &body),
 		chromedp.Evaluate(`document.querySelectorAll('.edit-form').length`, &editing),
@@ -228,7 +228,7 @@ func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	panelShots(ctx, t, "chat-versions", ".msg.user")
 	run(t, ctx, "the first question comes back with its answers",
 		chromedp.Click(`.msg.user .versions .prev`),
-		waitText(`.msg.user .versions .version-count`, "1/2"),
+		waitTextIs(`.msg.user .versions .version-count`, "1/2"),
 		chromedp.Text(`.msg.user .msg-body`, &body),
 		chromedp.AttributeValue(`.msg.assistant`, "data-id", &shownReply, nil),
 	)

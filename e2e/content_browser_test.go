@@ -10,12 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"quire/app/ingest/ingesttest"
@@ -29,7 +26,7 @@ import (
 // or CSP error.
 func TestBrowserDocumentsPagesSlidesSearch(t *testing.T) {
 	ctx := browser(t)
-	problems := watchConsole(ctx)
+	problems := watchConsole(ctx, t)
 	in, _, token := startWithOllama(t)
 	var ws, kb struct{ ID string }
 	in.api("POST", "/api/workspaces", token, map[string]string{"name": "Acme"}, &ws)
@@ -142,39 +139,6 @@ func TestBrowserDocumentsPagesSlidesSearch(t *testing.T) {
 		if !strings.Contains(p, "415 (Unsupported Media Type)") { // the PNG's refusal, expected
 			t.Errorf("console error: %s", p)
 		}
-	}
-}
-
-// watchConsole collects console errors, uncaught exceptions and browser log
-// errors (CSP violations are reported there) for the rest of the test.
-func watchConsole(ctx context.Context) func() []string {
-	var mu sync.Mutex
-	var seen []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.APITypeError {
-				var args []string
-				for _, a := range e.Args {
-					args = append(args, string(a.Value))
-				}
-				seen = append(seen, "console: "+strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			seen = append(seen, "exception: "+e.ExceptionDetails.Error())
-		case *cdplog.EventEntryAdded:
-			if e.Entry.Level == cdplog.LevelError {
-				seen = append(seen, "log: "+e.Entry.Text)
-			}
-		}
-	})
-	chromedp.Run(ctx, cdplog.Enable())
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
 	}
 }
 

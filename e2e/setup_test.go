@@ -97,10 +97,10 @@ func httpStatus(u string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// looks saves the page at 1280 and 390 px, light and dark, and fails when
+// cardsFit saves the page at 1280 and 390 px, light and dark, and fails when
 // a card's content is wider than the card (the page's own navigation is the
 // layout's matter: it is only reported).
-func looks(t *testing.T, ctx context.Context, name string) {
+func cardsFit(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	for _, v := range []struct {
 		width int64
@@ -134,7 +134,7 @@ func looks(t *testing.T, ctx context.Context, name string) {
 // deactivates, resets and deletes people from Administration → Users.
 func TestBrowserSetupAndUserAdministration(t *testing.T) {
 	ctx := browser(t)
-	errs := consoleErrors(t, ctx)
+	errs := watchConsole(ctx, t)
 	o := ollamatest.Start(t) // its own Ollama: exactly one chat and one embedding model
 	in := start(t, "", "QUIRE_OLLAMA_URL="+o.URL)
 
@@ -148,7 +148,7 @@ func TestBrowserSetupAndUserAdministration(t *testing.T) {
 	if strings.TrimSuffix(chat, ":latest") != o.ChatModel || strings.TrimSuffix(embed, ":latest") != o.EmbedModel {
 		t.Fatalf("preselected %q and %q, want the only installed models %s and %s", chat, embed, o.ChatModel, o.EmbedModel)
 	}
-	looks(t, ctx, "setup")
+	cardsFit(t, ctx, "setup")
 	run(t, ctx, "create the admin",
 		chromedp.SendKeys(`#setup input[name=name]`, "Ada Lovelace"),
 		chromedp.SendKeys(`#setup input[name=email]`, "ada@example.com"),
@@ -182,7 +182,7 @@ func TestBrowserSetupAndUserAdministration(t *testing.T) {
 		chromedp.Click(`main button[type=submit]`),
 		chromedp.WaitVisible(`#signup-pending`),
 	)
-	looks(t, ctx, "signup-pending")
+	cardsFit(t, ctx, "signup-pending")
 	if code := in.api("POST", "/api/auth/login", "", map[string]string{"email": "grace@example.com", "password": "compiler-1952"}, nil); code != 403 {
 		t.Fatalf("a pending account signed in: %d", code)
 	}
@@ -201,7 +201,7 @@ func TestBrowserSetupAndUserAdministration(t *testing.T) {
 	}
 	grace := ids["grace@example.com"]
 	run(t, ctx, "the pending signup", chromedp.Navigate(in.URL+"/admin"), chromedp.WaitVisible(`#approve-`+grace))
-	looks(t, ctx, "admin-users-pending")
+	cardsFit(t, ctx, "admin-users-pending")
 	run(t, ctx, "approve", afterReload(chromedp.Click(`#approve-`+grace+` button`)), chromedp.WaitVisible(`#deactivate-`+grace))
 	var g struct{ Token string }
 	if code := in.api("POST", "/api/auth/login", "", map[string]string{"email": "grace@example.com", "password": "compiler-1952"}, &g); code != 200 {
@@ -235,7 +235,7 @@ func TestBrowserSetupAndUserAdministration(t *testing.T) {
 	if !strings.Contains(created, "/reset/confirm?token=") {
 		t.Fatalf("the new account's link %q", created)
 	}
-	looks(t, ctx, "admin-users-created")
+	cardsFit(t, ctx, "admin-users-created")
 	run(t, ctx, "the list has him", chromedp.Reload(), chromedp.WaitVisible(`tr[data-user="linus@example.com"]`))
 	in.api("GET", "/api/admin/users", admin.Token, nil, &users)
 	for _, u := range users.Items {
@@ -247,7 +247,7 @@ func TestBrowserSetupAndUserAdministration(t *testing.T) {
 	if !gone {
 		t.Fatal("the deleted account is still listed")
 	}
-	looks(t, ctx, "admin-users")
+	cardsFit(t, ctx, "admin-users")
 	if e := errs(); len(e) > 0 {
 		t.Fatalf("console errors: %v", e)
 	}

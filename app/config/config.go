@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -83,6 +84,18 @@ func (c *Config) setSource(option, source string) {
 type Price struct {
 	InputPerMillion  string `toml:"input_per_million"`
 	OutputPerMillion string `toml:"output_per_million"`
+	// Currency is the ISO 4217 code the amounts are in ("" = USD); every
+	// price must use the same one, since costs are added up across models.
+	Currency string `toml:"currency"`
+}
+
+// Currency is the price table's currency: "" when no price is set (every
+// model is free), otherwise its ISO 4217 code.
+func (c Config) Currency() string {
+	for _, p := range c.Prices {
+		return cmp.Or(p.Currency, "USD")
+	}
+	return ""
 }
 
 // Micros parses a decimal amount like "2.50" into micro-units (2500000).
@@ -353,12 +366,21 @@ func (c *Config) Validate() error {
 	if c.RequireVerification && c.SMTP.Host == "" {
 		bad("require_email_verification needs smtp.host: without mail nobody could verify")
 	}
+	currencies := map[string]bool{}
 	for model, p := range c.Prices {
+		cur := cmp.Or(p.Currency, "USD")
+		if len(cur) != 3 || strings.ToUpper(cur) != cur || strings.Trim(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+			bad("prices.%q.currency %q: want an ISO 4217 code such as USD or EUR", model, p.Currency)
+		}
+		currencies[cur] = true
 		for what, v := range map[string]string{"input_per_million": p.InputPerMillion, "output_per_million": p.OutputPerMillion} {
 			if _, err := Micros(v); err != nil {
 				bad("prices.%q.%s: %v", model, what, err)
 			}
 		}
+	}
+	if len(currencies) > 1 {
+		bad("prices: every model's price must be in the same currency (costs are added up across models)")
 	}
 	if c.Stripe.SecretKey != "" && c.Stripe.WebhookSecret == "" {
 		bad("stripe.webhook_secret is required when stripe.secret_key is set")

@@ -121,3 +121,30 @@ func TestSourceNamesWhereAnOptionWasSet(t *testing.T) {
 		t.Errorf("the default names a source: %q", d.Source("ollama_url"))
 	}
 }
+
+func TestPriceCurrency(t *testing.T) {
+	load := func(toml string) (Config, error) {
+		file := filepath.Join(t.TempDir(), "prices.toml")
+		os.WriteFile(file, []byte(toml), 0o600)
+		return Load(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", file})
+	}
+	cfg, err := load("[prices.\"big\"]\ninput_per_million = \"2.50\"\ncurrency = \"EUR\"\n[prices.\"small\"]\ninput_per_million = \"0.10\"\ncurrency = \"EUR\"\n")
+	if err != nil || cfg.Currency() != "EUR" {
+		t.Fatalf("currency %q, %v", cfg.Currency(), err)
+	}
+	if cfg, _ := load("[prices.\"big\"]\ninput_per_million = \"2.50\"\n"); cfg.Currency() != "USD" {
+		t.Fatalf("a price without a currency is in %q, want USD", cfg.Currency())
+	}
+	if Default().Currency() != "" {
+		t.Fatal("with no price table there is no currency to show")
+	}
+	for toml, want := range map[string]string{
+		"[prices.\"a\"]\ncurrency = \"EUR\"\n[prices.\"b\"]\ncurrency = \"USD\"\n": "same currency",
+		"[prices.\"a\"]\ncurrency = \"euro\"\n":                                    "ISO 4217",
+		"[prices.\"a\"]\ncurrency = \"<b>\"\n":                                     "ISO 4217",
+	} {
+		if _, err := load(toml); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want mention of %q", toml, err, want)
+		}
+	}
+}

@@ -78,6 +78,7 @@ func (s *Server) Routes() []Route {
 		// Usage and cost
 		{Method: get, Path: "/api/workspaces/:ws/usage", Access: WSAdmin, Handler: s.api.WorkspaceUsage},
 		{Method: get, Path: "/api/workspaces/:ws/usage/limits", Access: WSMember, Handler: s.api.UsageLimits},
+		{Method: get, Path: "/api/workspaces/:ws/usage/export", Access: WSAdmin, Handler: s.api.ExportUsage}, // CSV
 		{Method: get, Path: "/api/workspaces/:ws/feedback", Access: WSAdmin, Handler: s.api.FeedbackSummary},
 
 		// Billing (Stripe; 404 billing_disabled when not configured)
@@ -125,6 +126,7 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/documents", Access: WSMember, Upload: true, Handler: s.api.UploadDocument},
 		{Method: post, Path: "/api/workspaces/:ws/documents/url", Access: WSMember, Handler: s.api.AddURLDocument},
 		{Method: get, Path: "/api/workspaces/:ws/documents", Access: WSMember, Handler: s.api.ListDocuments},
+		{Method: post, Path: "/api/workspaces/:ws/documents/bulk", Access: WSMember, Handler: s.api.BulkDocuments}, // each document authorised as its own endpoint
 		{Method: get, Path: "/api/workspaces/:ws/documents/:doc", Access: DocReader, Handler: s.api.GetDocument},
 		{Method: patch, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.api.PatchDocument},
 		{Method: del, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.api.DeleteDocument},

@@ -83,7 +83,7 @@ func (s *Handlers) WorkspaceUsage(c *fiber.Ctx) error {
 	for _, p := range series {
 		cost, in, out = cost+p.CostMicros, in+p.InputTokens, out+p.OutputTokens
 	}
-	return c.JSON(fiber.Map{"from": from, "to": to, "group_by": groupBy, "total_cost": config.FormatMicros(cost),
+	return c.JSON(fiber.Map{"from": from, "to": to, "group_by": groupBy, "total_cost": config.FormatMicros(cost), "currency": s.Config.Currency(),
 		"input_tokens": in, "output_tokens": out, "series": MapSlice(series, usagePointView)})
 }
 

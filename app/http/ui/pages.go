@@ -14,7 +14,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"quire/app/auth"
-	"quire/app/config"
 	"quire/app/http/api"
 	"quire/app/http/request"
 	"quire/app/settings"
@@ -45,8 +44,7 @@ var funcs = template.FuncMap{
 	"sameModel": func(a, b string) bool {
 		return a != "" && strings.TrimSuffix(a, ":latest") == strings.TrimSuffix(b, ":latest")
 	},
-	"list":   func(items ...string) []string { return items },
-	"costOf": func(p store.UsagePoint) string { return config.FormatMicros(p.CostMicros) },
+	"list": func(items ...string) []string { return items },
 	// msgData pairs a transcript message with its workspace (for source links).
 	"msgData": func(m messagePage, ws string) map[string]any {
 		return map[string]any{"ID": m.ID, "Role": m.Role, "Status": m.Status, "Content": m.Content, "ContentHTML": m.ContentHTML,
@@ -334,7 +332,7 @@ func (s *Pages) PageTeams(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "teams", "Teams · "+ws.Name, fiber.Map{"Teams": teams, "Members": members, "Me": request.User(c).ID})
+	return s.render(c, "teams", "Teams · "+ws.Name, fiber.Map{"Teams": teams, "Candidates": teamCandidates(teams, members), "Me": request.User(c).ID})
 }
 
 func (s *Pages) PageFolders(c *fiber.Ctx) error {

@@ -25,13 +25,19 @@ func (s *Pages) PageDocuments(c *fiber.Ctx) error {
 		return err
 	}
 	var manageable []store.KnowledgeBase
+	kbByID := map[string]store.KnowledgeBase{}
 	for _, kb := range kbs {
+		kbByID[kb.ID] = kb
 		if knowledge.MayManageBase(v, &kb) {
 			manageable = append(manageable, kb)
 		}
 	}
+	docKBs, err := s.documentBases(ctx, ws.ID, v, docs, kbByID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, "documents", "Documents · "+ws.Name, fiber.Map{
-		"Docs": api.MapSlice(docs, api.DocumentView), "KBs": kbs, "Manageable": manageable, "Filter": f, "Viewer": v,
+		"Docs": api.MapSlice(docs, api.DocumentView), "KBs": kbs, "Manageable": manageable, "Filter": f, "Viewer": v, "DocKBs": docKBs,
 		"MaxMB": s.Settings.Get().MaxUploadMB, "Ollama": s.api.OllamaState(ctx) == "ok",
 	})
 }
