@@ -12,7 +12,6 @@
   const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
-
   // refuse marks an upload that did not go through: the bar gives way to a
   // "Not uploaded" badge, so a refused file never looks like a finished one.
   function refuse(li, reason) {
