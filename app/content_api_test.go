@@ -133,7 +133,7 @@ func TestSizesReadTheSameEverywhere(t *testing.T) {
 		t.Errorf("the API says %q for 214 bytes", d.FileSizeText)
 	}
 	page := string(ts.must(200, req{method: "GET", path: "/w/" + ws.ID + "/documents", token: u.token}).Body)
-	if !strings.Contains(page, "<td>214 bytes</td>") {
+	if !strings.Contains(page, ">214 bytes</td>") {
 		t.Error("the documents page does not say 214 bytes")
 	}
 }
