@@ -6,45 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
-
-// pageErrors collects what a person's console would show as errors: uncaught
-// exceptions, console.error and browser errors such as CSP violations.
-func pageErrors(ctx context.Context, t *testing.T) func() []string {
-	var mu sync.Mutex
-	var errs []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			errs = append(errs, "exception: "+e.ExceptionDetails.Error())
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.APITypeError {
-				errs = append(errs, fmt.Sprintf("console.error: %v", e.Args))
-			}
-		case *log.EventEntryAdded:
-			if e.Entry.Level == log.LevelError {
-				errs = append(errs, fmt.Sprintf("%s: %s (%s)", e.Entry.Source, e.Entry.Text, e.Entry.URL))
-			}
-		}
-	})
-	run(t, ctx, "watch the console", log.Enable())
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), errs...)
-	}
-}
 
 // panelShots saves what a person sees of the page (the viewport, with the page's
 // sticky parts where they are) at 1280 and 390 px wide, light and dark, into
@@ -100,7 +69,7 @@ func waitTextIs(sel, want string) chromedp.Action {
 // table, and a public link's [n] leads to the passage on the same page.
 func TestBrowserVersionsCitationsRatings(t *testing.T) {
 	ctx := browser(t)
-	errs := pageErrors(ctx, t)
+	errs := watchConsole(ctx, t)
 	in, o, token := startWithOllama(t)
 	var ws, kb, chat struct{ ID string }
 	in.api("POST", "/api/workspaces", token, map[string]string{"name": "Acme"}, &ws)

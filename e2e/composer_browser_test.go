@@ -123,30 +123,11 @@ func (in *instance) uploadInto(t *testing.T, token, wsID, kbID, name, content st
 
 // noConsoleErrors fails the test on any console error or uncaught exception.
 func noConsoleErrors(t *testing.T, ctx context.Context) func() {
-	var mu sync.Mutex
-	var errs []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.APITypeError {
-				var b strings.Builder
-				for _, a := range e.Args {
-					b.Write(a.Value)
-					b.WriteString(a.Description)
-				}
-				errs = append(errs, b.String())
-			}
-		case *runtime.EventExceptionThrown:
-			errs = append(errs, e.ExceptionDetails.Error())
-		}
-	})
+	errs := watchConsole(ctx, t)
 	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(errs) > 0 {
-			t.Errorf("console errors: %q", errs)
+		t.Helper()
+		if e := errs(); len(e) > 0 {
+			t.Fatalf("console errors: %q", e)
 		}
 	}
 }
