@@ -73,9 +73,7 @@ func startWithSlowEmbeddings(t *testing.T) (*instance, string, *gate, string, st
 	t.Cleanup(g.release)
 	in := start(t, "", "QUIRE_OLLAMA_URL="+srv.URL)
 	var su struct{ Token string }
-	if code := in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su); code != 201 {
-		t.Fatalf("signup %d", code)
-	}
+	su.Token = in.setupAdmin("ada@example.com", "analytical-engine", "Ada")
 	if code := in.api("PATCH", "/api/admin/settings", su.Token, map[string]string{"ollama_url": srv.URL, "default_chat_model": o.ChatModel, "default_embedding_model": o.EmbedModel}, nil); code != 200 {
 		t.Fatalf("settings %d", code)
 	}

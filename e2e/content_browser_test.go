@@ -57,7 +57,7 @@ func TestBrowserDocumentsPagesSlidesSearch(t *testing.T) {
 		chromedp.WaitVisible(`#uploads li.failed`),
 		chromedp.Text(`#uploads li.failed .upload-msg`, &refusal),
 		chromedp.Poll(`document.querySelectorAll('#documents tr[data-status="ready"]').length === 3`, nil),
-		chromedp.Evaluate(`[...document.querySelectorAll('#documents tr')].find(tr => tr.textContent.includes('notes.txt')).children[1].textContent`, &size),
+		chromedp.Evaluate(`[...document.querySelectorAll('#documents tr')].find(tr => tr.textContent.includes('notes.txt')).querySelector('td.size').textContent`, &size),
 	)
 	if size != "214 bytes" {
 		t.Errorf("the new row says %q for 214 bytes", size)

@@ -48,7 +48,7 @@ func TestBrowserDocumentsBulkActions(t *testing.T) {
 	ctx := browser(t)
 	in := start(t, "")
 	var su struct{ Token string }
-	in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su)
+	su.Token = in.setupAdmin("ada@example.com", "analytical-engine", "Ada")
 	var ws, kb struct{ ID string }
 	in.api("POST", "/api/workspaces", su.Token, map[string]string{"name": "Acme"}, &ws)
 	in.api("POST", "/api/workspaces/"+ws.ID+"/knowledge-bases", su.Token, map[string]any{"name": "Handbook"}, &kb)
@@ -114,7 +114,7 @@ func TestBrowserDocumentsBulkActions(t *testing.T) {
 		t.Fatal("the bulk action reloaded the page")
 	}
 	var chips int
-	run(t, ctx, "every row shows the handbook", chromedp.Evaluate(`document.querySelectorAll('#documents tbody td.kbs .chip').length`, &chips))
+	run(t, ctx, "every row shows the handbook", chromedp.Evaluate(`document.querySelectorAll('#documents tbody td.kbs .kb-tag').length`, &chips))
 	var kbDocs struct{ Items []struct{ ID string } }
 	in.api("GET", "/api/workspaces/"+ws.ID+"/knowledge-bases/"+kb.ID+"/documents", su.Token, nil, &kbDocs)
 	if chips != 9 || len(kbDocs.Items) != 9 {

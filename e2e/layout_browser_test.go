@@ -308,7 +308,7 @@ func TestBrowserLayoutChatPanelFits(t *testing.T) {
 	ctx := browser(t)
 	in := start(t, "")
 	var su struct{ Token string }
-	in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su)
+	su.Token = in.setupAdmin("ada@example.com", "analytical-engine", "Ada")
 	var ws, chat struct{ ID string }
 	in.api("POST", "/api/workspaces", su.Token, map[string]string{"name": "Acme"}, &ws)
 	for i := range 6 {
@@ -343,7 +343,7 @@ func TestBrowserLayoutKeyboard(t *testing.T) {
 	ctx := browser(t)
 	in := start(t, "")
 	var su struct{ Token string }
-	in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su)
+	su.Token = in.setupAdmin("ada@example.com", "analytical-engine", "Ada")
 	var ws, ws2, chat struct{ ID string }
 	// A name with markup and control characters is shown as text, never as HTML.
 	in.api("POST", "/api/workspaces", su.Token, map[string]string{"name": "Acme"}, &ws)

@@ -13,7 +13,7 @@ func TestBrowserTeamOffersOnlyPeopleNotInIt(t *testing.T) {
 	ctx := browser(t)
 	in := start(t, "")
 	var su struct{ Token string }
-	in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su)
+	su.Token = in.setupAdmin("ada@example.com", "analytical-engine", "Ada")
 	var ws struct{ ID string }
 	in.api("POST", "/api/workspaces", su.Token, map[string]string{"name": "Acme"}, &ws)
 	wsID := ws.ID

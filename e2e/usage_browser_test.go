@@ -27,7 +27,7 @@ currency = "EUR"
 `), 0o600)
 	in := start(t, "", "QUIRE_OLLAMA_URL="+o.URL, "QUIRE_CONFIG="+conf)
 	var su struct{ Token string }
-	in.api("POST", "/api/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "analytical-engine", "name": "Ada"}, &su)
+	su.Token = in.setupAdmin("ada@example.com", "analytical-engine", "Ada")
 	in.api("PATCH", "/api/admin/settings", su.Token, map[string]string{"ollama_url": o.URL, "default_chat_model": o.ChatModel, "default_embedding_model": o.EmbedModel}, nil)
 	var ws, chat struct{ ID string }
 	in.api("POST", "/api/workspaces", su.Token, map[string]string{"name": "Acme"}, &ws)

@@ -65,7 +65,7 @@
     else if (d.processing_error) s += ` <span class="error small">${esc(d.processing_error)}</span>`;
     return s;
   }
-  function chip(kb) { return `<span class="chip" data-kb="${esc(kb.id)}">${esc(kb.name)}</span>`; }
+  function chip(kb) { return `<span class="kb-tag" data-kb="${esc(kb.id)}">${esc(kb.name)}</span>`; }
   function addRow(d, kbs) {
     if (!tbody) return;
     tbody.querySelector('tr.none')?.remove();
