@@ -102,7 +102,7 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 			status = fiber.StatusInternalServerError
 		}
 	}
-	s.observeRequest(c, status, time.Since(start)) // Prometheus metrics (handlers_ops.go)
+	s.observeRequest(c, status, time.Since(start)) // Prometheus metrics (observeRequest, below)
 	s.Log.Debug("request", "method", c.Method(), "path", c.Path(), "status", status, "ms", time.Since(start).Milliseconds())
 	return err
 }

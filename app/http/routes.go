@@ -177,7 +177,7 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/admin/users/:id/password-reset", Access: InstanceAdmin, Handler: s.api.AdminResetPassword},
 		{Method: get, Path: "/api/admin/outbox", Access: InstanceAdmin, Handler: s.api.ListOutbox},
 
-		// Operations: online backups, Prometheus metrics (handlers_ops.go)
+		// Operations: online backups, Prometheus metrics (api/ops.go)
 		{Method: post, Path: "/api/admin/backups", Access: InstanceAdmin, Handler: s.api.CreateBackup},
 		{Method: get, Path: "/api/admin/backups", Access: InstanceAdmin, Handler: s.api.ListBackups},
 		{Method: get, Path: "/api/admin/backups/:name", Access: InstanceAdmin, Handler: s.api.DownloadBackup},
@@ -227,7 +227,7 @@ func (s *Server) Routes() []Route {
 
 // register installs the middleware and the route table on the Fiber app.
 func (s *Server) register(web fs.FS) {
-	s.fiber.Use(requestID, securityHeaders, s.v1CORS, s.logRequests, s.Bodies.Read) // bodies.go: nothing over max_body_kb is read here
+	s.fiber.Use(requestID, securityHeaders, s.v1CORS, s.logRequests, s.Bodies.Read) // request/bodies.go: nothing over max_body_kb is read here
 	fingerprinted, plain := s.ui.Static(web)
 	s.fiber.Use("/static", fingerprinted, plain)
 	s.fiber.Use(s.authenticate)

@@ -63,7 +63,7 @@ func formList(values []string) []string {
 // is, and queues it for processing: 202 with the pending document.
 func (s *Handlers) UploadDocument(c *fiber.Ctx) error {
 	ws := request.Workspace(c)
-	up, err := s.Bodies.ReadUpload(c, s.Knowledge.StagingDir(ws.ID)) // streamed to a temporary file under the cap (bodies.go)
+	up, err := s.Bodies.ReadUpload(c, s.Knowledge.StagingDir(ws.ID)) // streamed to a temporary file under the cap (request/bodies.go)
 	if err != nil {
 		return err
 	}
