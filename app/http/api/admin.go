@@ -48,7 +48,7 @@ func (s *Handlers) PatchSettings(c *fiber.Ctx) error {
 	return c.JSON(s.settingsView(st))
 }
 
-// reindex re-embeds every document with the current embedding model, in the background.
+// Reindex re-embeds every document with the current embedding model, in the background.
 func (s *Handlers) Reindex(c *fiber.Ctx) error {
 	if s.Settings.Get().DefaultEmbeddingModel == "" {
 		return request.Invalid("default_embedding_model", "Choose an embedding model first, in Administration → Models.")

@@ -17,7 +17,7 @@ func (s *Handlers) Health(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": s.Version})
 }
 
-// ready is 200 while the database takes writes; Ollama's state is reported, not fatal.
+// Ready is 200 while the database takes writes; Ollama's state is reported, not fatal.
 func (s *Handlers) Ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
@@ -132,7 +132,7 @@ func (s *Handlers) VerifyEmail(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// requestPasswordReset always answers 204, whether or not the address has an
+// RequestPasswordReset always answers 204, whether or not the address has an
 // account, so the endpoint cannot be used to discover who uses the instance.
 func (s *Handlers) RequestPasswordReset(c *fiber.Ctx) error {
 	var in struct {

@@ -108,7 +108,7 @@ func subscriptionView(sub *store.Subscription) *SubscriptionJSON {
 	return v
 }
 
-// billingPlans lists the plans on offer (GET /api/billing/plans).
+// BillingPlans lists the plans on offer (GET /api/billing/plans).
 func (s *Handlers) BillingPlans(c *fiber.Ctx) error {
 	if s.Billing == nil {
 		return billingDisabled()
@@ -167,7 +167,7 @@ func (s *Handlers) LoadWorkspaceBilling(ctx context.Context, ws *store.Workspace
 	}, nil
 }
 
-// workspaceBilling is GET /api/workspaces/:ws/billing (members).
+// WorkspaceBilling is GET /api/workspaces/:ws/billing (members).
 func (s *Handlers) WorkspaceBilling(c *fiber.Ctx) error {
 	if s.Billing == nil {
 		return billingDisabled()
@@ -189,7 +189,7 @@ func (s *Handlers) providerFailed(err error) error {
 	return err
 }
 
-// billingCheckout is POST /api/workspaces/:ws/billing/checkout (owner):
+// BillingCheckout is POST /api/workspaces/:ws/billing/checkout (owner):
 // {price_id} → {url} of a Stripe Checkout session in subscription mode.
 func (s *Handlers) BillingCheckout(c *fiber.Ctx) error {
 	if s.Billing == nil {
@@ -233,7 +233,7 @@ func (s *Handlers) BillingCheckout(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"url": url})
 }
 
-// billingPortal is POST /api/workspaces/:ws/billing/portal (owner) → {url}.
+// BillingPortal is POST /api/workspaces/:ws/billing/portal (owner) → {url}.
 // The portal belongs to whoever pays: the subscription's customer, else the owner.
 func (s *Handlers) BillingPortal(c *fiber.Ctx) error {
 	if s.Billing == nil {
@@ -260,7 +260,7 @@ func (s *Handlers) BillingPortal(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"url": url})
 }
 
-// stripeWebhook is POST /api/stripe/webhook. It is Public: Stripe sends no
+// StripeWebhook is POST /api/stripe/webhook. It is Public: Stripe sends no
 // cookie or token, so neither authentication nor CSRF applies; the signature
 // over the raw body is the authentication.
 func (s *Handlers) StripeWebhook(c *fiber.Ctx) error {

@@ -43,7 +43,7 @@ func feedbackView(f *store.Feedback) *FeedbackJSON {
 	return &FeedbackJSON{MessageID: f.MessageID, Rating: string(r), Note: f.Note, UpdatedAt: f.UpdatedAt}
 }
 
-// withFeedback adds the caller's ratings to messages of the request's chat.
+// WithFeedback adds the caller's ratings to messages of the request's chat.
 func (s *Handlers) WithFeedback(c *fiber.Ctx, msgs []BranchJSON) error {
 	mine, err := s.Rating.Mine(c.UserContext(), request.Workspace(c).ID, request.Chat(c).ID, request.User(c).ID)
 	if err != nil {
@@ -74,7 +74,7 @@ func citedOnly(raw json.RawMessage) json.RawMessage {
 	return out
 }
 
-// switchBranch shows another version of a turn: the chat's current path goes
+// SwitchBranch shows another version of a turn: the chat's current path goes
 // through message {msg} down to its newest leaf.
 func (s *Handlers) SwitchBranch(c *fiber.Ctx) error {
 	ch, ws := request.Chat(c), request.Workspace(c)
@@ -91,7 +91,7 @@ func (s *Handlers) SwitchBranch(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"current_leaf_id": leaf})
 }
 
-// citation is the passage behind [n] of a reply, for the side panel.
+// Citation is the passage behind [n] of a reply, for the side panel.
 func (s *Handlers) Citation(c *fiber.Ctx) error {
 	n, err := strconv.Atoi(c.Params("n"))
 	if err != nil || n < 1 || n > 999 {
@@ -104,7 +104,7 @@ func (s *Handlers) Citation(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
-// rateMessage records the caller's thumbs up or down on an answer.
+// RateMessage records the caller's thumbs up or down on an answer.
 func (s *Handlers) RateMessage(c *fiber.Ctx) error {
 	var in struct {
 		Rating string `json:"rating"`
@@ -120,7 +120,7 @@ func (s *Handlers) RateMessage(c *fiber.Ctx) error {
 	return c.JSON(feedbackView(f))
 }
 
-// unrateMessage withdraws the caller's rating.
+// UnrateMessage withdraws the caller's rating.
 func (s *Handlers) UnrateMessage(c *fiber.Ctx) error {
 	if err := s.Rating.Withdraw(c.UserContext(), request.Workspace(c).ID, request.Chat(c).ID, c.Params("msg"), request.User(c).ID); err != nil {
 		return err
@@ -167,7 +167,7 @@ func SummaryView(sum *store.FeedbackSummary) FeedbackSummaryJSON {
 	return out
 }
 
-// feedbackSummary is the workspace's answer ratings, for its admins.
+// FeedbackSummary is the workspace's answer ratings, for its admins.
 func (s *Handlers) FeedbackSummary(c *fiber.Ctx) error {
 	sum, err := s.Rating.Summary(c.UserContext(), request.Workspace(c).ID)
 	if err != nil {

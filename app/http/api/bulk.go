@@ -13,7 +13,7 @@ type BulkItemJSON struct {
 	Outcome string `json:"outcome"`
 }
 
-// bulkDocuments applies one action to a selection of documents: 200 with
+// BulkDocuments applies one action to a selection of documents: 200 with
 // each document's outcome and the count per outcome, so the list can say
 // "7 added, 2 were already in it" (knowledge.Bulk has the rules).
 func (s *Handlers) BulkDocuments(c *fiber.Ctx) error {

@@ -246,7 +246,7 @@ func (s *Handlers) DeleteChat(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// listMessages pages through a chat's current path in sequence order
+// ListMessages pages through a chat's current path in sequence order
 // (docs/API.md lists: ?limit= up to 200, default 50, and the next_cursor of
 // the previous page). ?latest=true gives the newest page instead, still in
 // sequence order, with next_cursor null: what a reader opening a long chat
@@ -341,7 +341,7 @@ func (s *Handlers) DeleteShare(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// setPublic publishes the chat under a fresh unguessable id, or withdraws it:
+// SetPublic publishes the chat under a fresh unguessable id, or withdraws it:
 // a withdrawn link is dead for good; publishing again makes a new one.
 func (s *Handlers) SetPublic(c *fiber.Ctx) error {
 	var in struct {

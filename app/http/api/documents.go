@@ -59,7 +59,7 @@ func formList(values []string) []string {
 	return out
 }
 
-// uploadDocument stores the file under a name of our own, sniffs what it really
+// UploadDocument stores the file under a name of our own, sniffs what it really
 // is, and queues it for processing: 202 with the pending document.
 func (s *Handlers) UploadDocument(c *fiber.Ctx) error {
 	ws := request.Workspace(c)
@@ -81,7 +81,7 @@ func (s *Handlers) UploadDocument(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusAccepted).JSON(v)
 }
 
-// addURLDocument fetches a web page (or a file on the web) and queues it like an upload.
+// AddURLDocument fetches a web page (or a file on the web) and queues it like an upload.
 func (s *Handlers) AddURLDocument(c *fiber.Ctx) error {
 	var in struct {
 		URL              string   `json:"url"`

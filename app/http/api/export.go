@@ -18,7 +18,7 @@ type chatExport struct {
 	ExportedAt time.Time     `json:"exported_at"`
 }
 
-// exportChat downloads the whole chat as Markdown (?format=md, the default)
+// ExportChat downloads the whole chat as Markdown (?format=md, the default)
 // or JSON (?format=json).
 func (s *Handlers) ExportChat(c *fiber.Ctx) error {
 	format := c.Query("format", "md")

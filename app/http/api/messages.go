@@ -50,7 +50,7 @@ func (s *Handlers) countPost(c *fiber.Ctx) error {
 	return e
 }
 
-// postMessage stores the question first: whatever happens next (model down,
+// PostMessage stores the question first: whatever happens next (model down,
 // quota), the person's message is kept.
 func (s *Handlers) PostMessage(c *fiber.Ctx) error {
 	content, err := readContent(c)
@@ -82,7 +82,7 @@ func (s *Handlers) turn(c *fiber.Ctx) answer.Turn {
 	return answer.Turn{WorkspaceID: request.Workspace(c).ID, Viewer: request.Viewer(c), Chat: request.Chat(c)}
 }
 
-// regenerate answers the last question again; the earlier replies are kept
+// Regenerate answers the last question again; the earlier replies are kept
 // as versions of this one.
 func (s *Handlers) Regenerate(c *fiber.Ctx) error {
 	if err := s.Answer.Idle(request.Chat(c).ID); err != nil {
@@ -98,7 +98,7 @@ func (s *Handlers) Regenerate(c *fiber.Ctx) error {
 	return s.respond(c, g, q)
 }
 
-// editMessage stores a new version of an earlier question and answers it; the
+// EditMessage stores a new version of an earlier question and answers it; the
 // old version and what followed it stay one branch away.
 func (s *Handlers) EditMessage(c *fiber.Ctx) error {
 	content, err := readContent(c)
@@ -118,7 +118,7 @@ func (s *Handlers) EditMessage(c *fiber.Ctx) error {
 	return s.respond(c, g, q)
 }
 
-// stopChat stops the running reply; what was written so far is kept as "stopped".
+// StopChat stops the running reply; what was written so far is kept as "stopped".
 func (s *Handlers) StopChat(c *fiber.Ctx) error {
 	g := s.Answer.Running(request.Chat(c).ID)
 	if g == nil {

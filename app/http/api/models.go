@@ -32,7 +32,7 @@ type ModelJSON struct {
 	ContextLength int      `json:"context_length,omitempty"`
 }
 
-// listModels asks Ollama for its models and what each can do.
+// ListModels asks Ollama for its models and what each can do.
 func (s *Handlers) ListModels(ctx context.Context) ([]ModelJSON, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -60,7 +60,7 @@ func (s *Handlers) AdminModels(c *fiber.Ctx) error {
 	return c.JSON(List[ModelJSON]{Items: models})
 }
 
-// pullModel streams Ollama's download progress as SSE events.
+// PullModel streams Ollama's download progress as SSE events.
 func (s *Handlers) PullModel(c *fiber.Ctx) error {
 	var in struct {
 		Name string `json:"name"`

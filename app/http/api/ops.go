@@ -35,7 +35,7 @@ func (s *Handlers) Metrics(c *fiber.Ctx) error {
 	return ops.Default.Write(c.Response().BodyWriter(), s.Version, gauges...)
 }
 
-// createBackup writes an online backup into the backups folder while the
+// CreateBackup writes an online backup into the backups folder while the
 // server keeps serving (POST /api/admin/backups).
 func (s *Handlers) CreateBackup(c *fiber.Ctx) error {
 	info, err := s.Backups.Run(c.UserContext(), ops.KindManual)
@@ -60,7 +60,7 @@ func (s *Handlers) ListBackups(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
-// downloadBackup streams one backup. The name must be a backup name (no path
+// DownloadBackup streams one backup. The name must be a backup name (no path
 // can be smuggled in); anything else is simply not found.
 func (s *Handlers) DownloadBackup(c *fiber.Ctx) error {
 	p, err := s.Backups.Path(c.Params("name"))

@@ -48,7 +48,7 @@ func (s *Handlers) SetupChoices(ctx context.Context) SetupChoices {
 	return ch
 }
 
-// postSetup makes the first administrator with the setup link's token and
+// PostSetup makes the first administrator with the setup link's token and
 // saves the choices of the setup form. Models must be ones Ollama has, of the
 // right kind; they are checked before the token is used, so a wrong choice
 // leaves the link working.

@@ -13,7 +13,7 @@ import (
 	"quire/app/http/request"
 )
 
-// exportUsage is the usage table as a CSV file for a spreadsheet: one row
+// ExportUsage is the usage table as a CSV file for a spreadsheet: one row
 // per day, model or person, with exact numbers (cost with all six decimals).
 func (s *Handlers) ExportUsage(c *fiber.Ctx) error {
 	from, to, err := UsageRange(c)

@@ -48,7 +48,7 @@ func (s *Handlers) CreateWorkspace(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(WorkspaceView(ws))
 }
 
-// getWorkspace reports the workspace with the plan it is really on (with
+// GetWorkspace reports the workspace with the plan it is really on (with
 // billing on, that follows its subscription, not the stored default).
 func (s *Handlers) GetWorkspace(c *fiber.Ctx) error {
 	ws := request.Workspace(c)
@@ -139,7 +139,7 @@ func (s *Handlers) ListMembers(c *fiber.Ctx) error {
 	return c.JSON(page(rows, limit, func(m *store.Member) string { return strconv.FormatInt(m.UserID, 10) }, memberView))
 }
 
-// addMember brings a person into the workspace by email (account.AddMember):
+// AddMember brings a person into the workspace by email (account.AddMember):
 // 202 with the invitation, as POST .../invitations gives, or, for an instance
 // administrator adding an existing active account, 201 with the member.
 func (s *Handlers) AddMember(c *fiber.Ctx) error {

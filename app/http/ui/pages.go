@@ -171,7 +171,7 @@ func (s *Pages) RenderError(c *fiber.Ctx, e *request.APIError) error {
 	return nil
 }
 
-// pageHome sends people to their first workspace, or to create one.
+// PageHome sends people to their first workspace, or to create one.
 func (s *Pages) PageHome(c *fiber.Ctx) error {
 	ws, err := s.Store.ListWorkspaces(c.UserContext(), request.User(c).ID, "", 1)
 	if err != nil {
@@ -347,7 +347,7 @@ func (s *Pages) PageInvitations(c *fiber.Ctx) error {
 	return s.render(c, "invitations", "Invitations", fiber.Map{"Invitations": inv, "Unverified": !request.User(c).EmailVerified})
 }
 
-// pageInvite is where a mailed invitation link lands: accept or decline when
+// PageInvite is where a mailed invitation link lands: accept or decline when
 // signed in as the invitee, otherwise create an account (or sign in) right here.
 func (s *Pages) PageInvite(c *fiber.Ctx) error {
 	token := c.Params("token")

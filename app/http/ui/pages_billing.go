@@ -26,7 +26,7 @@ func money(minor int64, currency string) string {
 	return fmt.Sprintf("%d.%02d %s", minor/100, minor%100, strings.ToUpper(currency))
 }
 
-// pageBilling is /w/:ws/billing. Without billing there is no such page: the
+// PageBilling is /w/:ws/billing. Without billing there is no such page: the
 // visitor lands on the workspace.
 func (s *Pages) PageBilling(c *fiber.Ctx) error {
 	ws := request.Workspace(c)

@@ -7,7 +7,7 @@ import (
 	"quire/app/http/request"
 )
 
-// pageFeedback shows a workspace's answer ratings to its admins.
+// PageFeedback shows a workspace's answer ratings to its admins.
 func (s *Pages) PageFeedback(c *fiber.Ctx) error {
 	ws := request.Workspace(c)
 	sum, err := s.Rating.Summary(c.UserContext(), ws.ID)

@@ -7,7 +7,7 @@ import (
 	"quire/app/http/request"
 )
 
-// pageSetup is the first-run form behind the setup link: 410 once the
+// PageSetup is the first-run form behind the setup link: 410 once the
 // instance has an administrator, 403 for any other token.
 func (s *Pages) PageSetup(c *fiber.Ctx) error {
 	token := c.Query("token")
@@ -20,7 +20,7 @@ func (s *Pages) PageSetup(c *fiber.Ctx) error {
 	})
 }
 
-// pageSignup is the signup form, or why there is none yet: an instance
+// PageSignup is the signup form, or why there is none yet: an instance
 // without an administrator takes no signups (account.Service.Signup).
 func (s *Pages) PageSignup(c *fiber.Ctx) error {
 	if request.Identity(c) != nil {
