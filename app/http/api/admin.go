@@ -61,11 +61,7 @@ func (s *Handlers) Reindex(c *fiber.Ctx) error {
 }
 
 func (s *Handlers) ListUsers(c *fiber.Ctx) error {
-	limit, cursor, err := paging(c)
-	if err != nil {
-		return err
-	}
-	after, err := intCursor(cursor)
+	limit, after, err := intPaging(c)
 	if err != nil {
 		return err
 	}

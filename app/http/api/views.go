@@ -119,6 +119,17 @@ func paging(c *fiber.Ctx) (limit int, cursor string, err error) {
 	return limit, cursor, nil
 }
 
+// intPaging is paging for a list keyed by an integer id: the limit and the
+// key to continue after (0 from the start).
+func intPaging(c *fiber.Ctx) (limit int, after int64, err error) {
+	limit, cursor, err := paging(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	after, err = intCursor(cursor)
+	return limit, after, err
+}
+
 // intCursor decodes a cursor holding an integer key (0 when absent).
 func intCursor(cursor string) (int64, error) {
 	if cursor == "" {

@@ -124,11 +124,7 @@ func (s *Handlers) LeaveWorkspace(c *fiber.Ctx) error {
 }
 
 func (s *Handlers) ListMembers(c *fiber.Ctx) error {
-	limit, cursor, err := paging(c)
-	if err != nil {
-		return err
-	}
-	after, err := intCursor(cursor)
+	limit, after, err := intPaging(c)
 	if err != nil {
 		return err
 	}
