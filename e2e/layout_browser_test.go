@@ -179,9 +179,9 @@ func checkGlyphs(t *testing.T, ctx context.Context, p layoutPage) {
 	}
 }
 
-// shots writes the page at this width in light and dark into $QUIRE_SHOTS.
+// shots writes the page at this width in light and dark into $QUIRE_SCREENSHOTS.
 func shots(t *testing.T, ctx context.Context, p layoutPage, width int) {
-	dir := os.Getenv("QUIRE_SHOTS")
+	dir := os.Getenv("QUIRE_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
@@ -225,7 +225,7 @@ func press(key string) chromedp.Action { return chromedp.KeyEvent(key) }
 // Every main page at a 390 px phone and a 1280 px desktop: nothing wider than
 // the window, no character drawn as an empty box for want of a font, and on
 // the phone the navigation folds behind a menu button that opens and closes
-// it. With QUIRE_SHOTS set, each page is also saved at both widths, light and
+// it. With QUIRE_SCREENSHOTS set, each page is also saved at both widths, light and
 // dark.
 func TestBrowserLayoutEveryPageFits(t *testing.T) {
 	chromiumPath(t)
