@@ -21,12 +21,30 @@
   const jump = document.getElementById('jump-latest');
   let following = true;
   const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
-  function toLatest() { scroller.scrollTop = scroller.scrollHeight; following = true; if (jump) jump.hidden = true; }
+  let lastTop = scroller.scrollTop;
+  function toLatest() { scroller.scrollTop = scroller.scrollHeight; lastTop = scroller.scrollTop; following = true; if (jump) jump.hidden = true; }
+  // A scroll up since we last looked, whose event may not have arrived yet, ends the following.
+  function stillFollowing() { if (scroller.scrollTop < lastTop - 2) following = false; return following; }
   // grew is called after the transcript changed.
-  function grew() { if (following) toLatest(); else if (jump) jump.hidden = false; }
-  window.addEventListener('scroll', () => { following = atBottom(); if (following && jump) jump.hidden = true; }, { passive: true });
+  function grew() { if (stillFollowing()) toLatest(); else if (jump) jump.hidden = false; }
+  // Only a reader scrolling up stops the following (the page growing under
+  // a scroll of ours must not), and reaching the bottom resumes it. The page
+  // keeps its own scroll position: the browser's restoring an old one on
+  // reload would fight the opening at the latest message.
+  history.scrollRestoration = 'manual';
+  window.addEventListener('scroll', () => {
+    const top = scroller.scrollTop;
+    if (atBottom()) following = true;
+    else if (top < lastTop - 2) following = false;
+    lastTop = top;
+    if (following && jump) jump.hidden = true;
+  }, { passive: true });
   jump?.addEventListener('click', () => { toLatest(); $('#question')?.focus(); });
   if (!location.hash) toLatest();
+  // The page also grows after this script (messages.js adds each message's
+  // actions, the composer its chips, fonts settle): a reader still following
+  // stays at the latest message.
+  new ResizeObserver(() => { if (stillFollowing() && !location.hash) toLatest(); }).observe(document.body);
 
   // ---- Live status for screen readers -------------------------------------
   const status = document.getElementById('chat-status');
