@@ -42,6 +42,13 @@ func startServer(binary, ollamaURL string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A new instance takes signups only once it has an administrator (made
+	// by the setup link or, as here, the CLI).
+	admin := exec.Command(binary, "admin", "create-user", "--data-dir", filepath.Join(dir, "data"),
+		"--email", "load-admin@example.com", "--password", "load-test-password", "--admin")
+	if out, err := admin.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("create the administrator: %v: %s", err, out)
+	}
 	s.cmd = exec.Command(binary, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--ollama-url", ollamaURL)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
