@@ -161,5 +161,5 @@ func look(ctx context.Context, t *testing.T, name string) {
 			}
 		}
 	}
-	run(t, ctx, "back to desktop", emulation.ClearDeviceMetricsOverride(), emulation.SetEmulatedMedia())
+	run(t, ctx, "back to desktop", desktop())
 }

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"quire/app/llm/ollamatest"
@@ -253,16 +254,28 @@ func afterReload(act chromedp.Action) chromedp.Action {
 		if err := act.Do(ctx); err != nil {
 			return err
 		}
+		var state string // where the page is and the errors its forms show, for the failure
 		for {
 			var now float64
 			if err := chromedp.Evaluate(`performance.timeOrigin`, &now).Do(ctx); err == nil && now != before {
 				return chromedp.WaitReady(`body`).Do(ctx)
 			}
+			_ = chromedp.Evaluate(`location.pathname + ' ' + [...document.querySelectorAll('.form-error:not([hidden])')].map((e) => JSON.stringify(e.textContent)).join(' ')`, &state).Do(ctx)
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("the page did not reload: %w", ctx.Err())
+				return fmt.Errorf("the page did not reload (at %s): %w", state, ctx.Err())
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
 	})
+}
+
+// desktop ends a phone or dark emulation and waits two frames, so the next
+// click lands where the desktop layout put its target, not the phone's.
+func desktop() chromedp.Action {
+	return chromedp.Tasks{
+		emulation.ClearDeviceMetricsOverride(),
+		emulation.SetEmulatedMedia(),
+		chromedp.Evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil, awaitPromise),
+	}
 }

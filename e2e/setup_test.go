@@ -125,8 +125,7 @@ func cardsFit(t *testing.T, ctx context.Context, name string) {
 		}
 		shot(ctx, t, name+"-"+strconv.FormatInt(v.width, 10)+"-"+scheme)
 	}
-	run(t, ctx, "back to the desktop", emulation.ClearDeviceMetricsOverride(),
-		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
+	run(t, ctx, "back to the desktop", desktop())
 }
 
 // The operator's first visit: the setup link, the only installed models

@@ -83,7 +83,7 @@ currency = "EUR"
 	if tickHeight < 10 {
 		t.Errorf("axis labels are %.1f px high at 390 px", tickHeight)
 	}
-	run(t, ctx, "back", emulation.ClearDeviceMetricsOverride())
+	run(t, ctx, "back", desktop())
 	themedShots(ctx, t, "usage")
 	if errs := consoleErrors(); len(errs) > 0 {
 		t.Fatalf("console errors: %v", errs)
