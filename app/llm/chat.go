@@ -144,7 +144,7 @@ func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(str
 	var res ChatResult
 	var content strings.Builder
 	began := time.Now()
-	h, err := c.call(ctx, r.Model, func(h *host) (started bool, err error) {
+	_, err = c.call(ctx, r.Model, func(h *host) (started bool, err error) {
 		err = h.api.Chat(ctx, req, func(cr api.ChatResponse) error {
 			started = true
 			if cr.Model != "" {
@@ -162,31 +162,32 @@ func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(str
 			}
 			return nil
 		})
-		return started, classify(ctx, h.url, err, r.Model)
+		return started, streamErr(ctx, h, err, r.Model, res.Done)
 	})
-	return c.ended(ctx, h, "chat", res, content.String(), began, err)
+	return c.ended(ctx, "chat", res, content.String(), began, err)
 }
 
 // ended finishes a streamed call: its text and duration, what its error means
 // (a stop, the server's failure, or a stream that ended without its final
 // message, which the official client does not report), and its metric. err
-// is already classified; h is the host that answered (nil: none was tried).
-func (c *Client) ended(ctx context.Context, h *host, kind string, res ChatResult, content string, began time.Time, err error) (ChatResult, error) {
+// is already classified (streamErr).
+func (c *Client) ended(ctx context.Context, kind string, res ChatResult, content string, began time.Time, err error) (ChatResult, error) {
 	res.Content, res.Duration = content, time.Since(began)
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		err = ctx.Err()
-	case err != nil:
-	case !res.Done:
-		err = ErrIncomplete
-		if h != nil {
-			// A stream cut short is the host's failure too, though the call
-			// already counted as answered.
-			h.markDown(err)
-		}
 	}
 	ops.ObserveOllama(kind, res.Duration, err)
 	return res, err
+}
+
+// streamErr is what a stream's end means: the server's failure, or a stream
+// that ended without its final message (the official client does not report
+// it), which the pool counts against the host.
+func streamErr(ctx context.Context, h *host, err error, model string, done bool) error {
+	if err == nil && !done && ctx.Err() == nil {
+		return ErrIncomplete
+	}
+	return classify(ctx, h.url, err, model)
 }
 
 // generateStream continues a raw prompt (ChatRequest.Prompt) through /api/generate.
@@ -201,7 +202,7 @@ func (c *Client) generateStream(ctx context.Context, r ChatRequest, onDelta func
 	var res ChatResult
 	var content strings.Builder
 	began := time.Now()
-	h, err := c.call(ctx, r.Model, func(h *host) (started bool, err error) {
+	_, err := c.call(ctx, r.Model, func(h *host) (started bool, err error) {
 		err = h.api.Generate(ctx, req, func(gr api.GenerateResponse) error {
 			started = true
 			if gr.Model != "" {
@@ -218,9 +219,9 @@ func (c *Client) generateStream(ctx context.Context, r ChatRequest, onDelta func
 			}
 			return nil
 		})
-		return started, classify(ctx, h.url, err, r.Model)
+		return started, streamErr(ctx, h, err, r.Model, res.Done)
 	})
-	return c.ended(ctx, h, "generate", res, content.String(), began, err)
+	return c.ended(ctx, "generate", res, content.String(), began, err)
 }
 
 func logprobs(in []api.Logprob) []Logprob {

@@ -193,6 +193,13 @@ func (h *host) has(model string) bool {
 	return h.tags == nil || h.tags[modelKey(model)]
 }
 
+// listed says whether the host's last list of models has the model.
+func (h *host) listed(model string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tags[modelKey(model)]
+}
+
 func (h *host) down() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -242,11 +249,16 @@ func (c *Client) pick(model string, tried []*host) *host {
 // begun answering: a failure after that is the call's, never retried (a
 // stream is not silently restarted). A failure of the host itself before
 // that (refused, unreachable, timed out, 5xx) marks it down and the call is
-// tried once on another host; so is a model the host turned out not to have.
+// tried once on another host; so is a model the host turned out not to
+// have, when another host listed it.
 func (c *Client) call(ctx context.Context, model string, fn func(h *host) (started bool, err error)) (*host, error) {
 	var tried []*host
+	var next *host // the host a retry goes to
 	for {
-		h := c.pick(model, tried)
+		h := next
+		if h == nil {
+			h = c.pick(model, tried)
+		}
 		if h == nil {
 			return nil, (&UnavailableError{Model: model, Reason: "no Ollama host is configured"}).fault()
 		}
@@ -261,7 +273,11 @@ func (c *Client) call(ctx context.Context, model string, fn func(h *host) (start
 		}
 		retry := false
 		switch {
-		case ctx.Err() != nil || started:
+		case ctx.Err() != nil:
+		case started:
+			if hostFailure(err) || errors.Is(err, ErrIncomplete) {
+				h.markDown(err) // the health checks tell whether it is back
+			}
 		case hostFailure(err):
 			h.markDown(err)
 			retry = true
@@ -271,7 +287,7 @@ func (c *Client) call(ctx context.Context, model string, fn func(h *host) (start
 		}
 		tried = append(tried, h)
 		if retry && len(tried) == 1 {
-			if next := c.pick(model, tried); next != nil && (!missing(err) || next.has(model)) {
+			if next = c.pick(model, tried); next != nil && (!missing(err) || next.listed(model)) {
 				h.retried.Add(1)
 				ops.ObserveOllamaHost(h.url, "retried")
 				continue
