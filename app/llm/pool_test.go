@@ -22,7 +22,7 @@ import (
 
 // startHosts launches n real Ollama servers at once (each with the tiny
 // models), stopped at the end of the test.
-func startHosts(t *testing.T, n int) []*ollamatest.Server {
+func startHosts(t testing.TB, n int) []*ollamatest.Server {
 	t.Helper()
 	bin, err := ollamatest.FindBinary()
 	if err != nil {
@@ -57,7 +57,7 @@ func startHosts(t *testing.T, n int) []*ollamatest.Server {
 func ci() bool { return os.Getenv("CI") == "true" }
 
 // pool is a client of the servers' URLs (the first is the primary).
-func pool(t *testing.T, opts llm.Options, urls ...string) *llm.Client {
+func pool(t testing.TB, opts llm.Options, urls ...string) *llm.Client {
 	t.Helper()
 	c, err := llm.New(urls[0], opts)
 	if err != nil {
@@ -493,5 +493,30 @@ func TestPoolBadHosts(t *testing.T) {
 	_, _, err = c.Embed(ctx(t), "m", []string{"x"})
 	if !errors.Is(err, llm.ErrUnavailable) || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("every host down: %v", err)
+	}
+}
+
+// BenchmarkPoolThroughput compares one host with three under the same
+// concurrent load of chat replies (8 callers): calls per second, reported as
+// "calls/s". On a machine with fewer cores than hosts the hosts compete for
+// the CPU, which caps the gain.
+func BenchmarkPoolThroughput(b *testing.B) {
+	srv := startHosts(b, 3)
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			c := pool(b, llm.Options{}, urls(srv[:n])...)
+			ctx := context.Background()
+			b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))
+			began := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := chat(c, ctx, srv[0].ChatModel, func(string) {}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(began).Seconds(), "calls/s")
+		})
 	}
 }
