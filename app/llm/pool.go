@@ -62,15 +62,15 @@ const (
 type host struct {
 	url    string // normalised: no trailing slash
 	id     string
-	label  string
-	weight int
 	api    *api.Client
 
+	weight              atomic.Int64 // read by pick without the lock
 	inFlight            atomic.Int64
 	ok, failed, retried atomic.Uint64
 	checking            atomic.Bool // a health check is running
 
 	mu        sync.Mutex
+	label     string
 	state     string
 	lastErr   string
 	checkedAt time.Time
@@ -135,8 +135,9 @@ func clip(s string) string {
 func (c *Client) newHost(hc HostConfig) *host {
 	u := NormalizeURL(hc.URL)
 	parsed, _ := url.Parse(u) // checked by CheckHost
-	return &host{url: u, id: HostID(u), label: hc.Label, weight: max(hc.Weight, 1),
-		api: api.NewClient(parsed, c.http), state: StateUnknown}
+	h := &host{url: u, id: HostID(u), label: hc.Label, api: api.NewClient(parsed, c.http), state: StateUnknown}
+	h.weight.Store(int64(max(hc.Weight, 1)))
+	return h
 }
 
 // SetHosts replaces the pool; hosts[0] becomes the primary. A host whose URL
@@ -158,8 +159,9 @@ func (c *Client) SetHosts(hosts []HostConfig) error {
 	for i, hc := range hosts {
 		if h, ok := old[NormalizeURL(hc.URL)]; ok {
 			h.mu.Lock()
-			h.label, h.weight = hc.Label, max(hc.Weight, 1)
+			h.label = hc.Label
 			h.mu.Unlock()
+			h.weight.Store(int64(max(hc.Weight, 1)))
 			next[i] = h
 			continue
 		}
@@ -240,7 +242,7 @@ func (c *Client) pick(model string, tried []*host) *host {
 	n := int(c.turn.Add(1) % uint64(len(cands)))
 	cands = append(slices.Clone(cands[n:]), cands[:n]...)
 	slices.SortStableFunc(cands, func(a, b *host) int {
-		return cmp.Or(cmp.Compare(a.inFlight.Load(), b.inFlight.Load()), cmp.Compare(b.weight, a.weight))
+		return cmp.Or(cmp.Compare(a.inFlight.Load(), b.inFlight.Load()), cmp.Compare(b.weight.Load(), a.weight.Load()))
 	})
 	return cands[0]
 }
@@ -271,9 +273,11 @@ func (c *Client) call(ctx context.Context, model string, fn func(h *host) (start
 			h.markUp()
 			return h, nil
 		}
+		if ctx.Err() != nil {
+			return h, err // the caller gave up: nothing is known of the host
+		}
 		retry := false
 		switch {
-		case ctx.Err() != nil:
 		case started:
 			if hostFailure(err) || errors.Is(err, ErrIncomplete) {
 				h.markDown(err) // the health checks tell whether it is back
@@ -462,7 +466,7 @@ func (c *Client) Hosts() []HostStatus {
 	out := make([]HostStatus, len(hosts))
 	for i, h := range hosts {
 		h.mu.Lock()
-		st := HostStatus{ID: h.id, URL: h.url, Label: h.label, Weight: h.weight, Primary: i == 0, State: h.state,
+		st := HostStatus{ID: h.id, URL: h.url, Label: h.label, Weight: int(h.weight.Load()), Primary: i == 0, State: h.state,
 			LastError: h.lastErr, CheckedAt: h.checkedAt, InFlight: h.inFlight.Load(),
 			OK: h.ok.Load(), Failed: h.failed.Load(), Retried: h.retried.Load()}
 		if h.tags != nil {
