@@ -60,9 +60,9 @@ const (
 )
 
 type host struct {
-	url    string // normalised: no trailing slash
-	id     string
-	api    *api.Client
+	url string // normalised: no trailing slash
+	id  string
+	api *api.Client
 
 	weight              atomic.Int64 // read by pick without the lock
 	inFlight            atomic.Int64
