@@ -52,8 +52,8 @@ func sourceText(src string) string {
 	return "set by " + src
 }
 
-// CheckOllamaHost says what is wrong with one host, "" when nothing.
-func CheckOllamaHost(h OllamaHost) string {
+// checkOllamaHost says what is wrong with one host, "" when nothing.
+func checkOllamaHost(h OllamaHost) string {
 	raw := strings.TrimRight(strings.TrimSpace(h.URL), "/")
 	u, err := url.Parse(raw)
 	switch {
@@ -75,7 +75,7 @@ func (c *Config) validateOllamaHosts() []error {
 	}
 	seen := map[string]bool{}
 	for _, h := range hosts {
-		if msg := CheckOllamaHost(h); msg != "" {
+		if msg := checkOllamaHost(h); msg != "" {
 			errs = append(errs, fmt.Errorf("ollama host %s", msg))
 			continue
 		}
