@@ -86,6 +86,7 @@ func doctorCmd(args []string, stdout io.Writer) error {
 	}
 	checks := ops.Doctor(context.Background(), ops.DoctorInput{
 		DataDir: cfg.DataDir, DBPath: cfg.DBPath(), BackupsDir: cfg.BackupsDir(), OllamaURL: cfg.OllamaURL, OllamaURLSource: cfg.Source("ollama_url"),
+		OllamaHosts:    cfg.OllamaHosts(),
 		BackupInterval: cfg.BackupInterval.Duration, FullIntegrity: *full,
 	})
 	if ops.Report(stdout, checks) {

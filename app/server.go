@@ -62,6 +62,7 @@ type Server struct {
 	http *qhttp.Server
 
 	stopHousekeeping context.CancelFunc // ends the hourly sweep Start began
+	stopHealthChecks func()             // ends the Ollama hosts' health checks Start began
 	housekeeping     sync.WaitGroup
 }
 
@@ -78,6 +79,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	sc := settings.FromConfig(st, &cfg)
 	// The model client follows the URL in effect; it exists once initKnowledge ran.
 	sc.SetOllamaURL = func(u string) error { return s.llm.SetBaseURL(u) }
+	sc.SetOllamaHosts = s.setExtraHosts
 	if s.settings, err = settings.Load(ctx, sc); err != nil {
 		return nil, err
 	}
@@ -98,6 +100,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 	s.initBilling()
 	s.plan = s.newPlan()
 	if err := s.initKnowledge(); err != nil {
+		return nil, err
+	}
+	if err := s.initOllamaHosts(ctx); err != nil {
 		return nil, err
 	}
 	s.account = account.New(account.Config{Store: st, Mailer: s.mailer, PublicURL: cfg.PublicURL(),
@@ -141,6 +146,7 @@ func (s *Server) currentSettings() settings.Settings { return s.settings.Get() }
 func (s *Server) Start(ctx context.Context) error {
 	s.knowledge.SweepOrphans(true) // what a crash between a delete and its cleanup left
 	s.startHousekeeping(ctx)
+	s.stopHealthChecks = s.llm.StartHealthChecks(ctx)
 	return s.startKnowledge(ctx)
 }
 
@@ -188,6 +194,9 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	err := s.http.Shutdown(timeout)
 	s.backups.Stop()
+	if s.stopHealthChecks != nil {
+		s.stopHealthChecks()
+	}
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
 		s.housekeeping.Wait()

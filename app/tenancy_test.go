@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"quire/app/auth"
+	"quire/app/config"
 	qhttp "quire/app/http"
 	"quire/app/http/api"
+	"quire/app/llm"
 	"quire/store"
 )
 
@@ -174,6 +176,16 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 			}
 			return info.Name
 		}
+		if strings.HasPrefix(path, "/api/admin/ollama-hosts/") && p == ":id" {
+			// A host of the pool the admin added (nothing listens there).
+			u := fmt.Sprintf("http://127.0.0.1:%d", 20000+emailSeq.Add(1))
+			if err := ts.srv.settings.EditOllamaHosts(context.Background(), func(h []config.OllamaHost) ([]config.OllamaHost, error) {
+				return append(h, config.OllamaHost{URL: u}), nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return llm.HostID(u)
+		}
 		if strings.HasPrefix(path, "/api/admin/users/") && p == ":id" {
 			return strconv.FormatInt(w.target.ID, 10)
 		}
@@ -329,6 +341,10 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"email": w.spare.Email, "role": "member"}
 	case "PATCH /api/workspaces/:ws/members/:user_id":
 		return map[string]string{"role": "admin"}
+	case "POST /api/admin/ollama-hosts":
+		return map[string]string{"url": fmt.Sprintf("http://127.0.0.1:%d", 20000+emailSeq.Add(1))}
+	case "PATCH /api/admin/ollama-hosts/:id":
+		return map[string]int{"weight": 3}
 	case "POST /api/admin/models/pull":
 		return map[string]string{"name": "no-such-model"}
 	case "PATCH /api/admin/settings":
@@ -497,6 +513,10 @@ var accessSpec = map[string]qhttp.Access{
 	"POST /api/workspaces/:ws/documents/bulk":                        qhttp.WSMember,
 	"GET /api/admin/models":                                          qhttp.InstanceAdmin,
 	"POST /api/admin/models/pull":                                    qhttp.InstanceAdmin,
+	"GET /api/admin/ollama-hosts":                                    qhttp.InstanceAdmin,
+	"POST /api/admin/ollama-hosts":                                   qhttp.InstanceAdmin,
+	"PATCH /api/admin/ollama-hosts/:id":                              qhttp.InstanceAdmin,
+	"DELETE /api/admin/ollama-hosts/:id":                             qhttp.InstanceAdmin,
 	"GET /api/admin/jobs":                                            qhttp.InstanceAdmin,
 	"GET /admin/models":                                              qhttp.InstanceAdmin,
 	"GET /admin/jobs":                                                qhttp.InstanceAdmin,
@@ -670,6 +690,10 @@ var keySpec = map[string]keyRule{
 	"POST /api/workspaces/:ws/documents/bulk":                       keyWS,
 	"GET /api/admin/models":                                         keyNo,
 	"POST /api/admin/models/pull":                                   keyNo,
+	"GET /api/admin/ollama-hosts":                                   keyNo,
+	"POST /api/admin/ollama-hosts":                                  keyNo,
+	"PATCH /api/admin/ollama-hosts/:id":                             keyNo,
+	"DELETE /api/admin/ollama-hosts/:id":                            keyNo,
 	"GET /api/admin/jobs":                                           keyNo,
 	"GET /admin/models":                                             keyNo,
 	"GET /admin/jobs":                                               keyNo,

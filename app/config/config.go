@@ -29,6 +29,10 @@ type Config struct {
 	LogJSON  bool   `toml:"log_json" env:"QUIRE_LOG_JSON"`
 
 	OllamaURL string `toml:"ollama_url" env:"QUIRE_OLLAMA_URL"`
+	// A pool of Ollama hosts instead of one (ollama.go): URLs (the
+	// environment's comma-separated) and/or entries with a weight and a label.
+	OllamaURLs []string     `toml:"ollama_urls" env:"QUIRE_OLLAMA_URLS"`
+	Ollama     []OllamaHost `toml:"ollama"`
 
 	MaxBodyKB           int      `toml:"max_body_kb" env:"QUIRE_MAX_BODY_KB"`
 	MaxUploadMB         int      `toml:"max_upload_mb" env:"QUIRE_MAX_UPLOAD_MB"`
@@ -247,6 +251,9 @@ func Load(fs *flag.FlagSet, args []string) (Config, error) {
 			cfg.setSource(f.option, f.flag)
 		}
 	}
+	if err := cfg.usePool(); err != nil {
+		return cfg, err
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -275,6 +282,13 @@ func applyEnv(cfg *Config, v reflect.Value, prefix string) error {
 		switch p := fv.Addr().Interface().(type) {
 		case *string:
 			*p = raw
+		case *[]string:
+			*p = nil
+			for part := range strings.SplitSeq(raw, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					*p = append(*p, part)
+				}
+			}
 		case *int:
 			n, err := strconv.Atoi(raw)
 			if err != nil {
@@ -314,6 +328,7 @@ func (c *Config) Validate() error {
 			bad("%s %q: want an http(s) URL such as http://127.0.0.1:11434", name, u)
 		}
 	}
+	errs = append(errs, c.validateOllamaHosts()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -184,6 +184,10 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/metrics", Access: s.metricsAccess(), Handler: s.api.Metrics},
 		{Method: get, Path: "/api/admin/models", Access: InstanceAdmin, Handler: s.api.AdminModels},
 		{Method: post, Path: "/api/admin/models/pull", Access: InstanceAdmin, Handler: s.api.PullModel},
+		{Method: get, Path: "/api/admin/ollama-hosts", Access: InstanceAdmin, Handler: s.api.ListOllamaHosts},
+		{Method: post, Path: "/api/admin/ollama-hosts", Access: InstanceAdmin, Handler: s.api.AddOllamaHost},
+		{Method: patch, Path: "/api/admin/ollama-hosts/:id", Access: InstanceAdmin, Handler: s.api.PatchOllamaHost},
+		{Method: del, Path: "/api/admin/ollama-hosts/:id", Access: InstanceAdmin, Handler: s.api.DeleteOllamaHost},
 		{Method: get, Path: "/api/admin/jobs", Access: InstanceAdmin, Handler: s.api.AdminJobs},
 		{Method: post, Path: "/api/admin/reindex", Access: InstanceAdmin, Handler: s.api.Reindex},
 

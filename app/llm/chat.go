@@ -1,9 +1,11 @@
 package llm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -142,40 +144,50 @@ func (c *Client) ChatStream(ctx context.Context, r ChatRequest, onDelta func(str
 	var res ChatResult
 	var content strings.Builder
 	began := time.Now()
-	err = c.client().Chat(ctx, req, func(cr api.ChatResponse) error {
-		if cr.Model != "" {
-			res.Model = cr.Model
-		}
-		res.ToolCalls = append(res.ToolCalls, toolCalls(cr.Message.ToolCalls)...)
-		res.Logprobs = append(res.Logprobs, logprobs(cr.Logprobs)...)
-		if cr.Message.Content != "" {
-			content.WriteString(cr.Message.Content)
-			onDelta(cr.Message.Content)
-		}
-		if cr.Done {
-			res.Done, res.DoneReason = true, cr.DoneReason
-			res.InputTokens, res.OutputTokens = cr.PromptEvalCount, cr.EvalCount
-		}
-		return nil
+	_, err = c.call(ctx, r.Model, func(h *host) (started bool, err error) {
+		err = h.api.Chat(ctx, req, func(cr api.ChatResponse) error {
+			started = true
+			if cr.Model != "" {
+				res.Model = cr.Model
+			}
+			res.ToolCalls = append(res.ToolCalls, toolCalls(cr.Message.ToolCalls)...)
+			res.Logprobs = append(res.Logprobs, logprobs(cr.Logprobs)...)
+			if cr.Message.Content != "" {
+				content.WriteString(cr.Message.Content)
+				onDelta(cr.Message.Content)
+			}
+			if cr.Done {
+				res.Done, res.DoneReason = true, cr.DoneReason
+				res.InputTokens, res.OutputTokens = cr.PromptEvalCount, cr.EvalCount
+			}
+			return nil
+		})
+		return started, streamErr(ctx, h, err, r.Model, res.Done)
 	})
-	return c.ended(ctx, "chat", r.Model, res, content.String(), began, err)
+	return c.ended(ctx, "chat", res, content.String(), began, err)
 }
 
 // ended finishes a streamed call: its text and duration, what its error means
 // (a stop, the server's failure, or a stream that ended without its final
-// message, which the official client does not report), and its metric.
-func (c *Client) ended(ctx context.Context, kind, model string, res ChatResult, content string, began time.Time, err error) (ChatResult, error) {
+// message, which the official client does not report), and its metric. err
+// is already classified (streamErr).
+func (c *Client) ended(ctx context.Context, kind string, res ChatResult, content string, began time.Time, err error) (ChatResult, error) {
 	res.Content, res.Duration = content, time.Since(began)
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		err = ctx.Err()
-	case err != nil:
-		err = c.classify(ctx, err, model)
-	case !res.Done:
-		err = ErrIncomplete
 	}
 	ops.ObserveOllama(kind, res.Duration, err)
 	return res, err
+}
+
+// streamErr is what a stream's end means: the server's failure, or a stream
+// that ended without its final message (the official client does not report
+// it), which the pool counts against the host.
+func streamErr(ctx context.Context, h *host, err error, model string, done bool) error {
+	if err == nil && !done && ctx.Err() == nil {
+		return ErrIncomplete
+	}
+	return classify(ctx, h.url, err, model)
 }
 
 // generateStream continues a raw prompt (ChatRequest.Prompt) through /api/generate.
@@ -190,22 +202,26 @@ func (c *Client) generateStream(ctx context.Context, r ChatRequest, onDelta func
 	var res ChatResult
 	var content strings.Builder
 	began := time.Now()
-	err := c.client().Generate(ctx, req, func(gr api.GenerateResponse) error {
-		if gr.Model != "" {
-			res.Model = gr.Model
-		}
-		res.Logprobs = append(res.Logprobs, logprobs(gr.Logprobs)...)
-		if gr.Response != "" {
-			content.WriteString(gr.Response)
-			onDelta(gr.Response)
-		}
-		if gr.Done {
-			res.Done, res.DoneReason = true, gr.DoneReason
-			res.InputTokens, res.OutputTokens = gr.PromptEvalCount, gr.EvalCount
-		}
-		return nil
+	_, err := c.call(ctx, r.Model, func(h *host) (started bool, err error) {
+		err = h.api.Generate(ctx, req, func(gr api.GenerateResponse) error {
+			started = true
+			if gr.Model != "" {
+				res.Model = gr.Model
+			}
+			res.Logprobs = append(res.Logprobs, logprobs(gr.Logprobs)...)
+			if gr.Response != "" {
+				content.WriteString(gr.Response)
+				onDelta(gr.Response)
+			}
+			if gr.Done {
+				res.Done, res.DoneReason = true, gr.DoneReason
+				res.InputTokens, res.OutputTokens = gr.PromptEvalCount, gr.EvalCount
+			}
+			return nil
+		})
+		return started, streamErr(ctx, h, err, r.Model, res.Done)
 	})
-	return c.ended(ctx, "generate", r.Model, res, content.String(), began, err)
+	return c.ended(ctx, "generate", res, content.String(), began, err)
 }
 
 func logprobs(in []api.Logprob) []Logprob {
@@ -229,40 +245,92 @@ type Model struct {
 	ModifiedAt    time.Time
 }
 
-// List returns the installed models.
+// List returns the models installed on the pool's hosts (each name once,
+// as the first host answering lists it); hosts that do not answer are left
+// out, and only when none answers is it an error.
 func (c *Client) List(ctx context.Context) ([]Model, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ShowTimeout)
 	defer cancel()
 	began := time.Now()
-	resp, err := c.client().List(ctx)
-	err = c.classify(ctx, err, "")
-	ops.ObserveOllama("list", time.Since(began), err)
+	hosts := c.snapshot()
+	lists := make([][]Model, len(hosts))
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Go(func() { lists[i], errs[i] = listOn(ctx, h) })
+	}
+	wg.Wait()
+	var out []Model
+	seen := map[string]bool{}
+	var err error
+	answered := false
+	for i := range hosts {
+		if errs[i] != nil {
+			err = cmp.Or(err, errs[i])
+			continue
+		}
+		answered = true
+		for _, m := range lists[i] {
+			if !seen[m.Name] {
+				seen[m.Name] = true
+				out = append(out, m)
+			}
+		}
+	}
+	if !answered {
+		ops.ObserveOllama("list", time.Since(began), err)
+		return nil, err
+	}
+	ops.ObserveOllama("list", time.Since(began), nil)
+	if out == nil {
+		out = []Model{}
+	}
+	return out, nil
+}
+
+// listOn lists one host's models, and remembers them for routing.
+func listOn(ctx context.Context, h *host) ([]Model, error) {
+	resp, err := h.api.List(ctx)
 	if err != nil {
+		err = classify(ctx, h.url, err, "")
+		if hostFailure(err) {
+			h.markDown(err)
+		}
 		return nil, err
 	}
 	out := make([]Model, len(resp.Models))
+	tags := make(map[string]bool, len(resp.Models))
 	for i, m := range resp.Models {
 		out[i] = Model{Name: m.Name, Size: m.Size, Family: m.Details.Family, ParameterSize: m.Details.ParameterSize, ModifiedAt: m.ModifiedAt}
+		tags[modelKey(m.Name)] = true
 	}
+	h.mu.Lock()
+	h.tags = tags
+	h.mu.Unlock()
+	h.markUp()
 	return out, nil
 }
 
 // Progress is one step of a pull.
 type Progress struct {
+	Host             string // the host's URL
 	Status           string
 	Completed, Total int64
 }
 
-// Pull downloads a model, reporting progress; what Show knew of the model is
-// forgotten, since the pull may have replaced it.
+// Pull downloads a model on every host of the pool, one after the other,
+// reporting progress; what Show knew of the model is forgotten, since the
+// pull may have replaced it. A host failing does not stop the others; the
+// first failure is returned.
 func (c *Client) Pull(ctx context.Context, model string, progress func(Progress)) error {
-	began := time.Now()
-	err := c.client().Pull(ctx, &api.PullRequest{Model: model}, func(p api.ProgressResponse) error {
-		progress(Progress{Status: p.Status, Completed: p.Completed, Total: p.Total})
-		return nil
-	})
-	c.forget(model)
-	err = c.classify(ctx, err, model)
-	ops.ObserveOllama("pull", time.Since(began), err)
-	return err
+	var first error
+	for _, h := range c.snapshot() {
+		if err := c.pullOn(ctx, h, model, progress); err != nil && first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return first
 }

@@ -1,7 +1,7 @@
-// Package llm is Quire's one client of the Ollama server: a thin layer over
-// github.com/ollama/ollama/api that adds batching, per-call timeouts, a cache
-// of what each model is, the Ollama call metrics, and errors a person can act
-// on. Every failure that means "the model server cannot serve this model right
+// Package llm is Quire's one client of its Ollama servers: a thin layer over
+// github.com/ollama/ollama/api that adds a pool of hosts (pool.go), batching,
+// per-call timeouts, a cache of what each model is, the Ollama call metrics,
+// and errors a person can act on. Every failure that means "the model server cannot serve this model right
 // now" (connection refused, no answer in time, model not installed, server
 // error) is a fault.Unavailable matching ErrUnavailable, which the HTTP layer
 // answers with 503 model_unavailable and the job runner treats as a reason to
@@ -14,10 +14,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -46,20 +46,24 @@ type Options struct {
 	EmbedTimeout time.Duration
 	// ShowTimeout bounds /api/show and heartbeats.
 	ShowTimeout time.Duration
+	// HealthInterval is how often each host is checked while up (down hosts
+	// sooner, backing off up to it); HealthTimeout bounds one check.
+	HealthInterval time.Duration
+	HealthTimeout  time.Duration
 	// HTTPClient overrides the transport (tests).
 	HTTPClient *http.Client
 }
 
-// Client talks to one Ollama server; its URL can change at run time (the
-// admin edits it) and the client is safe for concurrent use.
+// Client talks to a pool of Ollama servers (one, unless more are configured);
+// the pool can change at run time (the admin edits it) and the client is safe
+// for concurrent use.
 type Client struct {
 	opts Options
 	http *http.Client
 
-	mu     sync.RWMutex
-	base   *url.URL
-	api    *api.Client
-	models map[string]shown // Show's answers for base, by model
+	mu    sync.RWMutex
+	hosts []*host       // hosts[0] is the primary; never empty
+	turn  atomic.Uint64 // rotates the hosts that tie in pick
 }
 
 type shown struct {
@@ -82,6 +86,8 @@ func New(baseURL string, opts Options) (*Client, error) {
 	opts.EmbedBatch = cmp.Or(opts.EmbedBatch, DefaultEmbedBatch)
 	opts.EmbedTimeout = cmp.Or(opts.EmbedTimeout, DefaultEmbedTimeout)
 	opts.ShowTimeout = cmp.Or(opts.ShowTimeout, DefaultShowTimeout)
+	opts.HealthInterval = cmp.Or(opts.HealthInterval, DefaultHealthInterval)
+	opts.HealthTimeout = cmp.Or(opts.HealthTimeout, DefaultHealthTimeout)
 	c := &Client{opts: opts, http: opts.HTTPClient}
 	if c.http == nil {
 		c.http = defaultHTTP()
@@ -92,38 +98,39 @@ func New(baseURL string, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// SetBaseURL points the client at another server; what the old one said
-// about its models is forgotten.
+// SetBaseURL points the primary host at another server (the single-server
+// setup's URL); what the old one said about its models is forgotten. The
+// other hosts of the pool stay.
 func (c *Client) SetBaseURL(baseURL string) error {
-	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(baseURL), "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	hc := HostConfig{URL: baseURL}
+	if err := CheckHost(hc); err != nil {
 		return fmt.Errorf("the Ollama URL %q is not an http(s) URL like http://127.0.0.1:11434", baseURL)
 	}
 	c.mu.Lock()
-	c.base, c.api, c.models = u, api.NewClient(u, c.http), nil
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	for _, h := range c.hosts[min(1, len(c.hosts)):] {
+		if h.url == NormalizeURL(baseURL) {
+			return fmt.Errorf("the Ollama URL %s is already another host of the pool", h.url)
+		}
+	}
+	h := c.newHost(hc)
+	if len(c.hosts) == 0 {
+		c.hosts = []*host{h}
+	} else {
+		c.hosts = append([]*host{h}, c.hosts[1:]...)
+	}
 	return nil
 }
 
-// BaseURL is the server the client talks to.
-func (c *Client) BaseURL() string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.base.String()
-}
+// BaseURL is the primary host's URL.
+func (c *Client) BaseURL() string { return c.primary().url }
 
-func (c *Client) client() *api.Client {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.api
-}
-
-// Heartbeat checks that the server answers.
+// Heartbeat checks that a host of the pool answers.
 func (c *Client) Heartbeat(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ShowTimeout)
 	defer cancel()
 	began := time.Now()
-	err := c.classify(ctx, c.client().Heartbeat(ctx), "")
+	_, err := c.call(ctx, "", func(h *host) (bool, error) { return false, classify(ctx, h.url, h.api.Heartbeat(ctx), "") })
 	ops.ObserveOllama("heartbeat", time.Since(began), err)
 	return err
 }
@@ -151,24 +158,36 @@ func (m ModelInfo) Can(capability string) bool {
 	return false
 }
 
-// Show asks the server about a model: it proves the model is installed and
-// gives its context length, so prompts are fitted, not truncated. Answers are
-// reused for a minute, until the URL changes or the model is pulled again;
-// failures are not kept.
+// Show asks a host that has the model about it: it proves the model is
+// installed and gives its context length, so prompts are fitted, not
+// truncated. Answers are reused per host for a minute, until its URL changes
+// or the model is pulled again; failures are not kept.
 func (c *Client) Show(ctx context.Context, model string) (*ModelInfo, error) {
-	c.mu.RLock()
-	hit, ok := c.models[model]
-	c.mu.RUnlock()
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ShowTimeout)
+	defer cancel()
+	var mi *ModelInfo
+	_, err := c.call(ctx, model, func(h *host) (bool, error) {
+		var err error
+		mi, err = c.showOn(ctx, h, model)
+		return false, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mi, nil
+}
+
+func (c *Client) showOn(ctx context.Context, h *host, model string) (*ModelInfo, error) {
+	h.mu.Lock()
+	hit, ok := h.models[model]
+	h.mu.Unlock()
 	if ok && time.Since(hit.fetched) < showTTL {
 		mi := hit.info
 		return &mi, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.opts.ShowTimeout)
-	defer cancel()
 	began := time.Now()
-	cl := c.client()
-	resp, err := cl.Show(ctx, &api.ShowRequest{Model: model})
-	err = c.classify(ctx, err, model)
+	resp, err := h.api.Show(ctx, &api.ShowRequest{Model: model})
+	err = classify(ctx, h.url, err, model)
 	ops.ObserveOllama("show", time.Since(began), err)
 	if err != nil {
 		return nil, err
@@ -192,22 +211,13 @@ func (c *Client) Show(ctx context.Context, model string) (*ModelInfo, error) {
 	if n := numCtx(resp.Parameters); n > 0 && (mi.ContextLength == 0 || n < mi.ContextLength) {
 		mi.ContextLength = n
 	}
-	c.mu.Lock()
-	if c.api == cl { // not an answer of a server the admin has since replaced
-		if c.models == nil {
-			c.models = map[string]shown{}
-		}
-		c.models[model] = shown{*mi, time.Now()}
+	h.mu.Lock()
+	if h.models == nil {
+		h.models = map[string]shown{}
 	}
-	c.mu.Unlock()
+	h.models[model] = shown{*mi, time.Now()}
+	h.mu.Unlock()
 	return mi, nil
-}
-
-// forget drops what Show learnt of a model (it was pulled again).
-func (c *Client) forget(model string) {
-	c.mu.Lock()
-	delete(c.models, model)
-	c.mu.Unlock()
 }
 
 // numCtx reads num_ctx from Show's parameters text ("num_ctx    512\n...").
@@ -231,34 +241,83 @@ func (c *Client) Embed(ctx context.Context, model string, inputs []string) ([][]
 }
 
 // EmbedDimensions is Embed with the vectors cut to dims dimensions (and
-// normalised again) by the server; 0 keeps the model's own.
+// normalised again) by the server; 0 keeps the model's own. With several
+// healthy hosts the batches are embedded at once, spread over them.
 func (c *Client) EmbedDimensions(ctx context.Context, model string, inputs []string, dims int) (_ [][]float32, tokens int, err error) {
 	began := time.Now()
 	defer func() { ops.ObserveOllama("embedding", time.Since(began), err) }()
-	out := make([][]float32, 0, len(inputs))
+	var batches [][]string
 	for start := 0; start < len(inputs); start += c.opts.EmbedBatch {
-		batch := inputs[start:min(start+c.opts.EmbedBatch, len(inputs))]
-		vecs, n, err := c.embedBatch(ctx, model, batch, dims)
-		if err != nil {
-			return nil, tokens, err
+		batches = append(batches, inputs[start:min(start+c.opts.EmbedBatch, len(inputs))])
+	}
+	vecs := make([][][]float32, len(batches))
+	counts := make([]int, len(batches))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, max(1, min(c.healthyWith(model), len(batches))))
+	var wg sync.WaitGroup
+	for i, batch := range batches {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 		}
-		out = append(out, vecs...)
-		tokens += n
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			v, n, err := c.embedBatch(ctx, model, batch, dims)
+			if err != nil {
+				cancel(err)
+				return
+			}
+			vecs[i], counts[i] = v, n
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, 0, err
+	}
+	out := make([][]float32, 0, len(inputs))
+	for i := range batches {
+		out = append(out, vecs[i]...)
+		tokens += counts[i]
 	}
 	return out, tokens, nil
 }
 
-func (c *Client) embedBatch(ctx context.Context, model string, batch []string, dims int) ([][]float32, int, error) {
-	callCtx, cancel := context.WithTimeout(ctx, c.opts.EmbedTimeout)
-	defer cancel()
-	resp, err := c.client().Embed(callCtx, &api.EmbedRequest{Model: model, Input: batch, Dimensions: dims})
-	if err != nil {
-		return nil, 0, c.classify(ctx, err, model)
+// healthyWith counts the hosts not down that may have the model: how many
+// batches are worth sending at once.
+func (c *Client) healthyWith(model string) int {
+	n := 0
+	for _, h := range c.snapshot() {
+		if !h.down() && h.has(model) {
+			n++
+		}
 	}
-	if len(resp.Embeddings) != len(batch) {
-		ue := &UnavailableError{URL: c.BaseURL(), Model: model,
-			Reason: fmt.Sprintf("the model server returned %d embeddings for %d inputs", len(resp.Embeddings), len(batch))}
-		return nil, 0, ue.fault()
+	return n
+}
+
+func (c *Client) embedBatch(ctx context.Context, model string, batch []string, dims int) ([][]float32, int, error) {
+	var resp *api.EmbedResponse
+	_, err := c.call(ctx, model, func(h *host) (bool, error) {
+		callCtx, cancel := context.WithTimeout(ctx, c.opts.EmbedTimeout)
+		defer cancel()
+		var err error
+		resp, err = h.api.Embed(callCtx, &api.EmbedRequest{Model: model, Input: batch, Dimensions: dims})
+		if err != nil {
+			return false, classify(ctx, h.url, err, model)
+		}
+		if len(resp.Embeddings) != len(batch) {
+			ue := &UnavailableError{URL: h.url, Model: model,
+				Reason: fmt.Sprintf("the model server returned %d embeddings for %d inputs", len(resp.Embeddings), len(batch))}
+			return false, ue.fault()
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	return resp.Embeddings, resp.PromptEvalCount, nil
 }

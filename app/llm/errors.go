@@ -48,17 +48,16 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // classify turns an error of the official client into a fault.Unavailable
 // wrapping an *UnavailableError when it means the server cannot serve the
-// model; a request the server refused (an embedding model asked to chat)
+// model (base is the host's URL); a request the server refused (an embedding model asked to chat)
 // becomes fault.Invalid on the field "model"; the caller's own cancellation
 // comes back unchanged.
-func (c *Client) classify(ctx context.Context, err error, model string) error {
+func classify(ctx context.Context, base string, err error, model string) error {
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return err // the caller gave up; nothing is wrong with the server
 	}
-	base := c.BaseURL()
 	ue := &UnavailableError{URL: base, Model: model, Err: err}
 	var se api.StatusError
 	var ne net.Error

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"quire/app/config"
 	"quire/app/settings"
 	"quire/store"
 )
@@ -48,7 +49,10 @@ type DoctorInput struct {
 	FullIntegrity   bool   // PRAGMA integrity_check instead of quick_check
 	WarnFreeBytes   uint64 // warn below this much free disk (default 1 GiB)
 	FailFreeBytes   uint64 // fail below this (default 100 MiB)
-	HTTP            *http.Client
+	// OllamaHosts is the configured pool (config.Config.OllamaHosts; its
+	// first host is OllamaURL); without one, the hosts the admin added are checked.
+	OllamaHosts []config.OllamaHost
+	HTTP        *http.Client
 }
 
 const (
@@ -185,21 +189,29 @@ func checkOllama(ctx context.Context, st *store.Store, in DoctorInput) []Check {
 		}
 	}
 	tags, err := ollamaModels(ctx, in.HTTP, url)
+	hosts, poolTags, reachable := checkOllamaHosts(ctx, st, in, url)
+	var out []Check
 	if err != nil {
 		c := Check{"ollama", Warn, fmt.Sprintf("%s (%s) is unreachable: %v", url, where, err),
 			"start Ollama (`ollama serve`) or " + fixURL + "; accounts, uploads and keyword search work without it"}
-		if len(models) > 0 {
-			c.Status = Fail
-			c.Fix = "start Ollama (`ollama serve`) or " + fixURL + ": chat and embeddings need it"
+		if reachable > 0 {
+			c.Fix = "start Ollama there or " + fixURL + "; meanwhile the other hosts of the pool serve"
+		} else {
+			if len(models) > 0 {
+				c.Status = Fail
+				c.Fix = "start Ollama (`ollama serve`) or " + fixURL + ": chat and embeddings need it"
+			}
+			return append([]Check{c}, hosts...)
 		}
-		return []Check{c}
+		out = append([]Check{c}, hosts...)
+	} else {
+		out = append([]Check{{"ollama", OK, fmt.Sprintf("%s (%s) answers with %d models", url, where, len(tags)), ""}}, hosts...)
 	}
-	out := []Check{{"ollama", OK, fmt.Sprintf("%s (%s) answers with %d models", url, where, len(tags)), ""}}
 	if len(models) == 0 {
-		out[0].Status, out[0].Fix = Warn, "choose default chat and embedding models in Administration → Settings"
+		out[0].Status, out[0].Fix = max(out[0].Status, Warn), "choose default chat and embedding models in Administration → Settings"
 	}
 	for _, m := range models {
-		if hasModel(tags, m[1]) {
+		if hasModel(tags, m[1]) || hasModel(poolTags, m[1]) {
 			out = append(out, Check{m[0] + " model", OK, m[1] + " is installed", ""})
 		} else {
 			out = append(out, Check{m[0] + " model", Fail, m[1] + " is not installed on " + url, "run `ollama pull " + m[1] + "`, or choose an installed model in Administration → Settings"})

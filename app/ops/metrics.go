@@ -31,12 +31,13 @@ type Metrics struct {
 	requests map[[3]string]uint64 // route, method, status
 	latency  map[[2]string]*histo // route, method
 	ollama   map[[2]string]*histo // kind, outcome
+	hosts    map[[2]string]uint64 // Ollama host URL, outcome
 	started  time.Time
 }
 
 // NewMetrics returns empty metrics.
 func NewMetrics() *Metrics {
-	return &Metrics{requests: map[[3]string]uint64{}, latency: map[[2]string]*histo{}, ollama: map[[2]string]*histo{}, started: time.Now()}
+	return &Metrics{requests: map[[3]string]uint64{}, latency: map[[2]string]*histo{}, ollama: map[[2]string]*histo{}, hosts: map[[2]string]uint64{}, started: time.Now()}
 }
 
 // Default is the process's metrics, shared by the HTTP layer and the Ollama callers.
@@ -56,6 +57,18 @@ func (m *Metrics) ObserveOllama(kind string, d time.Duration, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	observe(m.ollama, [2]string{strings.Clone(kind), outcome}, ollamaBuckets, d.Seconds())
+}
+
+// ObserveOllamaHost counts one call routed to an Ollama host of the pool by
+// its outcome: "ok", "error", or "retried" (failed there, tried on another).
+// Host URLs are bounded by the configured pool.
+func ObserveOllamaHost(host, outcome string) { Default.ObserveOllamaHost(host, outcome) }
+
+// ObserveOllamaHost is the method form of the package function.
+func (m *Metrics) ObserveOllamaHost(host, outcome string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hosts[[2]string{host, outcome}]++
 }
 
 // ObserveRequest records one HTTP request by route pattern, method and status.
@@ -122,6 +135,10 @@ func (m *Metrics) Write(w io.Writer, version string, gauges ...Gauge) error {
 	family(bw, "quire_ollama_call_duration_seconds", "histogram", "Calls to Ollama by kind and outcome.")
 	for _, k := range sortedKeys(m.ollama) {
 		writeHisto(bw, "quire_ollama_call_duration_seconds", m.ollama[k], "kind", k[0], "outcome", k[1])
+	}
+	family(bw, "quire_ollama_host_requests_total", "counter", "Calls routed to each Ollama host, by outcome (retried: failed there, tried on another host).")
+	for _, k := range sortedKeys(m.hosts) {
+		fmt.Fprintf(bw, "quire_ollama_host_requests_total%s %d\n", labels("host", k[0], "outcome", k[1]), m.hosts[k])
 	}
 	started := m.started
 	m.mu.Unlock()

@@ -53,11 +53,23 @@ type Config struct {
 	// SetOllamaURL points the model client at a new URL before that URL is
 	// stored; its error refuses the change. Nil for readers such as doctor.
 	SetOllamaURL func(string) error
+	// PoolSource is where the configuration sets a pool of Ollama hosts ("":
+	// nowhere); SetOllamaHosts applies the hosts the admin adds beside the
+	// Ollama URL (hosts.go).
+	PoolSource     string
+	SetOllamaHosts func([]config.OllamaHost) error
 }
 
 // FromConfig takes the parts of the configuration that settings depend on.
 func FromConfig(st *store.Store, cfg *config.Config) Config {
-	return Config{Store: st, OllamaURL: cfg.OllamaURL, OllamaURLSource: cfg.Source("ollama_url"), MaxUploadMB: cfg.MaxUploadMB}
+	c := Config{Store: st, OllamaURL: cfg.OllamaURL, OllamaURLSource: cfg.Source("ollama_url"), MaxUploadMB: cfg.MaxUploadMB}
+	if len(cfg.OllamaHosts()) > 0 {
+		c.PoolSource = cfg.Source("ollama_url") // usePool set it from where the pool is
+		if c.PoolSource == "" {
+			c.PoolSource = "config file"
+		}
+	}
+	return c
 }
 
 // Service is the current settings of one instance.

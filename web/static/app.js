@@ -115,7 +115,7 @@
   // empty bar never looks like a pull still starting.
   document.getElementById('pull')?.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const name = ev.target.elements.name.value.trim();
+    const name = ev.target.elements.name.value.trim(), host = ev.target.elements.host?.value || '';
     const status = document.getElementById('pull-status'), bar = document.getElementById('pull-progress');
     const btn = ev.target.querySelector('button[type=submit]');
     const fail = (message) => {
@@ -129,7 +129,7 @@
       let res;
       try {
         res = await fetch('/api/admin/models/pull', { method: 'POST', credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ name }) });
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ name, host }) });
       } catch {
         fail('Cannot reach the Quire server. Check your connection and try again.');
         return;
@@ -145,7 +145,7 @@
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const raw = buf.slice(0, i); buf = buf.slice(i + 2);
           const evName = /^event: (.*)$/m.exec(raw)?.[1], data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] || 'null');
-          if (evName === 'progress') { status.textContent = data.status; if (data.total) bar.value = (data.completed / data.total) * 100; }
+          if (evName === 'progress') { status.textContent = data.host ? `${data.host}: ${data.status}` : data.status; if (data.total) bar.value = (data.completed / data.total) * 100; }
           else if (evName === 'error') { finished = true; fail(data.message); }
           else if (evName === 'done') { finished = true; bar.value = bar.max; status.textContent = `${data.name} is ready.`; setTimeout(() => window.location.reload(), 800); }
         }

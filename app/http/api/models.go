@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,10 +61,12 @@ func (s *Handlers) AdminModels(c *fiber.Ctx) error {
 	return c.JSON(List[ModelJSON]{Items: models})
 }
 
-// PullModel streams Ollama's download progress as SSE events.
+// PullModel streams Ollama's download progress as SSE events: on the host
+// given by its id, or on every host of the pool one after the other.
 func (s *Handlers) PullModel(c *fiber.Ctx) error {
 	var in struct {
 		Name string `json:"name"`
+		Host string `json:"host"`
 	}
 	if err := request.DecodeJSON(c, &in); err != nil {
 		return err
@@ -71,6 +74,15 @@ func (s *Handlers) PullModel(c *fiber.Ctx) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 200 || strings.IndexFunc(in.Name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {
 		return request.Invalid("name", "Type a model name such as llama3.2 or nomic-embed-text (one word, at most 200 characters).")
+	}
+	pull := s.LLM.Pull
+	if in.Host != "" {
+		if !slices.ContainsFunc(s.LLM.Hosts(), func(h llm.HostStatus) bool { return h.ID == in.Host }) {
+			return request.Invalid("host", "There is no such Ollama host in the pool; pick one of Administration → Models.")
+		}
+		pull = func(ctx context.Context, model string, progress func(llm.Progress)) error {
+			return s.LLM.PullHost(ctx, in.Host, model, progress)
+		}
 	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
@@ -81,8 +93,8 @@ func (s *Handlers) PullModel(c *fiber.Ctx) error {
 			_ = w.Flush()
 		}
 		// Detached: a pull keeps going if the admin closes the page.
-		err := s.LLM.Pull(context.Background(), in.Name, func(p llm.Progress) {
-			send("progress", fiber.Map{"status": p.Status, "completed": p.Completed, "total": p.Total})
+		err := pull(context.Background(), in.Name, func(p llm.Progress) {
+			send("progress", fiber.Map{"host": p.Host, "status": p.Status, "completed": p.Completed, "total": p.Total})
 		})
 		if err != nil {
 			s.Log.Warn("model pull failed", "model", in.Name, "err", err)

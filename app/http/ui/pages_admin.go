@@ -23,7 +23,11 @@ func (s *Pages) adminModelsData(ctx context.Context) (fiber.Map, error) {
 	if src := s.Settings.Locked()["ollama_url"]; src != "" {
 		data["FixURL"] = "correct its URL (" + settings.SourceText(src) + ")"
 	}
-	models, err := s.api.ListModels(ctx)
+	models, err := s.api.ListModels(ctx) // asks every host, so their status below is fresh
+	data["Hosts"] = s.api.OllamaHostViews()
+	if src := s.Settings.PoolLocked(); src != "" {
+		data["PoolLocked"] = settings.SourceText(src)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
