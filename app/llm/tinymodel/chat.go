@@ -134,7 +134,7 @@ func writeChains(w io.Writer, name string, contextLength int, chains []string, m
 	// word), one per word (next: the following word, or EOS after a chain's
 	// last), and one per marker (next: its chain's first word).
 	nVocab := len(tokens)
-	state := make([]int, nVocab) // 0 for every ordinary token
+	state := make([]int, nVocab)  // 0 for every ordinary token
 	next := []int{chainIDs[0][0]} // next token per state
 	for c, ids := range chainIDs {
 		if c > 0 {
