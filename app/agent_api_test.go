@@ -199,8 +199,11 @@ func TestAgentLoopEndToEnd(t *testing.T) {
 		t.Fatalf("public steps %s", transcript.Messages[1].Steps)
 	}
 	html := string(f.ts.must(200, req{method: "GET", path: "/p/" + pub.PublicID}).Body)
-	if !strings.Contains(html, res.Summary) || strings.Contains(html, "needs approval") {
-		t.Error("the public page should show the step's summary and only the cited passage")
+	if !strings.Contains(html, res.Summary) || strings.Contains(html, `class="step-result"`) {
+		t.Error("the public page should show the step's summary, not the tool's result")
+	}
+	if !strings.Contains(page, `class="step-result"`) {
+		t.Error("the shared chat page should unfold the tool's result")
 	}
 }
 
