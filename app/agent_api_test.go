@@ -38,7 +38,7 @@ type agentFixture struct {
 // endlessAgent calls search_knowledge after every result too.
 const endlessAgent = "quire-tiny-agent-endless"
 
-func newAgentServer(t *testing.T, mutate ...func(*config.Config)) (*testServer, *ollamatest.Server) {
+func newAgentServer(t testing.TB, mutate ...func(*config.Config)) (*testServer, *ollamatest.Server) {
 	t.Helper()
 	o := ollamaForTest(t)
 	ts := newTestServer(t, append([]func(*config.Config){func(c *config.Config) { c.OllamaURL = o.URL }}, mutate...)...)
@@ -53,7 +53,7 @@ func newAgentServer(t *testing.T, mutate ...func(*config.Config)) (*testServer, 
 	return ts, o
 }
 
-func newAgentFixture(t *testing.T, model string, mutate ...func(*config.Config)) *agentFixture {
+func newAgentFixture(t testing.TB, model string, mutate ...func(*config.Config)) *agentFixture {
 	t.Helper()
 	ts, o := newAgentServer(t, mutate...)
 	f := &agentFixture{ts: ts, o: o, admin: ts.signup("admin"), user: ts.signup("member")}
@@ -68,7 +68,7 @@ func newAgentFixture(t *testing.T, model string, mutate ...func(*config.Config))
 	return f
 }
 
-func (f *agentFixture) newChat(t *testing.T, model string, kbIDs ...string) string {
+func (f *agentFixture) newChat(t testing.TB, model string, kbIDs ...string) string {
 	var ch api.ChatJSON
 	f.ts.must(201, req{method: "POST", path: f.base + "/chats", token: f.user.token, body: map[string]any{"model": model, "knowledge_base_ids": kbIDs}}).json(&ch)
 	return ch.ID
@@ -471,4 +471,35 @@ func TestAgentToolsTenancy(t *testing.T) {
 			t.Errorf("%s: steps %+v", tc.name, steps)
 		}
 	}
+}
+
+// BenchmarkAgentLoopOverhead measures what agent mode adds over today's
+// single retrieval, in the same run with the tiny models: the same question
+// over the same knowledge base answered by the chat model after one
+// retrieval, and by the agent model (a tool call, a search, the answer),
+// each through the JSON API in a fresh chat.
+//
+//	go test ./app -run '^$' -bench AgentLoopOverhead -benchtime 30x
+func BenchmarkAgentLoopOverhead(b *testing.B) {
+	f := newAgentFixture(b, ollamatest.AgentModel)
+	f.ts.srv.chatPosts.Max = 2*b.N + 1
+	var single, agent time.Duration
+	ask := func(model string) time.Duration {
+		b.StopTimer()
+		var ch api.ChatJSON
+		f.ts.must(201, req{method: "POST", path: f.base + "/chats", token: f.user.token, body: map[string]any{"name": "bench", "model": model, "knowledge_base_ids": []string{f.kb.ID}}}).json(&ch)
+		b.StartTimer()
+		began := time.Now()
+		f.ts.must(201, req{method: "POST", path: f.base + "/chats/" + ch.ID + "/messages", token: f.user.token, body: map[string]string{"content": "How many vacation days carry over?"}})
+		return time.Since(began)
+	}
+	b.ResetTimer()
+	for range b.N {
+		single += ask(f.o.ChatModel)
+		agent += ask(ollamatest.AgentModel)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(single.Microseconds())/1000/n, "single-retrieval-ms")
+	b.ReportMetric(float64(agent.Microseconds())/1000/n, "agent-loop-ms")
+	b.ReportMetric(float64(agent)/float64(single), "agent-over-single-x")
 }
