@@ -147,8 +147,8 @@ func TestAgentLoopEndToEnd(t *testing.T) {
 		t.Fatalf("steps %+v", steps)
 	}
 	res := steps[1]
-	if res.Role != "tool" || res.ToolCallID != steps[0].ToolCalls[0].ID || res.Passages != 1 || res.Summary != "Searched “vacation carry-over” in Company policies — 1 passage" ||
-		!strings.Contains(res.Content, "[1] leave.md") || !strings.Contains(res.Content, "carry over until the end of March") {
+	if res.Role != "tool" || res.ToolCallID != steps[0].ToolCalls[0].ID || res.Passages != 1 || res.Summary != "Searched “vacation carry-over” in the attached knowledge bases — 1 passage" ||
+		!strings.Contains(res.Content, "[1] leave.md — Leave (document_id "+f.doc.ID+")") || !strings.Contains(res.Content, "carry over until the end of March") {
 		t.Fatalf("tool result %+v", res)
 	}
 	if len(streamed) != 2 || streamed[1].Summary != res.Summary {
@@ -183,7 +183,7 @@ func TestAgentLoopEndToEnd(t *testing.T) {
 		t.Fatalf("shared steps %s", msgs.Items[1].Steps)
 	}
 	page := string(f.ts.must(200, req{method: "GET", path: "/w/" + f.ws.ID + "/c/" + f.chatID, token: colleague.token}).Body)
-	if !strings.Contains(page, "Searched “vacation carry-over” in Company policies — 1 passage") {
+	if !strings.Contains(page, "Searched “vacation carry-over” in the attached knowledge bases — 1 passage") {
 		t.Error("the shared chat page does not show the step")
 	}
 	// A public link: the steps and their summaries, not the passages the tools returned.
@@ -395,17 +395,16 @@ func TestAgentToolsTenancy(t *testing.T) {
 	hostile := []struct {
 		name, call, refusal, cp string
 	}{
-		{"restricted base by id", `{"name": "search_knowledge", "arguments": {"query": "vacation", "knowledge_base": "` + board.ID + `"}}`, "is not a knowledge base of this chat", ""},
-		{"restricted base by name", `{"name": "search_knowledge", "arguments": {"query": "vacation", "knowledge_base": "Board papers"}}`, "is not a knowledge base of this chat", ""},
-		{"another workspace's base", `{"name": "search_knowledge", "arguments": {"query": "vacation", "knowledge_base": "` + foreign.ID + `"}}`, "is not a knowledge base of this chat", ""},
-		{"restricted document", `{"name": "read_document", "arguments": {"document_id": "` + secret.ID + `"}}`, "no document", ""},
-		{"own document outside the chat", `{"name": "read_document", "arguments": {"document_id": "` + own.ID + `"}}`, "no document", ""},
-		{"unknown document", `{"name": "read_document", "arguments": {"document_id": "00000000-0000-0000-0000-000000000000"}}`, "no document", ""},
+		{"restricted base by id", `{"name": "search_knowledge", "arguments": {"query": "vacation", "knowledge_base": "` + board.ID + `"}}`, "there is no knowledge base", ""},
+		{"restricted base by name", `{"name": "search_knowledge", "arguments": {"query": "vacation", "knowledge_base": "Board papers"}}`, "there is no knowledge base", ""},
+		{"another workspace's base", `{"name": "search_knowledge", "arguments": {"query": "vacation", "knowledge_base": "` + foreign.ID + `"}}`, "there is no knowledge base", ""},
+		{"restricted document", `{"name": "read_document", "arguments": {"document_id": "` + secret.ID + `"}}`, "there is no document", ""},
+		{"own document outside the chat", `{"name": "read_document", "arguments": {"document_id": "` + own.ID + `"}}`, "there is no document", ""},
+		{"unknown document", `{"name": "read_document", "arguments": {"document_id": "00000000-0000-0000-0000-000000000000"}}`, "there is no document", ""},
 		{"wrong type", `{"name": "search_knowledge", "arguments": {"query": 42}}`, "query must be a string", ""},
 		{"wrong page", `{"name": "read_document", "arguments": {"document_id": "` + f.doc.ID + `", "page": "two"}}`, "page must be a whole number", ""},
-		{"unknown argument", `{"name": "search_knowledge", "arguments": {"query": "vacation", "scope": "everything"}}`, `unknown argument "scope"`, ""},
-		{"huge", `{"name": "search_knowledge", "arguments": {"query": "` + strings.Repeat("x", 5000) + `"}}`, "at most 4096 are accepted", ""},
-		{"control characters", `{"name": "search_knowledge", "arguments": {"query": "\u0000\u0007\u001b"}}`, "query is required", ""},
+		{"huge", `{"name": "search_knowledge", "arguments": {"query": "` + strings.Repeat("x", 17000) + `"}}`, "at most 16384 are accepted", ""},
+		{"control characters", `{"name": "search_knowledge", "arguments": {"query": "\u0000\u0007\u001b"}}`, "query must not contain control characters", ""},
 	}
 	for i := range hostile {
 		model := fmt.Sprintf("quire-tiny-agent-hostile-%d", i)
@@ -432,7 +431,7 @@ func TestAgentToolsTenancy(t *testing.T) {
 	// Searching both attached bases finds the policy only.
 	done := lastMessage(t, f.ask(t, both, "How many vacation days carry over?"))
 	leaked(t, done)
-	if s := stepsOf(t, done); len(s) != 2 || s[1].Passages != 1 || s[1].Summary != "Searched “vacation carry-over” in Company policies — 1 passage" {
+	if s := stepsOf(t, done); len(s) != 2 || s[1].Passages != 1 || s[1].Summary != "Searched “vacation carry-over” in the attached knowledge bases — 1 passage" {
 		t.Fatalf("search over a base restricted since: %+v", s)
 	}
 
@@ -444,7 +443,11 @@ func TestAgentToolsTenancy(t *testing.T) {
 			t.Errorf("%s: steps %+v, want a refusal containing %q", tc.name, steps, tc.refusal)
 			continue
 		}
-		if done.Status != "complete" || done.Content != tinymodel.DefaultAgentAnswer {
+		want := tinymodel.DefaultAgentAnswer
+		if tc.name == "huge" { // the call itself is replayed to the model, and outgrows its context
+			want = "The search results no longer fit in the model's context, so the answer stops here. Ask a narrower question."
+		}
+		if done.Status != "complete" || done.Content != want {
 			t.Errorf("%s: the reply after a refusal: %q (%s)", tc.name, done.Content, done.Status)
 		}
 		var cites []map[string]any
@@ -456,10 +459,12 @@ func TestAgentToolsTenancy(t *testing.T) {
 
 	// read_document of a document of the chat reads it, and list names only the visible bases.
 	for _, tc := range []struct{ name, call, want, summary string }{
-		{"read", `{"name": "read_document", "arguments": {"document_id": "` + f.doc.ID + `"}}`, "carry over until the end of March", "Read “leave.md” — 1 passage"},
-		{"list", `{"name": "list_knowledge_bases", "arguments": {}}`, "Company policies (id " + f.kb.ID, "Listed the knowledge bases — 1 knowledge base"},
+		{"read", `{"name": "read_document", "arguments": {"document_id": "` + f.doc.ID + `"}}`, "carry over until the end of March", "Read “leave.md” — page 1 of 1"},
+		{"list", `{"name": "list_knowledge_bases", "arguments": {}}`, "Company policies (id " + f.kb.ID, "Listed knowledge bases — 1"},
+		// An argument the tool does not take changes nothing: the search stays within the chat's bases.
+		{"extra argument", `{"name": "search_knowledge", "arguments": {"query": "vacation", "scope": "everything"}}`, "[1] leave.md", "Searched “vacation” in the attached knowledge bases — 1 passage"},
 	} {
-		model := "quire-tiny-agent-" + tc.name
+		model := "quire-tiny-agent-" + strings.ReplaceAll(tc.name, " ", "-")
 		if err := f.o.CreateAgentModel(ctx, model, tinymodel.AgentOptions{Call: tc.call}); err != nil {
 			t.Fatal(err)
 		}

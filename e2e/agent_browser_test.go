@@ -41,7 +41,7 @@ func TestBrowserAgentSteps(t *testing.T) {
 
 	loginAs(t, ctx, in, "ada@example.com", "analytical-engine")
 	console := watchConsole(ctx, t)
-	const summary = "Searched “vacation carry-over” in Company policies — 1 passage"
+	const summary = "Searched “vacation carry-over” in the attached knowledge bases — 1 passage"
 	var step, answer, cited string
 	var open bool
 	run(t, ctx, "ask in agent mode",

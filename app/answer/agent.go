@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"quire/app/chat"
-	"quire/app/fault"
 	"quire/app/llm"
 	"quire/app/plan"
 	"quire/store"
@@ -74,7 +73,7 @@ If the documents do not contain the answer, say so plainly instead of guessing.`
 // attached (an empty scope would mean every document) and a model that can
 // call tools, unless the chat turned it off.
 func (s *Service) agentMode(ch *store.Chat, info *llm.ModelInfo) bool {
-	if len(ch.KnowledgeBaseIDs) == 0 || s.cfg.Search == nil || !info.Can("tools") {
+	if len(ch.KnowledgeBaseIDs) == 0 || s.cfg.Tools == nil || !info.Can("tools") {
 		return false
 	}
 	return ch.AgentMode == nil || *ch.AgentMode
@@ -174,28 +173,21 @@ func (s *Service) runTools(ctx context.Context, g *Generation, a *agentRun, step
 			return
 		}
 		out := Step{Role: "tool", ToolCallID: tc.ID, Name: tc.Name}
-		var tr ToolResult
-		var err error
+		tr := ToolResult{Error: true, Text: fmt.Sprintf("Error: at most %d tool calls are run at once; call it again after reading these results", maxCallsPerStep),
+			Summary: "Not run: too many tool calls at once"}
 		if i < maxCallsPerStep {
-			tr, err = a.tools.Run(ctx, tc.Name, tc.Arguments)
-		} else {
-			err = fault.New(fault.Invalid, "at most %d tool calls are run at once; call it again after reading these results", maxCallsPerStep)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			msg := err.Error()
-			if f, ok := fault.As(err); !ok || f.Kind == fault.Failed {
+			var err error
+			if tr, err = a.tools.Run(ctx, tc.Name, tc.Arguments); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				// Quire's own failure: logged in full, the model told only that it failed.
 				s.log.Warn("agent tool failed", "tool", tc.Name, "err", err)
-				msg = "the tool failed; try again or answer with what you have"
+				tr = ToolResult{Error: true, Text: "Error: the tool failed; try again, or answer with what you have", Summary: clip(tc.Name, 64) + " failed"}
 			}
-			out.Content, out.Error = "Error: "+msg, true
-			out.Summary = fmt.Sprintf("%s refused: %s", clip(tc.Name, 64), clip(msg, 200))
-		} else {
-			out.Content, out.Summary = a.number(tr), tr.Summary
-			out.Passages = len(tr.Passages)
 		}
+		out.Content, out.Summary, out.Error = a.number(tr), tr.Summary, tr.Error
+		out.Passages = len(tr.Passages)
 		a.steps = append(a.steps, out)
 		g.emit(Event{Name: EventStep, Step: &out})
 	}
@@ -252,7 +244,7 @@ func (s *Service) agentMessages(r *run) ([]llm.Message, bool) {
 		used += tokens(st.Content)
 		steps = append(steps, m)
 	}
-	left := chat.PromptRoom(r.req) - tokens(system) - tokens(r.req.Question) - tokens(toolDefinitions) - used
+	left := chat.PromptRoom(r.req) - tokens(system) - tokens(r.req.Question) - tokens(string(r.agent.tools.Definitions())) - used
 	if left < 0 {
 		return nil, false
 	}

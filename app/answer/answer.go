@@ -23,6 +23,7 @@ import (
 	"quire/app/llm"
 	"quire/app/plan"
 	"quire/app/rag"
+	"quire/app/tools"
 	"quire/store"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Plan  *plan.Service
 	// Search retrieves a question's sources; nil answers without sources.
 	Search Searcher
+	// Tools are the knowledge tools an agent reply calls; nil turns agent mode off.
+	Tools *tools.Tools
 	// DefaultModel is the instance's chat model for chats that name none.
 	DefaultModel func() string
 	// PerUser and PerWorkspace bound the generations admitted at once
@@ -177,7 +180,7 @@ func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 		req: chat.Request{Model: model, System: ch.SystemPrompt, Question: t.Question.Content,
 			Temperature: ch.Temperature, TopP: ch.TopP, MaxTokens: ch.MaxTokens, ContextLength: info.ContextLength}}
 	if s.agentMode(ch, info) {
-		r.agent = &agentRun{tools: &kbTools{st: s.st, search: s.cfg.Search, wsID: t.WorkspaceID, viewer: t.Viewer, kbIDs: ch.KnowledgeBaseIDs}}
+		r.agent = &agentRun{tools: &chatTools{tools: s.cfg.Tools, scope: tools.Scope{WorkspaceID: t.WorkspaceID, Viewer: t.Viewer, KBs: ch.KnowledgeBaseIDs}}}
 	}
 	for _, m := range hist {
 		if m.Role != "system" && m.Content != "" && m.Status != store.MsgFailed {
