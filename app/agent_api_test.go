@@ -138,6 +138,7 @@ func TestAgentLoopEndToEnd(t *testing.T) {
 		t.Fatalf("events %s", got)
 	}
 	done := lastMessage(t, evs)
+	t.Logf("events %s\nsteps %s\nanswer %q citations %s", strings.Join(names, ","), done.Steps, done.Content, done.Citations)
 	if done.Content != tinymodel.DefaultAgentAnswer || text.String() != done.Content || done.Status != "complete" {
 		t.Fatalf("answer %q (streamed %q, %s)", done.Content, text.String(), done.Status)
 	}
