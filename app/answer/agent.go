@@ -96,6 +96,9 @@ func (s *Service) loop(ctx context.Context, g *Generation, r *run) (chat.Result,
 			in, out := s.agentEstimate(r)
 			var err error
 			if hold, err = s.plan.Reserve(lctx, r.wsID, r.req.Model, in, out); err != nil {
+				if lctx.Err() != nil && ctx.Err() == nil {
+					return s.timeUp(g, total), nil
+				}
 				return total, err
 			}
 		}

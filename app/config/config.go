@@ -356,7 +356,8 @@ func (c *Config) Validate() error {
 	if g := c.Generation; g.PerUser < 1 || g.PerWorkspace < g.PerUser || g.InFlight < 1 || g.PostsPerMinute < 1 {
 		bad("generation: want per_user ≥ 1, per_workspace ≥ per_user, in_flight ≥ 1 and posts_per_minute ≥ 1")
 	}
-	if g := c.Generation; g.AgentMaxSteps < 1 || g.AgentMaxSteps > 50 || g.AgentTimeout.Duration < time.Second {
+	// Zero takes the defaults (6 steps, 1m).
+	if g := c.Generation; g.AgentMaxSteps < 0 || g.AgentMaxSteps > 50 || g.AgentTimeout.Duration < 0 || (g.AgentTimeout.Duration > 0 && g.AgentTimeout.Duration < time.Second) {
 		bad("generation: want agent_max_steps from 1 to 50 and agent_timeout of at least 1s")
 	}
 	if c.Login.MaxFailures < 1 || c.Login.Window.Duration <= 0 {
