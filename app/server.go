@@ -32,6 +32,7 @@ import (
 	"quire/app/ops"
 	"quire/app/plan"
 	"quire/app/settings"
+	"quire/app/tools"
 	"quire/store"
 )
 
@@ -112,9 +113,10 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		Seats:            func(ctx context.Context, ws string) (int64, error) { return s.plan.Seats(ctx, ws) },
 		InvitationTTL:    cfg.InvitationTTL.Duration,
 		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log})
-	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
+	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge, Tools: tools.New(s.knowledge, st),
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
-		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
+		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log,
+		AgentMaxSteps: cfg.Generation.AgentMaxSteps, AgentTimeout: cfg.Generation.AgentTimeout.Duration})
 	s.rating = &feedback.Service{Store: st}
 	s.startOps(ctx)
 	if s.http, err = qhttp.New(s.deps(), web); err != nil {

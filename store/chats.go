@@ -29,6 +29,7 @@ type Chat struct {
 	Temperature      *float64
 	TopP             *float64
 	MaxTokens        *int
+	AgentMode        *bool // nil: on when the model can call tools
 	Status           string
 	PublicID         string // "" = not published
 	KnowledgeBaseIDs []string
@@ -44,13 +45,14 @@ type ChatFields struct {
 	Temperature      **float64
 	TopP             **float64
 	MaxTokens        **int
+	AgentMode        **bool
 	FolderID         *int64 // 0 clears
 	Status           *string
 	KnowledgeBaseIDs *[]string
 }
 
 const chatCols = `c.id, c.workspace_id, c.user_id, coalesce(nullif(u.name, ''), u.email), coalesce(c.folder_id, 0), c.name, c.model, c.system_prompt,
-	c.temperature, c.top_p, c.max_tokens, c.status, coalesce(c.public_id, ''), c.created_at, c.updated_at`
+	c.temperature, c.top_p, c.max_tokens, c.status, coalesce(c.public_id, ''), c.created_at, c.updated_at, c.agent_mode`
 
 const chatFrom = ` FROM chat_sessions c JOIN users u ON u.id = c.user_id `
 
@@ -58,10 +60,14 @@ func scanChat(row interface{ Scan(...any) error }) (*Chat, error) {
 	var c Chat
 	var temp, topP sql.NullFloat64
 	var maxTok sql.NullInt64
+	var agent sql.NullBool
 	var created, updated string
 	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.UserID, &c.OwnerName, &c.FolderID, &c.Name, &c.Model, &c.SystemPrompt,
-		&temp, &topP, &maxTok, &c.Status, &c.PublicID, &created, &updated); err != nil {
+		&temp, &topP, &maxTok, &c.Status, &c.PublicID, &created, &updated, &agent); err != nil {
 		return nil, notFound(err)
+	}
+	if agent.Valid {
+		c.AgentMode = &agent.Bool
 	}
 	if temp.Valid {
 		c.Temperature = &temp.Float64
@@ -122,6 +128,9 @@ func updateChat(ctx context.Context, tx *sql.Tx, wsID, id string, ownerID int64,
 	}
 	if f.MaxTokens != nil {
 		add("max_tokens", *f.MaxTokens)
+	}
+	if f.AgentMode != nil {
+		add("agent_mode", *f.AgentMode)
 	}
 	if f.Status != nil {
 		add("status", *f.Status)

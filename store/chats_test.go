@@ -158,7 +158,12 @@ func TestMigrationChainsOldTranscripts(t *testing.T) {
 	}
 	u, _ := s.CreateUser(ctx, "old@example.com", "", "x", false)
 	ws, _ := s.CreateWorkspace(ctx, u.ID, "W")
-	chat, _ := s.CreateChat(ctx, ws.ID, u.ID, ChatFields{})
+	// Raw SQL: today's CreateChat reads columns later migrations add.
+	chat := &Chat{ID: "old-chat"}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO chat_sessions (id, workspace_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		chat.ID, ws.ID, u.ID, now(), now()); err != nil {
+		t.Fatal(err)
+	}
 	var prev string
 	for i, row := range []struct{ role, parent string }{{"user", ""}, {"assistant", "q"}, {"user", ""}, {"assistant", "q"}} {
 		id := fmt.Sprintf("m%d", i)

@@ -31,6 +31,7 @@ type Message struct {
 	SequenceNumber int
 	Model          string
 	Citations      json.RawMessage
+	Steps          json.RawMessage // an agent reply's tool calls and results, a JSON list of messages
 	InputTokens    int
 	OutputTokens   int
 	Status         string
@@ -39,16 +40,16 @@ type Message struct {
 }
 
 const msgCols = `id, workspace_id, chat_session_id, coalesce(parent_id, ''), role, content, sequence_number, model, citations,
-	input_tokens, output_tokens, status, error, created_at`
+	input_tokens, output_tokens, status, error, created_at, steps`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
-	var cites, created string
+	var cites, created, steps string
 	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.ChatID, &m.ParentID, &m.Role, &m.Content, &m.SequenceNumber, &m.Model, &cites,
-		&m.InputTokens, &m.OutputTokens, &m.Status, &m.Error, &created); err != nil {
+		&m.InputTokens, &m.OutputTokens, &m.Status, &m.Error, &created, &steps); err != nil {
 		return nil, notFound(err)
 	}
-	m.Citations = json.RawMessage(cites)
+	m.Citations, m.Steps = json.RawMessage(cites), json.RawMessage(steps)
 	m.CreatedAt = parseTime(created)
 	return &m, nil
 }
@@ -283,6 +284,7 @@ type MessageResult struct {
 	Status       string
 	Error        string
 	Citations    json.RawMessage
+	Steps        json.RawMessage // nil: none
 	InputTokens  int
 	OutputTokens int
 }
@@ -293,8 +295,12 @@ func (s *Store) FinishMessage(ctx context.Context, wsID, id string, r MessageRes
 	if cites == "" {
 		cites = "[]"
 	}
-	return affected(s.w.ExecContext(ctx, `UPDATE messages SET content = ?, status = ?, error = ?, citations = ?, input_tokens = ?, output_tokens = ?
-		WHERE workspace_id = ? AND id = ?`, r.Content, r.Status, r.Error, cites, r.InputTokens, r.OutputTokens, wsID, id))
+	steps := string(r.Steps)
+	if steps == "" {
+		steps = "[]"
+	}
+	return affected(s.w.ExecContext(ctx, `UPDATE messages SET content = ?, status = ?, error = ?, citations = ?, input_tokens = ?, output_tokens = ?, steps = ?
+		WHERE workspace_id = ? AND id = ?`, r.Content, r.Status, r.Error, cites, r.InputTokens, r.OutputTokens, steps, wsID, id))
 }
 
 // FailStreamingMessages marks replies left streaming by a dead process as failed.

@@ -23,6 +23,7 @@ import (
 	"quire/app/llm"
 	"quire/app/plan"
 	"quire/app/rag"
+	"quire/app/tools"
 	"quire/store"
 )
 
@@ -39,12 +40,18 @@ type Config struct {
 	Plan  *plan.Service
 	// Search retrieves a question's sources; nil answers without sources.
 	Search Searcher
+	// Tools are the knowledge tools an agent reply calls; nil turns agent mode off.
+	Tools *tools.Tools
 	// DefaultModel is the instance's chat model for chats that name none.
 	DefaultModel func() string
 	// PerUser and PerWorkspace bound the generations admitted at once
 	// (running or waiting); InFlight bounds those talking to Ollama.
 	PerUser, PerWorkspace, InFlight int
-	Logger                          *slog.Logger
+	// AgentMaxSteps and AgentTimeout bound an agent reply's loop (model
+	// calls, and the whole reply); zero takes the defaults.
+	AgentMaxSteps int
+	AgentTimeout  time.Duration
+	Logger        *slog.Logger
 }
 
 // Service is the ask use case.
@@ -130,6 +137,7 @@ type run struct {
 	reply    *store.Message
 	ticket   *ticket
 	hold     plan.Hold
+	agent    *agentRun // nil: one retrieval before a single model call
 }
 
 // Ask starts the reply to a chat's question. It refuses before anything
@@ -171,6 +179,9 @@ func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 	r := &run{wsID: t.WorkspaceID, viewer: t.Viewer, kbIDs: ch.KnowledgeBaseIDs, chatID: ch.ID, chatName: ch.Name, question: t.Question,
 		req: chat.Request{Model: model, System: ch.SystemPrompt, Question: t.Question.Content,
 			Temperature: ch.Temperature, TopP: ch.TopP, MaxTokens: ch.MaxTokens, ContextLength: info.ContextLength}}
+	if s.agentMode(ch, info) {
+		r.agent = &agentRun{tools: &chatTools{tools: s.cfg.Tools, scope: tools.Scope{WorkspaceID: t.WorkspaceID, Viewer: t.Viewer, KBs: ch.KnowledgeBaseIDs}}}
+	}
 	for _, m := range hist {
 		if m.Role != "system" && m.Content != "" && m.Status != store.MsgFailed {
 			r.req.History = append(r.req.History, chat.Turn{Role: m.Role, Content: m.Content})
@@ -274,7 +285,9 @@ func (s *Service) write(ctx context.Context, g *Generation, r *run) {
 	defer g.cancel()
 	var res chat.Result
 	err := r.ticket.wait(ctx)
-	if err == nil {
+	if err == nil && r.agent != nil {
+		res, err = s.loop(ctx, g, r)
+	} else if err == nil {
 		var rerr error
 		var warning string
 		r.req.Sources, warning, rerr = s.retrieve(ctx, r)
@@ -288,7 +301,7 @@ func (s *Service) write(ctx context.Context, g *Generation, r *run) {
 				Message: "searching the knowledge bases failed, so no answer was written: " + rerr.Error()}
 		}
 	}
-	if err == nil {
+	if err == nil && r.agent == nil {
 		p := chat.Build(r.req)
 		g.emit(Event{Name: EventCitations, Sources: p.Sources})
 		res, err = chat.Stream(ctx, s.llm, p, func(d string) { g.emit(Event{Name: EventDelta, Delta: d}) })
@@ -312,6 +325,7 @@ func (s *Service) write(ctx context.Context, g *Generation, r *run) {
 
 	out := store.MessageResult{Content: res.Content, Status: store.MsgComplete, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens}
 	out.Citations, _ = json.Marshal(res.Sources)
+	out.Steps = r.agent.stepsJSON()
 	switch {
 	case errors.Is(err, context.Canceled):
 		out.Status = store.MsgStopped
@@ -322,7 +336,9 @@ func (s *Service) write(ctx context.Context, g *Generation, r *run) {
 		s.log.Error("store reply", "message_id", r.reply.ID, "err", ferr)
 	}
 	call.ChatID, call.MessageID = r.chatID, r.reply.ID
-	s.plan.Settle(bg, r.hold, call)
+	if r.agent == nil || !r.agent.looped { // the loop settles each of its calls
+		s.plan.Settle(bg, r.hold, call)
+	}
 	final, ferr := s.st.GetMessage(bg, r.wsID, r.chatID, r.reply.ID)
 	if ferr != nil {
 		final = r.reply

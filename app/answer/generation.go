@@ -24,6 +24,7 @@ type Event struct {
 	Message   *store.Message
 	Sources   []chat.Source
 	Delta     string
+	Step      *Step // EventStep
 	Err       *fault.Error
 	MessageID string
 }

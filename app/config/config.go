@@ -149,6 +149,10 @@ type Generation struct {
 	PerWorkspace   int `toml:"per_workspace" env:"QUIRE_GENERATION_PER_WORKSPACE"`
 	InFlight       int `toml:"in_flight" env:"QUIRE_GENERATION_IN_FLIGHT"`
 	PostsPerMinute int `toml:"posts_per_minute" env:"QUIRE_GENERATION_POSTS_PER_MINUTE"`
+	// AgentMaxSteps and AgentTimeout bound an agent-mode reply: its model
+	// calls, and its whole time (tools included).
+	AgentMaxSteps int      `toml:"agent_max_steps" env:"QUIRE_GENERATION_AGENT_MAX_STEPS"`
+	AgentTimeout  Duration `toml:"agent_timeout" env:"QUIRE_GENERATION_AGENT_TIMEOUT"`
 }
 
 // SMTP is the outgoing mail server; without Host, mail only goes to the outbox.
@@ -203,7 +207,7 @@ func Default() Config {
 		ReadTimeout:         Duration{30 * time.Second},
 		BackupKeep:          7,
 		Login:               Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
-		Generation:          Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20},
+		Generation:          Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20, AgentMaxSteps: 6, AgentTimeout: Duration{time.Minute}},
 		SMTP:                SMTP{Port: 587},
 		Stripe:              Stripe{TrialDays: 14},
 	}
@@ -366,6 +370,10 @@ func (c *Config) Validate() error {
 	}
 	if g := c.Generation; g.PerUser < 1 || g.PerWorkspace < g.PerUser || g.InFlight < 1 || g.PostsPerMinute < 1 {
 		bad("generation: want per_user ≥ 1, per_workspace ≥ per_user, in_flight ≥ 1 and posts_per_minute ≥ 1")
+	}
+	// Zero takes the defaults (6 steps, 1m).
+	if g := c.Generation; g.AgentMaxSteps < 0 || g.AgentMaxSteps > 50 || g.AgentTimeout.Duration < 0 || (g.AgentTimeout.Duration > 0 && g.AgentTimeout.Duration < time.Second) {
+		bad("generation: want agent_max_steps from 1 to 50 and agent_timeout of at least 1s")
 	}
 	if c.Login.MaxFailures < 1 || c.Login.Window.Duration <= 0 {
 		bad("login.max_failures and login.window must be positive")

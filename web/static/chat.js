@@ -71,11 +71,44 @@
       ${s.snippet ? `<blockquote>${esc(s.snippet)}</blockquote>` : ''}</li>`).join('') + '</ol>';
   }
 
+  // An agent reply's steps: each tool call folded to its summary, unfolded
+  // to the call and what the tool returned (as the server renders them).
+  function stepHTML(call, result) {
+    return `<details class="step${result.error ? ' refused' : ''}"><summary>${esc(result.summary)}</summary>` +
+      (call ? `<code class="step-call">${esc(call)}</code>` : '') +
+      (result.content ? `<pre class="step-result">${esc(result.content)}</pre>` : '') + '</details>';
+  }
+
+  function showStep(el, step) {
+    const calls = JSON.parse(el.dataset.calls || '{}');
+    if (step.role === 'assistant') {
+      for (const c of step.tool_calls || []) calls[c.id] = `${c.name} ${JSON.stringify(c.arguments)}`;
+      el.dataset.calls = JSON.stringify(calls);
+      phase(el, 'Searching your documents…');
+      return;
+    }
+    let box = $('.steps', el);
+    if (!box) {
+      box = document.createElement('div');
+      box.className = 'steps'; box.setAttribute('role', 'group'); box.setAttribute('aria-label', 'How the answer was found');
+      $('.msg-body', el).before(box);
+    }
+    box.insertAdjacentHTML('beforeend', stepHTML(calls[step.tool_call_id], step));
+    announce(step.summary);
+  }
+
+  function showSteps(el, steps) {
+    $('.steps', el)?.remove();
+    delete el.dataset.calls;
+    for (const s of steps || []) showStep(el, s);
+  }
+
   function showFinal(el, msg) {
     el.id = `m-${msg.id}`; el.dataset.id = msg.id;
     el.className = `msg assistant${msg.status !== 'complete' ? ' ' + msg.status : ''}`;
     $('.msg-body', el).innerHTML = msg.content_html || esc(msg.content);
     el.querySelectorAll('.msg-note, .sources, .phase').forEach((n) => n.remove());
+    showSteps(el, msg.steps);
     if (msg.status === 'stopped') el.insertAdjacentHTML('beforeend', `<p class="msg-note">${msg.content ? 'Stopped — the reply is incomplete.' : 'Stopped before the answer began.'}</p>`);
     el.insertAdjacentHTML('beforeend', sourcesHTML(msg.citations));
   }
@@ -142,6 +175,7 @@
           const name = /^event: (.*)$/m.exec(raw)?.[1];
           const data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] || 'null');
           if (name === 'user_message') { accepted = true; reply.classList.remove('pending'); onUser?.(data); }
+          else if (name === 'step') showStep(reply, data);
           else if (name === 'citations') { reply.dataset.sources = JSON.stringify(data); phase(reply, 'Writing the answer…'); }
           else if (name === 'delta') {
             if (!text) phase(reply, '');
@@ -409,6 +443,7 @@
       if (el.value === '' || !el.checkValidity()) { if (el.value !== '') el.reportValidity(); return; }
       fields = { [el.name]: Number(el.value) };
     } else if (el.name === 'folder_id') fields = { folder_id: Number(el.value) };
+    else if (el.name === 'agent_mode') fields = { agent_mode: el.value === 'auto' ? null : el.value === 'on' };
     else fields = { [el.name]: el.value };
     const err = $('.form-error', settings);
     err.hidden = true; el.removeAttribute('aria-invalid');

@@ -25,6 +25,7 @@ type ChatJSON struct {
 	Temperature      *float64  `json:"temperature"`
 	TopP             *float64  `json:"top_p"`
 	MaxTokens        *int      `json:"max_tokens"`
+	AgentMode        *bool     `json:"agent_mode"` // null: on when the model can call tools
 	KnowledgeBaseIDs []string  `json:"knowledge_base_ids"`
 	FolderID         *int64    `json:"folder_id"`
 	Status           string    `json:"status"`
@@ -38,7 +39,7 @@ type ChatJSON struct {
 
 func chatView(c *store.Chat) ChatJSON {
 	v := ChatJSON{ID: c.ID, Name: c.Name, Model: c.Model, SystemPrompt: c.SystemPrompt, Temperature: c.Temperature, TopP: c.TopP,
-		MaxTokens: c.MaxTokens, KnowledgeBaseIDs: c.KnowledgeBaseIDs, Status: c.Status, OwnerID: c.UserID, OwnerName: c.OwnerName,
+		MaxTokens: c.MaxTokens, AgentMode: c.AgentMode, KnowledgeBaseIDs: c.KnowledgeBaseIDs, Status: c.Status, OwnerID: c.UserID, OwnerName: c.OwnerName,
 		WorkspaceID: c.WorkspaceID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if v.KnowledgeBaseIDs == nil {
 		v.KnowledgeBaseIDs = []string{}
@@ -60,6 +61,7 @@ type MessageJSON struct {
 	ParentID       *string         `json:"parent_id"`
 	Model          string          `json:"model"`
 	Citations      json.RawMessage `json:"citations"`
+	Steps          json.RawMessage `json:"steps"`                  // an agent reply's tool calls and results
 	ContentHTML    template.HTML   `json:"content_html,omitempty"` // assistant replies: sanitised Markdown
 	InputTokens    int             `json:"input_tokens"`
 	OutputTokens   int             `json:"output_tokens"`
@@ -73,6 +75,10 @@ func MessageView(m *store.Message) MessageJSON {
 		InputTokens: m.InputTokens, OutputTokens: m.OutputTokens, Status: m.Status, Error: m.Error, CreatedAt: m.CreatedAt}
 	if len(v.Citations) == 0 {
 		v.Citations = json.RawMessage("[]")
+	}
+	v.Steps = m.Steps
+	if len(v.Steps) == 0 {
+		v.Steps = json.RawMessage("[]")
 	}
 	if m.ParentID != "" {
 		v.ParentID = &m.ParentID
@@ -94,6 +100,8 @@ type chatInput struct {
 	KnowledgeBaseIDs *[]string `json:"knowledge_base_ids"`
 	FolderID         *int64    `json:"folder_id"`
 	Status           *string   `json:"status"`
+
+	AgentMode json.RawMessage `json:"agent_mode"` // absent: unchanged; null: follow the model
 }
 
 // fields validates the input into store fields.
@@ -130,6 +138,13 @@ func (in *chatInput) fields() (store.ChatFields, error) {
 		return f, request.Invalid("status", "status must be \"active\" or \"archived\"")
 	}
 	f.Status = in.Status
+	if in.AgentMode != nil {
+		mode, err := agentMode(in.AgentMode)
+		if err != nil {
+			return f, err
+		}
+		f.AgentMode = &mode
+	}
 	if ids := in.KnowledgeBaseIDs; ids != nil && len(*ids) > 50 {
 		return f, request.Invalid("knowledge_base_ids", "attach at most 50 knowledge bases")
 	}
@@ -410,6 +425,7 @@ func (s *Handlers) LoadPublicChat(c *fiber.Ctx) (*PublicChat, error) {
 	}
 	for i := range msgs.Items {
 		msgs.Items[i].Citations = citedOnly(msgs.Items[i].Citations) // what the reply drew on, not everything retrieved
+		msgs.Items[i].Steps = stepsWithoutResults(msgs.Items[i].Steps)
 	}
 	return &PublicChat{Name: ch.Name, OwnerName: ch.OwnerName, Messages: msgs.Items, NextCursor: msgs.NextCursor, UpdatedAt: ch.UpdatedAt}, nil
 }

@@ -48,6 +48,8 @@ func eventView(ev answer.Event) any {
 		return ev.Sources
 	case answer.EventDelta:
 		return fiber.Map{"content": ev.Delta}
+	case answer.EventStep:
+		return ev.Step
 	case answer.EventError:
 		ae := request.FaultError(ev.Err)
 		return fiber.Map{"code": ae.Code, "message": ae.Message, "message_id": ev.MessageID}

@@ -48,7 +48,7 @@ var funcs = template.FuncMap{
 	// msgData pairs a transcript message with its workspace (for source links).
 	"msgData": func(m messagePage, ws string) map[string]any {
 		return map[string]any{"ID": m.ID, "Role": m.Role, "Status": m.Status, "Content": m.Content, "ContentHTML": m.ContentHTML,
-			"Error": m.Error, "Sources": m.Sources, "WS": ws,
+			"Error": m.Error, "Sources": m.Sources, "WS": ws, "Steps": m.Steps,
 			"Siblings": strings.Join(m.SiblingIDs, ","), "Index": m.SiblingIndex, "Feedback": m.Feedback}
 	},
 	"deref": func(p any) any {

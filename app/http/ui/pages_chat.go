@@ -22,6 +22,7 @@ import (
 type messagePage struct {
 	api.BranchJSON
 	Sources []chat.Source // cited only, numbered as cited
+	Steps   []stepView    // an agent reply's tool steps, folded
 }
 
 func transcript(msgs []api.BranchJSON) []messagePage {
@@ -103,6 +104,7 @@ func (s *Pages) PageChat(c *fiber.Ctx) error {
 		return err
 	}
 	data := fiber.Map{"Chat": ch, "Messages": transcript(msgs), "Owner": ch.UserID == u.ID, "Running": s.Answer.Running(ch.ID) != nil}
+	data["AgentMode"] = agentModeOption(ch.AgentMode)
 	if ch.UserID == u.ID {
 		if data["Shares"], err = s.Store.ListShares(ctx, ws.ID, ch.ID); err != nil {
 			return err
@@ -162,7 +164,7 @@ var citeLink = regexp.MustCompile(`<a class="cite" href="#" data-cite="(\d{1,3})
 // which works without script, as on a public page); an [n] that names no
 // source is left as text rather than a dead link.
 func citedPage(m api.BranchJSON) messagePage {
-	p := messagePage{BranchJSON: m}
+	p := messagePage{BranchJSON: m, Steps: stepViews(m.Steps)}
 	var all []chat.Source
 	_ = json.Unmarshal(m.Citations, &all)
 	cited := map[string]bool{}

@@ -68,6 +68,31 @@ func (s *Server) CreateToolModel(ctx context.Context, name string) error {
 	return s.createModel(ctx, name, b, tinymodel.ToolTemplate, map[string]any{"stop": tinymodel.ChatStops, "num_thread": 1})
 }
 
+// AgentModel is the name tests give CreateAgentModel's model by default.
+const AgentModel = "quire-tiny-agent"
+
+// CreateAgentModel registers the tiny agent model (see tinymodel.WriteAgent):
+// offered tools, it calls opts.Call; after a tool result it answers
+// opts.Answer.
+func (s *Server) CreateAgentModel(ctx context.Context, name string, opts tinymodel.AgentOptions) error {
+	return s.createAgent(ctx, name, opts, tinymodel.AgentTemplate)
+}
+
+// CreateEndlessAgentModel registers the agent model with a template that
+// never ends in the answer marker: it calls opts.Call after every tool
+// result too, for testing a loop's step and time limits.
+func (s *Server) CreateEndlessAgentModel(ctx context.Context, name string, opts tinymodel.AgentOptions) error {
+	return s.createAgent(ctx, name, opts, tinymodel.ToolTemplate)
+}
+
+func (s *Server) createAgent(ctx context.Context, name string, opts tinymodel.AgentOptions, template string) error {
+	b, err := cachedBlob(opts, func(buf *bytes.Buffer) error { return tinymodel.WriteAgent(buf, opts) })
+	if err != nil {
+		return err
+	}
+	return s.createModel(ctx, name, b, template, map[string]any{"stop": tinymodel.ChatStops, "num_thread": 1})
+}
+
 // CreateEmbedModel registers a tiny embedding model generated from opts under
 // name, with num_thread 1 and num_ctx equal to its context length.
 func (s *Server) CreateEmbedModel(ctx context.Context, name string, opts tinymodel.EmbedOptions) error {

@@ -62,8 +62,16 @@ func WriteChat(w io.Writer, opts ChatOptions) error {
 	if opts.Sentence == "" {
 		opts.Sentence = DefaultSentence
 	}
-	if opts.ContextLength == 0 {
-		opts.ContextLength = DefaultChatContextLength
+	return writeChains(w, "quire-tiny-chat", opts.ContextLength, []string{opts.Sentence}, nil)
+}
+
+// writeChains writes a chat model that answers chains[0] after an ordinary
+// token and chains[i] after the control token markers[i-1] (see WriteChat
+// for the design; WriteAgent uses the markers). Words must be distinct across
+// all chains, since a word's one state names its one successor.
+func writeChains(w io.Writer, name string, contextLength int, chains []string, markers []string) error {
+	if contextLength == 0 {
+		contextLength = DefaultChatContextLength
 	}
 
 	tokens, types, merges := gpt2BaseVocab()
@@ -81,26 +89,28 @@ func WriteChat(w io.Writer, opts ChatOptions) error {
 		return len(tokens) - 1, nil
 	}
 
-	words := strings.Fields(opts.Sentence)
-	if len(words) == 0 {
-		return fmt.Errorf("tinymodel: empty sentence")
-	}
-	wordIDs := make([]int, len(words))
 	used := map[int]bool{}
-	for i, word := range words {
-		if i > 0 {
-			word = " " + word
+	chainIDs := make([][]int, len(chains))
+	for c, sentence := range chains {
+		words := strings.Fields(sentence)
+		if len(words) == 0 {
+			return fmt.Errorf("tinymodel: empty sentence")
 		}
-		text := gpt2Encode(word)
-		id, ok := index[text]
-		if !ok {
-			id, _ = addToken(text, tokenTypeNormal)
+		for i, word := range words {
+			if i > 0 {
+				word = " " + word
+			}
+			text := gpt2Encode(word)
+			id, ok := index[text]
+			if !ok {
+				id, _ = addToken(text, tokenTypeNormal)
+			}
+			if used[id] {
+				return fmt.Errorf("tinymodel: sentence word %q repeats; words must be distinct", words[i])
+			}
+			used[id] = true
+			chainIDs[c] = append(chainIDs[c], id)
 		}
-		if used[id] {
-			return fmt.Errorf("tinymodel: sentence word %q repeats; words must be distinct", words[i])
-		}
-		used[id] = true
-		wordIDs[i] = id
 	}
 	var specials [3]int
 	for i, text := range []string{chatBOS, chatIMStart, chatIMEnd} {
@@ -111,17 +121,40 @@ func WriteChat(w io.Writer, opts ChatOptions) error {
 		specials[i] = id
 	}
 	bos, eos := specials[0], specials[2]
+	markerIDs := make([]int, len(markers))
+	for i, text := range markers {
+		id, err := addToken(text, tokenTypeControl)
+		if err != nil {
+			return fmt.Errorf("sentence must not contain marker tokens: %w", err)
+		}
+		markerIDs[i] = id
+	}
 
+	// States: 0 for every ordinary token (next: the first chain's first
+	// word), one per word (next: the following word, or EOS after a chain's
+	// last), and one per marker (next: its chain's first word).
 	nVocab := len(tokens)
-	nStates := len(words) + 1
+	state := make([]int, nVocab)  // 0 for every ordinary token
+	next := []int{chainIDs[0][0]} // next token per state
+	for c, ids := range chainIDs {
+		if c > 0 {
+			state[markerIDs[c-1]] = len(next)
+			next = append(next, ids[0])
+		}
+		for i, id := range ids {
+			state[id] = len(next)
+			if i+1 < len(ids) {
+				next = append(next, ids[i+1])
+			} else {
+				next = append(next, eos)
+			}
+		}
+	}
+	nStates := len(next)
 	nEmbd := max(16, alignInt(nStates, 8)) // two heads of even size for RoPE
 	const nHead, nFF, nLayer = 2, 32, 1
 
 	// Token embeddings: one-hot state per token.
-	state := make([]int, nVocab) // 0 for every ordinary token
-	for i, id := range wordIDs {
-		state[id] = i + 1
-	}
 	embd := make([]float32, nEmbd*nVocab)
 	for id, s := range state {
 		embd[id*nEmbd+s] = 1
@@ -131,7 +164,6 @@ func WriteChat(w io.Writer, opts ChatOptions) error {
 	// table by 1/sqrt(nEmbd) to make the chosen logit exactly chatLogit.
 	scale := chatLogit / sqrt32(float32(nEmbd))
 	output := make([]float32, nEmbd*nVocab)
-	next := append(append([]int(nil), wordIDs...), eos) // next token per state
 	for s, id := range next {
 		output[id*nEmbd+s] = scale
 	}
@@ -139,10 +171,10 @@ func WriteChat(w io.Writer, opts ChatOptions) error {
 	f := &ggufFile{}
 	f.set("general.architecture", "llama")
 	f.set("general.type", "model")
-	f.set("general.name", "quire-tiny-chat")
+	f.set("general.name", name)
 	f.set("general.file_type", uint32(0)) // all F32
 	f.set("llama.vocab_size", uint32(nVocab))
-	f.set("llama.context_length", uint32(opts.ContextLength))
+	f.set("llama.context_length", uint32(contextLength))
 	f.set("llama.embedding_length", uint32(nEmbd))
 	f.set("llama.block_count", uint32(nLayer))
 	f.set("llama.feed_forward_length", uint32(nFF))

@@ -1,0 +1,2 @@
+ALTER TABLE chat_sessions DROP COLUMN agent_mode;
+ALTER TABLE messages DROP COLUMN steps;
