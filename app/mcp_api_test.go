@@ -430,3 +430,70 @@ func TestMCPSearchUsesTheQuota(t *testing.T) {
 		t.Errorf("read over the limit: %+v %v", res, err)
 	}
 }
+
+// TestMCPParallelKeysStayApart: the one MCP server answers every request in
+// the scope of that request's key, however many run at once: a member never
+// gets the team's document, the owner always does, and the owner's key for
+// another workspace never sees this one.
+func TestMCPParallelKeysStayApart(t *testing.T) {
+	w := newMCPWorld(t)
+	type caller struct {
+		key          string
+		sees, hidden []string // document ids in, and not in, every answer
+	}
+	callers := []caller{
+		{w.memberKey, []string{w.policy.ID}, []string{w.secret.ID, w.foreign.ID}},
+		{w.ownerKey, []string{w.policy.ID, w.secret.ID}, []string{w.foreign.ID}},
+		{w.ownerKeyElsewhere, []string{w.foreign.ID}, []string{w.policy.ID, w.secret.ID}},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for i := range 12 {
+		c := callers[i%len(callers)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cs, err := mcpConnect(ctx, w.base, c.key)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer cs.Close()
+			for range 5 {
+				res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "search_knowledge", Arguments: map[string]any{"query": "vacation days carry over secret cargo"}})
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				list, err := cs.ListResources(ctx, nil)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				var uris strings.Builder
+				for _, r := range list.Resources {
+					uris.WriteString(r.URI + " ")
+				}
+				for _, got := range []string{toolText(res), uris.String()} {
+					for _, id := range c.sees {
+						if !strings.Contains(got, id) {
+							errs <- fmt.Sprintf("caller %d misses %s in %q", i%len(callers), id, got)
+						}
+					}
+					for _, id := range c.hidden {
+						if strings.Contains(got, id) {
+							errs <- fmt.Sprintf("caller %d gets %s: %q", i%len(callers), id, got)
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

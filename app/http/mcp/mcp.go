@@ -61,19 +61,14 @@ const (
 type Handlers struct {
 	*deps.Deps
 	tools *tools.Tools
+	serve fiber.Handler // the SDK's handler, built once
 }
 
 // New returns the /mcp handlers over the instance's dependencies.
 func New(d *deps.Deps) *Handlers {
-	return &Handlers{Deps: d, tools: tools.New(d.Knowledge, d.Store)}
-}
-
-// Serve answers one MCP request for the route's API key.
-func (h *Handlers) Serve(c *fiber.Ctx) error {
-	ws, u := request.Workspace(c), request.User(c)
-	sc := tools.Scope{WorkspaceID: ws.ID, Viewer: store.ViewerFor(ws, u.ID)}
-	srv := h.server(sc)
-	handler := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, &sdk.StreamableHTTPOptions{
+	h := &Handlers{Deps: d, tools: tools.New(d.Knowledge, d.Store)}
+	srv := h.server()
+	h.serve = adaptor.HTTPHandler(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, &sdk.StreamableHTTPOptions{
 		Stateless:           true,
 		JSONResponse:        true,
 		MaxRequestBodyBytes: MaxBody,
@@ -83,13 +78,37 @@ func (h *Handlers) Serve(c *fiber.Ctx) error {
 		// rebinding page does not have; and behind a reverse proxy on the same
 		// machine the Host is rightly the public name.
 		DisableLocalhostProtection: true,
-		Logger:                     h.Log,
-	})
-	return adaptor.HTTPHandler(handler)(c)
+		Logger:                     d.Log,
+	}))
+	return h
 }
 
-// server is an MCP server whose every answer is within sc.
-func (h *Handlers) server(sc tools.Scope) *sdk.Server {
+// scopeKey carries the caller's scope from Serve to the SDK's handlers:
+// fasthttp's request context, which the adaptor hands to the SDK, answers
+// Value with the request's user values.
+type scopeKey struct{}
+
+// errNoScope fails a call that somehow lost its caller: closed, not open.
+var errNoScope = errors.New("the request carries no API key's scope")
+
+func scopeOf(ctx context.Context) (tools.Scope, error) {
+	sc, ok := ctx.Value(scopeKey{}).(tools.Scope)
+	if !ok || sc.WorkspaceID == "" {
+		return tools.Scope{}, errNoScope
+	}
+	return sc, nil
+}
+
+// Serve answers one MCP request for the route's API key.
+func (h *Handlers) Serve(c *fiber.Ctx) error {
+	ws, u := request.Workspace(c), request.User(c)
+	c.Context().SetUserValue(scopeKey{}, tools.Scope{WorkspaceID: ws.ID, Viewer: store.ViewerFor(ws, u.ID)})
+	return h.serve(c)
+}
+
+// server is the MCP server; every handler answers within the scope of the
+// request it serves (scopeOf).
+func (h *Handlers) server() *sdk.Server {
 	srv := sdk.NewServer(&sdk.Implementation{Name: "quire", Title: "Quire", Version: h.Version}, &sdk.ServerOptions{
 		Instructions: "Search and read this Quire workspace's documents. Cite passages by document name; " +
 			"use read_document (or the quire://documents/<id> resource) to read a document found by search_knowledge.",
@@ -98,6 +117,10 @@ func (h *Handlers) server(sc tools.Scope) *sdk.Server {
 	for _, spec := range h.tools.Specs() {
 		srv.AddTool(&sdk.Tool{Name: spec.Name, Description: spec.Description, InputSchema: spec.Parameters},
 			func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+				sc, err := scopeOf(ctx)
+				if err != nil {
+					return nil, err
+				}
 				return h.call(ctx, sc, spec.Name, req.Params.Arguments)
 			})
 	}
@@ -106,6 +129,10 @@ func (h *Handlers) server(sc tools.Scope) *sdk.Server {
 		URITemplate: URIPrefix + "{id}{?page}",
 		Description: "A document's text, " + strconv.Itoa(tools.PageChunks) + " passages a page; add ?page=N for page N.",
 	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+		sc, err := scopeOf(ctx)
+		if err != nil {
+			return nil, err
+		}
 		return h.readResource(ctx, sc, req.Params.URI)
 	})
 	// resources/list pages through the documents from the store, as the
@@ -113,6 +140,10 @@ func (h *Handlers) server(sc tools.Scope) *sdk.Server {
 	srv.AddReceivingMiddleware(func(next sdk.MethodHandler) sdk.MethodHandler {
 		return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
 			if r, ok := req.(*sdk.ListResourcesRequest); ok && method == "resources/list" {
+				sc, err := scopeOf(ctx)
+				if err != nil {
+					return nil, err
+				}
 				cursor := ""
 				if r.Params != nil {
 					cursor = r.Params.Cursor
