@@ -166,6 +166,11 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/v1/chat/completions", Access: WorkspaceKey, Handler: s.openai.OpenAIChat},
 		{Method: post, Path: "/v1/embeddings", Access: WorkspaceKey, Handler: s.openai.OpenAIEmbeddings},
 
+		// Model Context Protocol for other assistants (workspace-bound API keys; GET and DELETE answer 405: no sessions)
+		{Method: post, Path: "/mcp", Access: WorkspaceKey, Handler: s.mcp.Serve},
+		{Method: get, Path: "/mcp", Access: WorkspaceKey, Handler: s.mcp.Serve},
+		{Method: del, Path: "/mcp", Access: WorkspaceKey, Handler: s.mcp.Serve},
+
 		// Instance administration
 		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.api.GetSettings},
 		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.api.PatchSettings},

@@ -19,6 +19,7 @@ import (
 	"quire/app/fault"
 	"quire/app/http/api"
 	"quire/app/http/deps"
+	"quire/app/http/mcp"
 	"quire/app/http/openai"
 	"quire/app/http/request"
 	"quire/app/http/ui"
@@ -32,6 +33,7 @@ type Server struct {
 	fiber   *fiber.App
 	api     *api.Handlers
 	openai  *openai.Handlers
+	mcp     *mcp.Handlers
 	ui      *ui.Pages
 	v1Calls *limit.Limiter // /v1 requests per API key per minute (nil: unlimited)
 	touched sync.Map       // token id → time of the last last_used_at write
@@ -47,6 +49,7 @@ func New(d *deps.Deps, web fs.FS) (*Server, error) {
 	var err error
 	s.api = &api.Handlers{Deps: d}
 	s.openai = &openai.Handlers{Deps: d}
+	s.mcp = mcp.New(d)
 	if s.ui, err = ui.New(d, s.api, web); err != nil {
 		return nil, err
 	}

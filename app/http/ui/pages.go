@@ -303,7 +303,13 @@ func (s *Pages) PageAccount(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "account", "Account", fiber.Map{"Keys": keys})
+	// The MCP hint names this instance's /mcp as people reach it: base_url
+	// when set, else the address this page was asked for.
+	base := c.BaseURL()
+	if s.Config.BaseURL != "" {
+		base = s.Config.PublicURL()
+	}
+	return s.render(c, "account", "Account", fiber.Map{"Keys": keys, "MCPURL": base + "/mcp"})
 }
 
 func (s *Pages) PageAdminSettings(c *fiber.Ctx) error {
