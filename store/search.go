@@ -46,6 +46,11 @@ func (s *Store) VectorSearch(ctx context.Context, wsID string, scope *SearchScop
 	if ix, ok := s.vx.search(wsID, model, vec, scope.DocumentIDs, k); ok {
 		return s.indexHits(ctx, wsID, scope, model, ix)
 	}
+	return s.vec0Search(ctx, wsID, scope, model, vec, k)
+}
+
+// vec0Search is VectorSearch through vec0 (the durable store).
+func (s *Store) vec0Search(ctx context.Context, wsID string, scope *SearchScope, model string, vec []float32, k int) ([]ChunkHit, error) {
 	dims, err := vecTables(ctx, s.r)
 	if err != nil {
 		return nil, err

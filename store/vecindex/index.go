@@ -124,8 +124,8 @@ func (ix *Index) Put(seq int64, doc string, vec []float32) bool {
 		ix.link(slot, ord)
 	case !ok:
 		slot = int32(len(ix.seqs))
-		ix.codes = append(ix.codes, make([]int8, ix.stride)...)
-		ix.vecs = append(ix.vecs, make([]float32, ix.dim)...)
+		ix.codes = extend(ix.codes, ix.stride)
+		ix.vecs = extend(ix.vecs, ix.dim)
 		ix.scales = append(ix.scales, 0)
 		ix.seqs = append(ix.seqs, 0)
 		ix.docOf = append(ix.docOf, -1)
@@ -135,6 +135,16 @@ func (ix *Index) Put(seq int64, doc string, vec []float32) bool {
 	ix.seqs[slot] = seq
 	ix.encode(slot, vec, float32(1/math.Sqrt(ss)))
 	return true
+}
+
+// extend lengthens s by n zero elements, doubling its capacity when it must
+// grow (append of n elements at once grows large slices by only a quarter,
+// copying the index over and over while it loads).
+func extend[T int8 | float32](s []T, n int) []T {
+	if cap(s)-len(s) < n {
+		s = slices.Grow(s, max(n, len(s)))
+	}
+	return s[:len(s)+n]
 }
 
 // encode stores vec, scaled by inv to unit length, in slot: float32 and int8.

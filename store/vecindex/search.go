@@ -105,35 +105,6 @@ func (ix *Index) Search(q []float32, docs []string, k int) []Hit {
 	return hits[:min(k, len(hits))]
 }
 
-// Exact is Search without quantisation: every chosen vector scored in
-// float32. It is the reference recall is measured against.
-func (ix *Index) Exact(q []float32, docs []string, k int) []Hit {
-	if k <= 0 || len(q) != ix.dim {
-		return nil
-	}
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	runs, _ := ix.runs(docs)
-	var hits []Hit
-	for _, r := range runs {
-		for s := r.from; s < r.to; s++ {
-			hits = append(hits, Hit{Seq: ix.seqs[s], Score: dot32(q, ix.vecs[int(s)*ix.dim:int(s+1)*ix.dim])})
-		}
-	}
-	var ss float64
-	for _, x := range q {
-		ss += float64(x) * float64(x)
-	}
-	inv := float32(1 / math.Sqrt(ss))
-	for i := range hits {
-		hits[i].Score *= inv
-	}
-	slices.SortFunc(hits, func(a, b Hit) int {
-		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Seq, b.Seq))
-	})
-	return hits[:min(k, len(hits))]
-}
-
 // run is a range of slots [from, to) scanned together.
 type run struct{ from, to int32 }
 
