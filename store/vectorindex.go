@@ -93,12 +93,15 @@ type vecIndexes struct {
 	entries map[vecKey]*vecEntry
 	total   int64
 	closed  bool
+	stop    context.Context // cancelled by close: loads give up
+	cancel  context.CancelFunc
 	loads   sync.WaitGroup
 	load    func(*vecEntry) // Store.loadVecIndex (the indexes do not hold the store)
 }
 
 func newVecIndexes(opts VectorIndexOptions) *vecIndexes {
-	return &vecIndexes{opts: opts, entries: map[vecKey]*vecEntry{}}
+	stop, cancel := context.WithCancel(context.Background())
+	return &vecIndexes{opts: opts, entries: map[vecKey]*vecEntry{}, stop: stop, cancel: cancel}
 }
 
 // SetVectorIndex replaces the limits of the vector indexes and drops every
@@ -254,6 +257,7 @@ func (x *vecIndexes) close() {
 	x.closed = true
 	x.dropLocked(func(vecKey) bool { return true })
 	x.mu.Unlock()
+	x.cancel()
 	x.loads.Wait()
 }
 
@@ -268,8 +272,9 @@ func (x *vecIndexes) search(wsID, model string, q []float32, docs []string, k in
 		e.lastUsed.Store(time.Now().UnixNano())
 		return e.ix.Search(q, docs, k), true
 	}
+	wait := e != nil && (e.state == vecLoading || time.Since(e.since) < refusedRetry)
 	x.mu.RUnlock()
-	if e != nil && (e.state == vecLoading || time.Since(e.since) < refusedRetry) {
+	if wait {
 		return nil, false
 	}
 	x.mu.Lock()
@@ -295,7 +300,7 @@ func (x *vecIndexes) search(wsID, model string, q []float32, docs []string, k in
 // loadVecIndex fills a loading entry from vec0 and publishes it.
 func (s *Store) loadVecIndex(e *vecEntry) {
 	x := s.vx
-	ctx := context.Background()
+	ctx := x.stop
 	fail := func() {
 		x.mu.Lock()
 		defer x.mu.Unlock()
@@ -412,7 +417,10 @@ func (s *Store) readVectors(ctx context.Context, e *vecEntry) error {
 	vec := make([]float32, e.key.dim)
 	var blob []byte
 	chunk := int64(-1)
-	for _, a := range all {
+	for i, a := range all {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if a.chunk != chunk {
 			if err := blobQ.QueryRowContext(ctx, a.chunk).Scan(&blob); err != nil {
 				return err
