@@ -10,6 +10,7 @@
 //	quire backup FILE    (online backup: database snapshot + files, one .tar.gz; safe while serving)
 //	quire restore FILE   (into an empty --data-dir only)
 //	quire doctor [--full] (checks data dir, database, migrations, Ollama, disk, backups; exit 1 on failure)
+//	quire bench retrieval [--chunks N] [--dim D] [--scope-fraction F] [--queries Q] [--json]   (search speed on this machine)
 //	quire version
 package main
 
@@ -80,11 +81,13 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		return restoreCmd(args, stdout)
 	case "doctor":
 		return doctorCmd(args, stdout)
+	case "bench":
+		return benchCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quire", app.Version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: quire [serve|migrate|admin create-user|admin reset-password|stripe sync|backup FILE|restore FILE|doctor|version] [flags]; quire serve -h lists flags")
+		fmt.Fprintln(stdout, "usage: quire [serve|migrate|admin create-user|admin reset-password|stripe sync|backup FILE|restore FILE|doctor|bench retrieval|version] [flags]; quire serve -h lists flags")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: quire help)", cmd)

@@ -76,6 +76,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		mailer:    &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
 		chatPosts: limit.New(cfg.Generation.PostsPerMinute, time.Minute),
 	}
+	st.SetVectorIndex(store.VectorIndexOptions{MaxBytes: int64(cfg.VectorIndexMB) << 20, Idle: cfg.VectorIndexIdle.Duration})
 	var err error
 	sc := settings.FromConfig(st, &cfg)
 	// The model client follows the URL in effect; it exists once initKnowledge ran.

@@ -84,11 +84,11 @@ func (s *Store) WriteChunks(ctx context.Context, wsID, docID, model string, batc
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.vtx(ctx, func(tx *sql.Tx, vl *vecLog) error {
 		if err := requireDocument(ctx, tx, wsID, docID); err != nil {
 			return err
 		}
-		vw, err := newVecWriter(ctx, tx, dim)
+		vw, err := newVecWriter(ctx, tx, vl, dim)
 		if err != nil {
 			return err
 		}
@@ -139,11 +139,11 @@ func (s *Store) SetChunkVectors(ctx context.Context, wsID, docID, model string, 
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.vtx(ctx, func(tx *sql.Tx, vl *vecLog) error {
 		if err := requireDocument(ctx, tx, wsID, docID); err != nil {
 			return err
 		}
-		vw, err := newVecWriter(ctx, tx, dim)
+		vw, err := newVecWriter(ctx, tx, vl, dim)
 		if err != nil {
 			return err
 		}
@@ -205,9 +205,10 @@ func requireDocument(ctx context.Context, tx *sql.Tx, wsID, docID string) error 
 type vecWriter struct {
 	del []*sql.Stmt
 	ins *sql.Stmt
+	log *vecLog // the same changes, for the in-memory indexes
 }
 
-func newVecWriter(ctx context.Context, tx *sql.Tx, dim int) (*vecWriter, error) {
+func newVecWriter(ctx context.Context, tx *sql.Tx, vl *vecLog, dim int) (*vecWriter, error) {
 	if dim > 0 {
 		if err := ensureVecTable(ctx, tx, dim); err != nil {
 			return nil, err
@@ -217,7 +218,7 @@ func newVecWriter(ctx context.Context, tx *sql.Tx, dim int) (*vecWriter, error) 
 	if err != nil {
 		return nil, err
 	}
-	vw := &vecWriter{}
+	vw := &vecWriter{log: vl}
 	for _, t := range tables {
 		// Deleting through vec0 costs even when the rowid is absent (the
 		// common case), so the rowids shadow table is asked first.
@@ -243,6 +244,7 @@ func (vw *vecWriter) put(ctx context.Context, seq int64, wsID, docID, model stri
 			return err
 		}
 	}
+	vw.log.add(vecChange{ws: wsID, doc: docID, model: model, seq: seq, vec: vec})
 	if vec == nil {
 		return nil
 	}
@@ -301,7 +303,7 @@ func vecBlob(v []float32) []byte {
 
 // deleteChunks deletes a document's chunks from index from on, with their
 // vectors; the FTS rows go by trigger.
-func deleteChunks(ctx context.Context, tx *sql.Tx, wsID, docID string, from int) error {
+func deleteChunks(ctx context.Context, tx *sql.Tx, vl *vecLog, wsID, docID string, from int) error {
 	rows, err := tx.QueryContext(ctx, `SELECT seq FROM document_chunks WHERE workspace_id = ? AND document_id = ? AND chunk_index >= ?`, wsID, docID, from)
 	if err != nil {
 		return err
@@ -320,13 +322,13 @@ func deleteChunks(ctx context.Context, tx *sql.Tx, wsID, docID string, from int)
 		return err
 	}
 	if len(seqs) > 0 {
-		vw, err := newVecWriter(ctx, tx, 0)
+		vw, err := newVecWriter(ctx, tx, vl, 0)
 		if err != nil {
 			return err
 		}
 		defer vw.close()
 		for _, seq := range seqs {
-			if err := vw.put(ctx, seq, "", "", "", nil); err != nil {
+			if err := vw.put(ctx, seq, wsID, "", "", nil); err != nil {
 				return err
 			}
 		}
@@ -338,7 +340,7 @@ func deleteChunks(ctx context.Context, tx *sql.Tx, wsID, docID string, from int)
 // TrimChunks deletes a document's chunks from index from on (what is left of
 // an earlier, longer version after re-chunking), with their vectors.
 func (s *Store) TrimChunks(ctx context.Context, wsID, docID string, from int) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return deleteChunks(ctx, tx, wsID, docID, from) })
+	return s.vtx(ctx, func(tx *sql.Tx, vl *vecLog) error { return deleteChunks(ctx, tx, vl, wsID, docID, from) })
 }
 
 // ListChunks pages through a document's chunks in order; pass the last

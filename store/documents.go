@@ -233,11 +233,11 @@ func (s *Store) RenameDocument(ctx context.Context, wsID, id, name string) error
 // transaction. It returns the stored file's path: the caller removes the file
 // after the commit, so a failed transaction never loses the original.
 func (s *Store) DeleteDocument(ctx context.Context, wsID, id string) (storagePath string, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.vtx(ctx, func(tx *sql.Tx, vl *vecLog) error {
 		if err := tx.QueryRowContext(ctx, `SELECT storage_path FROM documents WHERE workspace_id = ? AND id = ?`, wsID, id).Scan(&storagePath); err != nil {
 			return notFound(err)
 		}
-		if err := deleteChunks(ctx, tx, wsID, id, 0); err != nil {
+		if err := deleteChunks(ctx, tx, vl, wsID, id, 0); err != nil {
 			return err
 		}
 		for _, q := range []string{

@@ -5,6 +5,8 @@ import (
 	"html"
 	"strings"
 	"unicode"
+
+	"quire/store/vecindex"
 )
 
 // ChunkHit is a chunk found by a search, with its document's name.
@@ -20,6 +22,10 @@ type ChunkHit struct {
 
 // VectorSearch finds the k chunks nearest to vec among the scope's documents,
 // using only vectors made by model (retrieval never mixes models).
+//
+// The fast path is the in-memory index of (workspace, model, dimension)
+// (vectorindex.go): it scans only the slots of the scope's documents. Until
+// that index is loaded, or when the memory cap refuses it, vec0 answers:
 //
 // Filtering: the workspace is the vec0 partition key, so other tenants'
 // vectors are never even scanned, and the model is a metadata column
@@ -37,6 +43,14 @@ func (s *Store) VectorSearch(ctx context.Context, wsID string, scope *SearchScop
 		return nil, nil
 	}
 	k = min(k, MaxKNN)
+	if ix, ok := s.vx.search(wsID, model, vec, scope.DocumentIDs, k); ok {
+		return s.indexHits(ctx, wsID, scope, model, ix)
+	}
+	return s.vec0Search(ctx, wsID, scope, model, vec, k)
+}
+
+// vec0Search is VectorSearch through vec0 (the durable store).
+func (s *Store) vec0Search(ctx context.Context, wsID string, scope *SearchScope, model string, vec []float32, k int) ([]ChunkHit, error) {
 	dims, err := vecTables(ctx, s.r)
 	if err != nil {
 		return nil, err
@@ -112,6 +126,33 @@ func (s *Store) VectorSearch(ctx context.Context, wsID string, scope *SearchScop
 	for _, h := range out {
 		// The vector's metadata said model and an in-scope document; the chunk
 		// row must agree (a stale vector of a reused seq must never surface).
+		if h.EmbeddingModel == model && scope.has(h.DocumentID) {
+			h.Score = score[h.Seq]
+			kept = append(kept, h)
+		}
+	}
+	return kept, nil
+}
+
+// indexHits turns the index's hits into chunk hits, checked against the
+// chunk rows like vec0's.
+func (s *Store) indexHits(ctx context.Context, wsID string, scope *SearchScope, model string, ix []vecindex.Hit) ([]ChunkHit, error) {
+	if len(ix) == 0 {
+		return nil, nil
+	}
+	seqs := make([]int64, len(ix))
+	score := make(map[int64]float64, len(ix))
+	for i, h := range ix {
+		seqs[i] = h.Seq
+		score[h.Seq] = float64(h.Score)
+	}
+	out, err := s.chunkHits(ctx, wsID, seqs)
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for _, h := range out {
+		// The index scanned only the scope's documents; the rows must agree.
 		if h.EmbeddingModel == model && scope.has(h.DocumentID) {
 			h.Score = score[h.Seq]
 			kept = append(kept, h)

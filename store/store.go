@@ -42,6 +42,7 @@ type Store struct {
 	w    *sql.DB
 	r    *sql.DB
 	path string
+	vx   *vecIndexes // in-memory vector indexes over vec0 (vectorindex.go)
 }
 
 // Open opens (creating if needed) the database file at path and migrates it up.
@@ -105,7 +106,9 @@ func open(path string) (*Store, error) {
 	n := max(4, runtime.NumCPU()*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{w: w, r: r, path: path}, nil
+	s := &Store{w: w, r: r, path: path, vx: newVecIndexes(DefaultVectorIndex)}
+	s.vx.load = s.loadVecIndex
+	return s, nil
 }
 
 // Path is the database file.
@@ -113,6 +116,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close checkpoints the WAL and closes every connection.
 func (s *Store) Close() error {
+	s.vx.close()
 	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(s.r.Close(), s.w.Close())
 }

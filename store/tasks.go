@@ -369,7 +369,7 @@ func (s *Store) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 // Running tasks of the document must have been stopped first (the job
 // runner's CancelDocument); ErrConflict if one still runs.
 func (s *Store) ResetDocument(ctx context.Context, wsID, docID string) (taskID int64, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.vtx(ctx, func(tx *sql.Tx, vl *vecLog) error {
 		if err := requireDocument(ctx, tx, wsID, docID); err != nil {
 			return err
 		}
@@ -381,7 +381,7 @@ func (s *Store) ResetDocument(ctx context.Context, wsID, docID string) (taskID i
 		if running > 0 {
 			return fmt.Errorf("%w: the document is being processed", ErrConflict)
 		}
-		if err := deleteChunks(ctx, tx, wsID, docID, 0); err != nil {
+		if err := deleteChunks(ctx, tx, vl, wsID, docID, 0); err != nil {
 			return err
 		}
 		ts := now()

@@ -226,6 +226,8 @@ func (s *Store) ListUsers(ctx context.Context, afterID int64, limit int) ([]User
 // must be transferred first so nobody loses a workspace they use; and with
 // ErrLastAdmin for the last active administrator.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	// Their workspaces go by cascade, past vtx: the vector indexes reload.
+	defer s.vx.dropAll()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var shared int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workspaces w WHERE w.owner_id = ?

@@ -110,6 +110,7 @@ func (s *Store) RenameWorkspace(ctx context.Context, wsID, name string) error {
 
 // DeleteWorkspace deletes the workspace and, by cascade, everything in it.
 func (s *Store) DeleteWorkspace(ctx context.Context, wsID string) error {
+	defer s.vx.dropWorkspace(wsID)
 	return affected(s.w.ExecContext(ctx, `DELETE FROM workspaces WHERE id = ?`, wsID))
 }
 

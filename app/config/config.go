@@ -46,6 +46,10 @@ type Config struct {
 	ParseMemoryMB int      `toml:"parse_memory_mb" env:"QUIRE_PARSE_MEMORY_MB"`
 	// ReadTimeout bounds reading one whole request (slowloris); uploads must fit in it.
 	ReadTimeout Duration `toml:"read_timeout" env:"QUIRE_READ_TIMEOUT"`
+	// The in-memory vector search indexes: their total memory (0 = off, vec0
+	// only) and how long one stays loaded without a search.
+	VectorIndexMB   int      `toml:"vector_index_mb" env:"QUIRE_VECTOR_INDEX_MB"`
+	VectorIndexIdle Duration `toml:"vector_index_idle" env:"QUIRE_VECTOR_INDEX_IDLE"`
 
 	// Operations: scheduled backups into data_dir/backups (0 = off) and /metrics.
 	BackupInterval Duration `toml:"backup_interval" env:"QUIRE_BACKUP_INTERVAL"`
@@ -205,6 +209,8 @@ func Default() Config {
 		ParseTimeout:        Duration{2 * time.Minute},
 		ParseMemoryMB:       1024,
 		ReadTimeout:         Duration{30 * time.Second},
+		VectorIndexMB:       4096,
+		VectorIndexIdle:     Duration{30 * time.Minute},
 		BackupKeep:          7,
 		Login:               Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
 		Generation:          Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20, AgentMaxSteps: 6, AgentTimeout: Duration{time.Minute}},
@@ -352,6 +358,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ParseTimeout.Duration < time.Second {
 		bad("parse_timeout %s is too short: use at least 1s", c.ParseTimeout)
+	}
+	if c.VectorIndexMB < 0 || c.VectorIndexIdle.Duration < 0 {
+		bad("vector_index_mb and vector_index_idle cannot be negative")
 	}
 	if c.ParseMemoryMB < 64 {
 		bad("parse_memory_mb %d is too small: use at least 64", c.ParseMemoryMB)
