@@ -1,6 +1,7 @@
 package http
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -53,14 +54,17 @@ func (s *Server) auditStep(r Route) fiber.Handler {
 			ev.Workspace = ws.ID
 		}
 		ev.Details = map[string]any{"status": status}
-		if ev.Target.ID == "" && status < 300 {
-			ev.Target = createdTarget(c, r, ev.Target)
+		if t, ok := createdTarget(c, r); ok && status < 300 {
+			ev.Target = t
+			if t.Type == "workspace" && ev.Workspace == "" {
+				ev.Workspace = t.ID // a new workspace's log starts with its creation
+			}
 		}
 		for k, v := range auditFields(c) {
 			ev.Details[k] = v
 		}
 		for _, p := range c.Route().Params {
-			if p != "ws" && p != lastParam(r.Path) {
+			if p != "ws" && p != "token" {
 				ev.Details[p] = clipParam(c.Params(p))
 			}
 		}
@@ -150,21 +154,26 @@ func auditTarget(c *fiber.Ctx, r Route) audit.Target {
 // on the request's time.
 const maxAuditJSON = 16 << 10
 
+// createdTypes are the collections a POST creates in, by the path's last
+// segment, and what their new member is.
+var createdTypes = map[string]string{"workspaces": "workspace", "documents": "document", "url": "document", "teams": "team",
+	"knowledge-bases": "knowledge_base", "tokens": "api_key", "invitations": "invitation", "users": "user", "members": "user",
+	"shares": "share", "folders": "folder", "chats": "chat", "backups": "backup"}
+
 // createdTarget is the object a create route made: the "id" (and its name)
-// of the JSON answer. The type is the path's last segment, singular.
-func createdTarget(c *fiber.Ctx, r Route, t audit.Target) audit.Target {
-	if r.Method != fiber.MethodPost {
-		return t
-	}
-	if c.Response().IsBodyStream() {
-		return t // reading it would drain the stream into memory
+// of the JSON answer; false for other routes.
+func createdTarget(c *fiber.Ctx, r Route) (audit.Target, bool) {
+	t := audit.Target{Type: createdTypes[r.Path[strings.LastIndex(r.Path, "/")+1:]]}
+	if r.Method != fiber.MethodPost || t.Type == "" || c.Response().IsBodyStream() { // a stream would be drained into memory
+		return t, false
 	}
 	body := c.Response().Body()
 	if len(body) == 0 || len(body) > maxAuditJSON || body[0] != '{' {
-		return t
+		return t, false
 	}
 	var v struct {
 		ID       json.RawMessage `json:"id"`
+		UserID   json.RawMessage `json:"user_id"` // a member added
 		Name     string          `json:"name"`
 		Email    string          `json:"email"`
 		Document *struct {
@@ -173,20 +182,14 @@ func createdTarget(c *fiber.Ctx, r Route, t audit.Target) audit.Target {
 		} `json:"document"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		return t
+		return t, false
 	}
-	seg := r.Path[strings.LastIndex(r.Path, "/")+1:]
-	t.Type = map[string]string{"workspaces": "workspace", "documents": "document", "url": "document", "teams": "team", "knowledge-bases": "knowledge_base",
-		"tokens": "api_key", "invitations": "invitation", "users": "user", "members": "user", "shares": "share", "folders": "folder", "chats": "chat", "backups": "backup"}[seg]
-	id := strings.Trim(string(v.ID), `"`)
+	id := strings.Trim(cmp.Or(string(v.ID), string(v.UserID)), `"`)
 	if v.Document != nil && id == "" {
 		id, v.Name = v.Document.ID, v.Document.Name
 	}
-	t.ID, t.Label = clipParam(id), v.Name
-	if t.Label == "" {
-		t.Label = v.Email
-	}
-	return t
+	t.ID, t.Label = clipParam(id), cmp.Or(v.Name, v.Email)
+	return t, true
 }
 
 // auditKeep are the request fields worth keeping: what changed (roles,
@@ -196,7 +199,7 @@ var auditKeep = map[string]bool{
 	"team_ids": true, "document_ids": true, "knowledge_base_id": true, "workspace_id": true, "user_id": true,
 	"signup_policy": true, "allow_public_chats": true, "allow_private_urls": true, "default_chat_model": true,
 	"default_embedding_model": true, "max_upload_mb": true, "token_limit": true, "credit_limit": true, "ollama_url": true,
-	"model": true, "url": true,
+	"model": true, "url": true, "shared_with_workspace": true, "enabled": true,
 }
 
 // auditFields are the kept fields of a small JSON request body, and the
