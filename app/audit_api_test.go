@@ -238,7 +238,7 @@ func TestAuditRecordsPassagesReadBySearch(t *testing.T) {
 	}
 	// The filter by document finds it.
 	var list api.List[api.AuditEntryJSON]
-	ts.must(200, req{method: "GET", path: base + "/audit?target=" + a.ID, token: u.token}).json(&list)
+	ts.must(200, req{method: "GET", path: base + "/audit?document_id=" + a.ID, token: u.token}).json(&list)
 	if len(list.Items) == 0 || list.Items[0].Action != "passages.read" {
 		t.Fatalf("by document: %+v", list.Items)
 	}
@@ -335,10 +335,10 @@ func TestAuditReadingIsConfinedAndFiltersAreChecked(t *testing.T) {
 		t.Fatalf("the admin log misses rows: %v", seen)
 	}
 	var narrowed api.List[api.AuditEntryJSON]
-	ts.must(200, req{method: "GET", path: "/api/admin/audit?workspace=" + other.ID, token: root.token}).json(&narrowed)
+	ts.must(200, req{method: "GET", path: "/api/admin/audit?workspace_id=" + other.ID, token: root.token}).json(&narrowed)
 	for _, e := range narrowed.Items {
 		if e.WorkspaceID == nil || *e.WorkspaceID != other.ID {
-			t.Fatalf("?workspace= shows %+v", e)
+			t.Fatalf("?workspace_id= shows %+v", e)
 		}
 	}
 
@@ -350,10 +350,11 @@ func TestAuditReadingIsConfinedAndFiltersAreChecked(t *testing.T) {
 
 	huge := strings.Repeat("a", 1500) // under the 4 KB request line fasthttp reads
 	for _, tc := range []struct{ query, field string }{
-		{"since=yesterday", "since"},
-		{"since=2026-13-45", "since"},
-		{"until=" + huge, "until"},
-		{"since=2026-02-01&until=2026-01-01", "until"},
+		{"from=yesterday", "from"},
+		{"from=2026-13-45", "from"},
+		{"to=" + huge, "to"},
+		{"from=2026-02-01&to=2026-01-01", "to"},
+		{"document_id=a&target=b", "target"},
 		{"action=DROP%20TABLE", "action"},
 		{"action=" + huge, "action"},
 		{"actor=" + huge, "actor"},
@@ -372,7 +373,7 @@ func TestAuditReadingIsConfinedAndFiltersAreChecked(t *testing.T) {
 		}
 	}
 	// The page says what is wrong instead of an empty list.
-	page := string(ts.must(200, req{method: "GET", path: "/w/" + ws.ID + "/audit?since=junk", token: owner.token}).Body)
+	page := string(ts.must(200, req{method: "GET", path: "/w/" + ws.ID + "/audit?from=junk", token: owner.token}).Body)
 	if !strings.Contains(page, `id="audit-error"`) || strings.Contains(page, `id="audit-rows"`) {
 		t.Fatal("the page does not name the bad filter")
 	}

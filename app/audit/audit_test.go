@@ -111,7 +111,6 @@ func TestAFullQueueDropsCountsAndSaysSoInTheLog(t *testing.T) {
 	l.Close(context.Background())
 }
 
-
 // What a hostile caller controls is bounded and cleaned before it is stored.
 func TestEntriesAreBounded(t *testing.T) {
 	long := strings.Repeat("a", 1000)

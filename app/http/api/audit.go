@@ -26,7 +26,7 @@ type AuditEntryJSON struct {
 	WorkspaceID *string         `json:"workspace_id"`
 	Action      string          `json:"action"`
 	Target      AuditTargetJSON `json:"target"`
-	Address     string          `json:"address"`
+	ClientIP    string          `json:"client_ip"`
 	Outcome     string          `json:"outcome"`
 	Details     json.RawMessage `json:"details"`
 	PrevHash    string          `json:"prev_hash"`
@@ -34,22 +34,25 @@ type AuditEntryJSON struct {
 }
 
 type AuditActorJSON struct {
-	UserID  *int64 `json:"user_id"`
-	TokenID *int64 `json:"token_id"`
-	Email   string `json:"email"`
-	Kind    string `json:"kind"`
+	UserID *int64 `json:"user_id"`
+	KeyID  *int64 `json:"key_id"` // the API key used; null for a session
+	Email  string `json:"email"`
+	Kind   string `json:"kind"` // session, api_key, anonymous, cli, system
 }
 
 type AuditTargetJSON struct {
 	Type  string `json:"type"`
 	ID    string `json:"id"`
-	Label string `json:"label"`
+	Name  string `json:"name"`
 }
 
 func AuditView(e *store.AuditEntry) AuditEntryJSON {
-	v := AuditEntryJSON{ID: e.ID, At: e.At, Actor: AuditActorJSON{e.UserID, e.TokenID, e.Email, e.ActorKind},
-		Action: e.Action, Target: AuditTargetJSON{e.TargetType, e.TargetID, e.TargetLabel}, Address: e.Address,
+	v := AuditEntryJSON{ID: e.ID, At: e.At, Actor: AuditActorJSON{UserID: e.UserID, Email: e.Email, Kind: e.ActorKind},
+		Action: e.Action, Target: AuditTargetJSON{e.TargetType, e.TargetID, e.TargetLabel}, ClientIP: e.Address,
 		Outcome: e.Outcome, Details: json.RawMessage(e.Details), PrevHash: e.PrevHash, Hash: e.Hash}
+	if e.ActorKind == audit.KindAPIKey {
+		v.Actor.KeyID = e.TokenID
+	}
 	if e.WorkspaceID != "" {
 		v.WorkspaceID = &e.WorkspaceID
 	}
@@ -79,27 +82,36 @@ func AuditFilter(c *fiber.Ctx) (store.AuditFilter, error) {
 		}
 		f.Action = v
 	}
-	if v := c.Query("target"); v != "" {
+	// document_id: what was done to a document, and who received its
+	// passages; target: any target id (a user's, a knowledge base's …).
+	for _, name := range []string{"document_id", "target"} {
+		v := c.Query(name)
+		if v == "" {
+			continue
+		}
 		if len(v) > 128 || strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) {
-			return f, request.Invalid("target", "target is an id (a document's, a user's …) of at most 128 characters, without spaces")
+			return f, request.Invalid(name, "%s is an id of at most 128 characters, without spaces", name)
+		}
+		if f.TargetID != "" && f.TargetID != v {
+			return f, request.Invalid(name, "give document_id or target, not both")
 		}
 		f.TargetID = v
 	}
 	var err error
-	if f.Since, err = auditTime(c, "since", false); err != nil {
+	if f.Since, err = auditTime(c, "from", false); err != nil {
 		return f, err
 	}
-	if f.Until, err = auditTime(c, "until", true); err != nil {
+	if f.Until, err = auditTime(c, "to", true); err != nil {
 		return f, err
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return f, request.Invalid("until", "until must be after since")
+		return f, request.Invalid("to", "to must be after from")
 	}
 	return f, nil
 }
 
 // auditTime reads an RFC 3339 time or a date (YYYY-MM-DD, UTC); a date as
-// "until" includes that whole day.
+// "to" includes that whole day.
 func auditTime(c *fiber.Ctx, name string, end bool) (time.Time, error) {
 	v := c.Query(name)
 	if v == "" {
@@ -120,15 +132,15 @@ func auditTime(c *fiber.Ctx, name string, end bool) (time.Time, error) {
 }
 
 // AdminAudit lists the whole audit log, instance events included
-// (GET /api/admin/audit; ?workspace= narrows it to one workspace).
+// (GET /api/admin/audit; ?workspace_id= narrows it to one workspace).
 func (s *Handlers) AdminAudit(c *fiber.Ctx) error {
 	f, err := AuditFilter(c)
 	if err != nil {
 		return err
 	}
-	if ws := c.Query("workspace"); ws != "" {
+	if ws := c.Query("workspace_id"); ws != "" {
 		if len(ws) > 128 {
-			return request.Invalid("workspace", "workspace is a workspace id")
+			return request.Invalid("workspace_id", "workspace_id is a workspace id")
 		}
 		f.Workspace = ws
 	} else {

@@ -51,7 +51,7 @@ func (s *Pages) PageWorkspaceAudit(c *fiber.Ctx) error {
 func (s *Pages) auditPage(c *fiber.Ctx, wsID, self, apiPath string) (*auditPage, error) {
 	p := &auditPage{Query: map[string]string{}, Actions: audit.Actions}
 	q := url.Values{}
-	for _, k := range []string{"actor", "action", "target", "since", "until"} {
+	for _, k := range []string{"actor", "action", "target", "from", "to"} {
 		if v := c.Query(k); v != "" {
 			p.Query[k] = v
 			q.Set(k, v)
