@@ -19,13 +19,21 @@ const auditPageSize = 50
 // as typed (a bad one is named in Error instead of showing an empty list),
 // and the links to the next page and to the export.
 type auditPage struct {
-	Rows      []api.AuditEntryJSON
+	Rows      []auditRow
 	Query     map[string]string
 	Actions   []string
 	Error     string
 	OlderURL  string
 	ExportURL string
 	ShowWS    bool
+}
+
+// auditRow is an entry with its workspace id as the admin page shows it:
+// the first 8 characters (the whole id in the title), which tell workspaces
+// apart without widening the table past a laptop's screen.
+type auditRow struct {
+	api.AuditEntryJSON
+	WS, WSShort string
 }
 
 // PageAdminAudit is Administration → Audit log: every row, instance events included.
@@ -81,7 +89,9 @@ func (s *Pages) auditPage(c *fiber.Ctx, wsID, self, apiPath string) (*auditPage,
 	if more {
 		rows = rows[:auditPageSize]
 	}
-	p.Rows = api.MapSlice(rows, func(e *store.AuditEntry) api.AuditEntryJSON { return api.AuditView(e) })
+	p.Rows = api.MapSlice(rows, func(e *store.AuditEntry) auditRow {
+		return auditRow{AuditEntryJSON: api.AuditView(e), WS: e.WorkspaceID, WSShort: e.WorkspaceID[:min(8, len(e.WorkspaceID))]}
+	})
 	if more {
 		older := url.Values{}
 		for k, v := range q {
