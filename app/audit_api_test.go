@@ -125,7 +125,7 @@ func TestAuditRecordsEveryKindOfAction(t *testing.T) {
 		Token string
 	}
 	ts.must(201, req{method: "POST", path: "/api/me/tokens", token: root.token, body: map[string]string{"name": "ci", "workspace_id": ws.ID}}).json(&key)
-	want(check{action: "api_key.created", targetType: "api_key", targetID: id(key.ID), actor: root.ID})
+	want(check{action: "api_key.created", workspace: ws.ID, targetType: "api_key", targetID: id(key.ID), actor: root.ID}) // a key for the workspace is in its log
 	if e := ts.lastAudit("api_key.created"); strings.Contains(e.Details+e.TargetLabel, key.Token[4:]) {
 		t.Fatalf("the key's secret is in the log: %+v", e)
 	}
@@ -310,6 +310,12 @@ func TestAuditReadingIsConfinedAndFiltersAreChecked(t *testing.T) {
 	ws := ts.createWorkspace(owner, "Mine")
 	other := ts.createWorkspace(root, "Theirs")
 	ts.addMember(ws, owner, member, "member")
+	if e := ts.lastAudit("member.added"); e.TargetType != "invitation" || e.WorkspaceID != ws.ID || *e.UserID != owner.ID {
+		t.Fatalf("a workspace admin adding a person invites them: %+v", e) // 202, not a membership yet
+	}
+	if e := ts.lastAudit("invitation.accepted"); *e.UserID != member.ID || e.TargetID != "" || e.WorkspaceID != ws.ID {
+		t.Fatalf("accepting by link: %+v (the link's secret must not be the target)", e)
+	}
 	ts.must(200, req{method: "PATCH", path: "/api/workspaces/" + ws.ID, token: owner.token, body: map[string]string{"name": "Mine 2"}})
 	ts.must(200, req{method: "PATCH", path: "/api/workspaces/" + other.ID, token: root.token, body: map[string]string{"name": "Theirs 2"}})
 	ts.must(200, req{method: "PATCH", path: "/api/admin/settings", token: root.token, body: map[string]any{"max_upload_mb": 20}})

@@ -60,6 +60,9 @@ func (s *Server) auditStep(r Route) fiber.Handler {
 				ev.Workspace = t.ID // a new workspace's log starts with its creation
 			}
 		}
+		if ev.Workspace == "" && status < 300 {
+			ev.Workspace = answeredWorkspace(c, r) // joining by invitation, a key for a workspace
+		}
 		for k, v := range auditFields(c) {
 			ev.Details[k] = v
 		}
@@ -176,6 +179,7 @@ func createdTarget(c *fiber.Ctx, r Route) (audit.Target, bool) {
 		UserID   json.RawMessage `json:"user_id"` // a member added
 		Name     string          `json:"name"`
 		Email    string          `json:"email"`
+		Invite   string          `json:"invite_url"` // "adding" a person sent an invitation
 		Document *struct {
 			ID   string `json:"id"`
 			Name string `json:"name"`
@@ -189,7 +193,28 @@ func createdTarget(c *fiber.Ctx, r Route) (audit.Target, bool) {
 		id, v.Name = v.Document.ID, v.Document.Name
 	}
 	t.ID, t.Label = clipParam(id), cmp.Or(v.Name, v.Email)
+	if v.Invite != "" {
+		t.Type = "invitation"
+	}
 	return t, true
+}
+
+// answeredWorkspace is the workspace_id of a POST's JSON answer: Quire's own
+// answer to what the caller just did, so it may file the entry under that
+// workspace (a path id alone may not: an outsider chooses it).
+func answeredWorkspace(c *fiber.Ctx, r Route) string {
+	if r.Method != fiber.MethodPost || c.Response().IsBodyStream() {
+		return ""
+	}
+	body := c.Response().Body()
+	if len(body) == 0 || len(body) > maxAuditJSON || body[0] != '{' {
+		return ""
+	}
+	var v struct {
+		WorkspaceID string `json:"workspace_id"`
+	}
+	_ = json.Unmarshal(body, &v)
+	return clipParam(v.WorkspaceID)
 }
 
 // auditKeep are the request fields worth keeping: what changed (roles,

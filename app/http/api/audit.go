@@ -41,9 +41,9 @@ type AuditActorJSON struct {
 }
 
 type AuditTargetJSON struct {
-	Type  string `json:"type"`
-	ID    string `json:"id"`
-	Name  string `json:"name"`
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 func AuditView(e *store.AuditEntry) AuditEntryJSON {
