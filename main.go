@@ -83,11 +83,13 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		return doctorCmd(args, stdout)
 	case "bench":
 		return benchCmd(args, stdout)
+	case "audit":
+		return auditCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quire", app.Version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: quire [serve|migrate|admin create-user|admin reset-password|stripe sync|backup FILE|restore FILE|doctor|bench retrieval|version] [flags]; quire serve -h lists flags")
+		fmt.Fprintln(stdout, "usage: quire [serve|migrate|admin create-user|admin reset-password|stripe sync|backup FILE|restore FILE|doctor|bench retrieval|audit verify|version] [flags]; quire serve -h lists flags")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: quire help)", cmd)

@@ -51,6 +51,7 @@ func backupCmd(args []string, stdout io.Writer) error {
 	defer st.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	recordCLI(st, "backup.created", map[string]any{"file": file}) // before the snapshot, so the backup holds it
 	res, err := ops.Create(ctx, ops.Source{Store: st, FilesDir: cfg.FilesDir(), Version: app.Version}, file)
 	if err != nil {
 		return err
@@ -71,6 +72,7 @@ func restoreCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	recordRestore(cfg, file, m.CreatedAt)
 	fmt.Fprintf(stdout, "restored into %s: backup of %s by Quire %s, schema %d; integrity_check ok. Start it with: quire serve --data-dir %s\n",
 		cfg.DataDir, m.CreatedAt.Format("2006-01-02 15:04:05 MST"), m.Version, m.SchemaVersion, cfg.DataDir)
 	return nil

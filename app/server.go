@@ -18,6 +18,7 @@ import (
 
 	"quire/app/account"
 	"quire/app/answer"
+	"quire/app/audit"
 	"quire/app/billing"
 	"quire/app/config"
 	"quire/app/feedback"
@@ -59,6 +60,7 @@ type Server struct {
 	billing   *billing.Service   // Stripe billing; nil when billing is off (wire.go)
 	plan      *plan.Service      // plans, quota and the gates on them
 	backups   *ops.Backups       // the backups folder and its schedule
+	audit     *audit.Log         // the audit log's writer (app/audit)
 
 	http *qhttp.Server
 
@@ -75,6 +77,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		log:       log,
 		mailer:    &mail.Mailer{Store: st, SMTP: cfg.SMTP, Log: log},
 		chatPosts: limit.New(cfg.Generation.PostsPerMinute, time.Minute),
+		audit:     audit.New(st, log, 0),
 	}
 	st.SetVectorIndex(store.VectorIndexOptions{MaxBytes: int64(cfg.VectorIndexMB) << 20, Idle: cfg.VectorIndexIdle.Duration})
 	var err error
@@ -113,7 +116,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		APIAccess:        func(ctx context.Context, ws string) error { return s.plan.APIAccess(ctx, ws) },
 		Seats:            func(ctx context.Context, ws string) (int64, error) { return s.plan.Seats(ctx, ws) },
 		InvitationTTL:    cfg.InvitationTTL.Duration,
-		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log})
+		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log, Audit: s.audit})
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge, Tools: tools.New(s.knowledge, st),
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log,
@@ -132,7 +135,7 @@ func (s *Server) deps() *deps.Deps {
 		Version: Version, Config: s.cfg, Store: s.store, Log: s.log, Secret: s.secret, Settings: s.settings,
 		Bodies: &request.Bodies{MaxBodyKB: s.cfg.MaxBodyKB, MaxUploadMB: func() int { return s.currentSettings().MaxUploadMB }},
 		Mailer: s.mailer, Account: s.account, Answer: s.answer, Rating: s.rating, Knowledge: s.knowledge, Plan: s.plan, Billing: s.billing,
-		LLM: s.llm, Runner: s.runner, Backups: s.backups, ChatPosts: s.chatPosts,
+		LLM: s.llm, Runner: s.runner, Backups: s.backups, ChatPosts: s.chatPosts, Audit: s.audit,
 	}
 }
 
@@ -173,6 +176,7 @@ func (s *Server) startHousekeeping(ctx context.Context) {
 			} else if n > 0 {
 				s.log.Info("deleted expired sessions", "count", n)
 			}
+			s.pruneAudit(ctx) // wire_audit.go
 			select {
 			case <-ctx.Done():
 				return
@@ -210,6 +214,12 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	defer cancel()
 	if rerr := s.runner.Stop(ctx); rerr != nil {
 		s.log.Warn("stopping document processing", "err", rerr)
+	}
+	// Last, with its own time: everything above may still record.
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if aerr := s.audit.Close(actx); aerr != nil {
+		s.log.Error("audit events still queued at shutdown were lost", "err", aerr)
 	}
 	return err
 }

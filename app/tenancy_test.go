@@ -562,6 +562,12 @@ var accessSpec = map[string]qhttp.Access{
 	"DELETE /api/workspaces/:ws/chats/:chat/messages/:msg/feedback":  qhttp.ChatReader,
 	"GET /api/workspaces/:ws/feedback":                               qhttp.WSAdmin,
 	"GET /w/:ws/feedback":                                            qhttp.WSAdmin,
+
+	// The audit log: instance admins see everything, workspace owners and admins their workspace.
+	"GET /api/admin/audit":          qhttp.InstanceAdmin,
+	"GET /admin/audit":              qhttp.InstanceAdmin,
+	"GET /api/workspaces/:ws/audit": qhttp.WSAdmin,
+	"GET /w/:ws/audit":              qhttp.WSAdmin,
 }
 
 // keyRule is what a personal API key bound to a workspace may reach on a
@@ -744,6 +750,12 @@ var keySpec = map[string]keyRule{
 	"DELETE /api/workspaces/:ws/chats/:chat/messages/:msg/feedback":  keyWS,
 	"GET /api/workspaces/:ws/feedback":                               keyWS,
 	"GET /w/:ws/feedback":                                            keyNo,
+
+	// The audit log.
+	"GET /api/admin/audit":          keyNo,
+	"GET /admin/audit":              keyNo,
+	"GET /api/workspaces/:ws/audit": keyWS,
+	"GET /w/:ws/audit":              keyNo,
 }
 
 // callerAs is the caller of a role in this world (nil: anonymous).

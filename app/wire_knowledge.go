@@ -26,7 +26,7 @@ func (s *Server) initKnowledge() error {
 			st := s.currentSettings()
 			return knowledge.FetchPolicy{MaxMB: st.MaxUploadMB, AllowPrivate: st.AllowPrivateURLs, UserAgent: "Quire/" + Version + " (document fetcher)"}
 		},
-		Cost: s.plan.Cost, Logger: s.log,
+		Cost: s.plan.Cost, Logger: s.log, Audit: s.audit,
 	})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"quire/app/audit"
 	"quire/app/auth"
 	"quire/app/fault"
 	"quire/app/limit"
@@ -64,6 +65,8 @@ type Config struct {
 	MaxLoginFailures int
 	LoginWindow      time.Duration
 	Logger           *slog.Logger
+	// Audit records sign-ins and refused logins; nil records nothing.
+	Audit *audit.Log
 }
 
 // Service is the accounts use cases.
@@ -177,14 +180,43 @@ type Session struct {
 	Expires time.Time
 }
 
-// StartSession issues a session token for u.
-func (s *Service) StartSession(ctx context.Context, u *store.User) (Session, error) {
+// Sign-in methods, as StartSession records them. Single sign-on adds
+// "oidc:<provider name>" and "ldap".
+const (
+	MethodPassword = "password"
+	MethodSignup   = "signup" // a new account, signed in at once
+	MethodSetup    = "setup"  // the first administrator, through the setup link
+)
+
+// StartSession issues a session token for u, signed in by method, and
+// records the sign-in in the audit log: every way in goes through here, so
+// a new one is recorded by passing its method.
+func (s *Service) StartSession(ctx context.Context, u *store.User, method string) (Session, error) {
 	secret, hash := auth.NewToken("qs_")
 	exp := time.Now().Add(s.cfg.SessionTTL)
-	if _, err := s.st.CreateToken(ctx, u.ID, store.TokenSession, "session", hash, "", &exp); err != nil {
+	tok, err := s.st.CreateToken(ctx, u.ID, store.TokenSession, "session", hash, "", &exp)
+	if err != nil {
 		return Session{}, err
 	}
+	a := audit.ActorFrom(ctx)
+	a.UserID, a.TokenID, a.Email, a.Kind = u.ID, tok.ID, u.Email, audit.KindSession
+	s.cfg.Audit.Record(ctx, audit.Event{Action: "auth.login", Actor: &a, Details: map[string]any{"method": method},
+		Target: audit.Target{Type: "user", ID: strconv.FormatInt(u.ID, 10), Label: u.Email}})
 	return Session{secret, exp}, nil
+}
+
+// loginRefused records a refused password login: the address typed (the
+// account's id when it exists) and why, for the admins; the caller still
+// learns nothing more than "wrong email or password".
+func (s *Service) loginRefused(ctx context.Context, email string, u *store.User, outcome, reason string) {
+	a := audit.ActorFrom(ctx)
+	a.Email = email
+	t := audit.Target{Type: "user", Label: email}
+	if u != nil {
+		a.UserID, t.ID = u.ID, strconv.FormatInt(u.ID, 10)
+	}
+	s.cfg.Audit.Record(ctx, audit.Event{Action: "auth.login_failed", Actor: &a, Outcome: outcome, Target: t,
+		Details: map[string]any{"method": MethodPassword, "reason": reason}})
 }
 
 // SignupInput is what a signup carries.
@@ -269,7 +301,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*Signup, error) {
 	} else if s.cfg.RequireVerification {
 		s.sendVerification(ctx, u)
 	}
-	if out.Session, err = s.StartSession(ctx, u); err != nil {
+	if out.Session, err = s.StartSession(ctx, u, MethodSignup); err != nil {
 		return nil, err
 	}
 	s.log.Info("user signed up", "user_id", u.ID, "admin", u.IsAdmin, "invited", inv != nil)
@@ -379,6 +411,7 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, address string)
 	for i, l := range slots {
 		if ok, wait := l.lim.Take(l.key); !ok {
 			giveBack(i)
+			s.loginRefused(ctx, email, nil, store.AuditDenied, "too many failed attempts")
 			return nil, Session{}, Limited(wait)
 		}
 	}
@@ -398,18 +431,25 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, address string)
 		return nil, Session{}, hashingError(err)
 	}
 	if !ok {
+		reason := "wrong password"
+		if u == nil {
+			reason = "no such account"
+		}
+		s.loginRefused(ctx, email, u, store.AuditDenied, reason)
 		return nil, Session{}, ErrBadLogin
 	}
 	giveBack(len(slots))
 	// Only the account's own password learns that it waits for approval.
 	if u.Pending {
+		s.loginRefused(ctx, email, u, store.AuditDenied, "waiting for approval")
 		return nil, Session{}, fault.New(fault.Forbidden, "your account is waiting for an administrator's approval; you can sign in once it is approved")
 	}
 	if u.Disabled {
+		s.loginRefused(ctx, email, u, store.AuditDenied, "account deactivated")
 		return nil, Session{}, ErrBadLogin
 	}
 	s.loginFails.Reset(pairKey)
-	sess, err := s.StartSession(ctx, u)
+	sess, err := s.StartSession(ctx, u, MethodPassword)
 	if err != nil {
 		return nil, Session{}, err
 	}

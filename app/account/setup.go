@@ -124,7 +124,7 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (*Signup, error) {
 		s.setup.giveBack(in.Token)
 		return nil, err
 	}
-	sess, err := s.StartSession(ctx, u)
+	sess, err := s.StartSession(ctx, u, MethodSetup)
 	if err != nil {
 		return nil, err
 	}

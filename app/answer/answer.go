@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"quire/app/audit"
 	"quire/app/chat"
 	"quire/app/fault"
 	"quire/app/llm"
@@ -160,7 +161,7 @@ func (s *Service) Ask(ctx context.Context, t Turn) (*Generation, error) {
 	}
 	// From here the reply is registered: Stop finds it in every later phase
 	// (the history, the queue, the search of the sources, the writing).
-	gctx, cancel := context.WithCancel(s.base)
+	gctx, cancel := context.WithCancel(audit.Carry(s.base, ctx)) // the asker reads the sources (passages.read)
 	g := newGeneration(cancel)
 	if !s.chats.start(ch.ID, g) {
 		cancel()
@@ -233,7 +234,7 @@ func (s *Service) Complete(ctx context.Context, c Completion) (*Generation, erro
 	if err := s.admit(ctx, r); err != nil {
 		return nil, err
 	}
-	gctx, cancel := context.WithCancel(s.base)
+	gctx, cancel := context.WithCancel(audit.Carry(s.base, ctx)) // the asker reads the sources (passages.read)
 	g := newGeneration(cancel)
 	s.wg.Add(1)
 	go s.write(gctx, g, r)

@@ -55,6 +55,8 @@ type Config struct {
 	BackupInterval Duration `toml:"backup_interval" env:"QUIRE_BACKUP_INTERVAL"`
 	BackupKeep     int      `toml:"backup_keep" env:"QUIRE_BACKUP_KEEP"`
 	MetricsPublic  bool     `toml:"metrics_public" env:"QUIRE_METRICS_PUBLIC"`
+	// Audit log rows older than this many days are pruned hourly (0 keeps them all).
+	AuditRetentionDays int `toml:"audit_retention_days" env:"QUIRE_AUDIT_RETENTION_DAYS"`
 
 	// The OpenAI-compatible /v1 API: the browser origins allowed to call it
 	// (comma-separated; "*" any; "" none) and requests per API key per minute (0 = no limit).
@@ -212,6 +214,7 @@ func Default() Config {
 		VectorIndexMB:       4096,
 		VectorIndexIdle:     Duration{30 * time.Minute},
 		BackupKeep:          7,
+		AuditRetentionDays:  365,
 		Login:               Login{MaxFailures: 5, Window: Duration{15 * time.Minute}},
 		Generation:          Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20, AgentMaxSteps: 6, AgentTimeout: Duration{time.Minute}},
 		SMTP:                SMTP{Port: 587},
@@ -376,6 +379,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BackupKeep < 1 {
 		bad("backup_keep must be at least 1 (the number of scheduled backups kept)")
+	}
+	if c.AuditRetentionDays < 0 || c.AuditRetentionDays > 36500 {
+		bad("audit_retention_days %d: want 0 (keep everything) to 36500", c.AuditRetentionDays)
 	}
 	if g := c.Generation; g.PerUser < 1 || g.PerWorkspace < g.PerUser || g.InFlight < 1 || g.PostsPerMinute < 1 {
 		bad("generation: want per_user ≥ 1, per_workspace ≥ per_user, in_flight ≥ 1 and posts_per_minute ≥ 1")

@@ -2,6 +2,7 @@ package http
 
 import (
 	"io/fs"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -14,6 +15,7 @@ type Route struct {
 	Page    bool     // an HTML page: anonymous visitors are sent to /login
 	Upload  bool     // takes a file body bigger than max_body_kb
 	Key     KeyScope // what a workspace-bound API key may do on a SignedIn route
+	Audit   string   // the audit log's action for this route ("" records nothing here); see app/http/audit.go
 	Handler fiber.Handler
 }
 
@@ -44,67 +46,68 @@ func (s *Server) Routes() []Route {
 		// Auth and account
 		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.api.Signup},
 		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.api.Login},
-		{Method: post, Path: "/api/setup", Access: Public, Handler: s.api.PostSetup},                       // the first admin, with the one-time setup token
-		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Handler: s.api.Logout}, // revokes only the token that calls it
+		{Method: post, Path: "/api/setup", Access: Public, Handler: s.api.PostSetup},                                             // the first admin, with the one-time setup token
+		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Audit: "auth.logout", Handler: s.api.Logout}, // revokes only the token that calls it
 		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.api.VerifyEmail},
 		{Method: post, Path: "/api/auth/password-reset", Access: Public, Handler: s.api.RequestPasswordReset},
 		{Method: post, Path: "/api/auth/password-reset/confirm", Access: Public, Handler: s.api.ConfirmPasswordReset},
 		{Method: get, Path: "/api/me", Access: SignedIn, Key: KeyAllowed, Handler: s.api.GetMe},
 		// Bound keys: no account changes, keys, usage totals or invitations (they span workspaces).
-		{Method: patch, Path: "/api/me", Access: SignedIn, Handler: s.api.PatchMe},
-		{Method: del, Path: "/api/me", Access: SignedIn, Handler: s.api.DeleteMe},
-		{Method: post, Path: "/api/me/password", Access: SignedIn, Handler: s.api.ChangePassword},
+		{Method: patch, Path: "/api/me", Access: SignedIn, Audit: "account.updated", Handler: s.api.PatchMe},
+		{Method: del, Path: "/api/me", Access: SignedIn, Audit: "account.deleted", Handler: s.api.DeleteMe},
+		{Method: post, Path: "/api/me/password", Access: SignedIn, Audit: "account.password_changed", Handler: s.api.ChangePassword},
 		{Method: get, Path: "/api/me/tokens", Access: SignedIn, Handler: s.api.ListTokens},
-		{Method: post, Path: "/api/me/tokens", Access: SignedIn, Handler: s.api.CreateToken},
-		{Method: del, Path: "/api/me/tokens/:id", Access: SignedIn, Handler: s.api.DeleteToken},
+		{Method: post, Path: "/api/me/tokens", Access: SignedIn, Audit: "api_key.created", Handler: s.api.CreateToken},
+		{Method: del, Path: "/api/me/tokens/:id", Access: SignedIn, Audit: "api_key.deleted", Handler: s.api.DeleteToken},
 		{Method: get, Path: "/api/me/usage", Access: SignedIn, Handler: s.api.MyUsage},
 		{Method: get, Path: "/api/me/invitations", Access: SignedIn, Handler: s.api.ListMyInvitations},
-		{Method: post, Path: "/api/me/invitations/:id/accept", Access: SignedIn, Handler: s.api.AcceptMyInvitation},
-		{Method: post, Path: "/api/me/invitations/:id/decline", Access: SignedIn, Handler: s.api.DeclineMyInvitation},
+		{Method: post, Path: "/api/me/invitations/:id/accept", Access: SignedIn, Audit: "invitation.accepted", Handler: s.api.AcceptMyInvitation},
+		{Method: post, Path: "/api/me/invitations/:id/decline", Access: SignedIn, Audit: "invitation.declined", Handler: s.api.DeclineMyInvitation},
 
 		// Workspaces and members
 		{Method: get, Path: "/api/workspaces", Access: SignedIn, Key: KeyOwnWorkspace, Handler: s.api.ListWorkspaces},
-		{Method: post, Path: "/api/workspaces", Access: SignedIn, Handler: s.api.CreateWorkspace},
+		{Method: post, Path: "/api/workspaces", Access: SignedIn, Audit: "workspace.created", Handler: s.api.CreateWorkspace},
 		{Method: get, Path: "/api/workspaces/:ws", Access: WSMember, Handler: s.api.GetWorkspace},
-		{Method: patch, Path: "/api/workspaces/:ws", Access: WSAdmin, Handler: s.api.PatchWorkspace},
-		{Method: del, Path: "/api/workspaces/:ws", Access: WSOwner, Handler: s.api.DeleteWorkspace},
-		{Method: post, Path: "/api/workspaces/:ws/transfer", Access: WSOwner, Handler: s.api.TransferWorkspace},
-		{Method: post, Path: "/api/workspaces/:ws/leave", Access: WSMember, Handler: s.api.LeaveWorkspace},
+		{Method: patch, Path: "/api/workspaces/:ws", Access: WSAdmin, Audit: "workspace.updated", Handler: s.api.PatchWorkspace},
+		{Method: del, Path: "/api/workspaces/:ws", Access: WSOwner, Audit: "workspace.deleted", Handler: s.api.DeleteWorkspace},
+		{Method: post, Path: "/api/workspaces/:ws/transfer", Access: WSOwner, Audit: "workspace.transferred", Handler: s.api.TransferWorkspace},
+		{Method: post, Path: "/api/workspaces/:ws/leave", Access: WSMember, Audit: "member.left", Handler: s.api.LeaveWorkspace},
 		{Method: get, Path: "/api/workspaces/:ws/members", Access: WSMember, Handler: s.api.ListMembers},
-		{Method: post, Path: "/api/workspaces/:ws/members", Access: WSAdmin, Handler: s.api.AddMember},
-		{Method: patch, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.api.PatchMember},
-		{Method: del, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Handler: s.api.RemoveMember},
+		{Method: post, Path: "/api/workspaces/:ws/members", Access: WSAdmin, Audit: "member.added", Handler: s.api.AddMember},
+		{Method: patch, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Audit: "member.role_changed", Handler: s.api.PatchMember},
+		{Method: del, Path: "/api/workspaces/:ws/members/:user_id", Access: WSAdmin, Audit: "member.removed", Handler: s.api.RemoveMember},
 
 		// Usage and cost
 		{Method: get, Path: "/api/workspaces/:ws/usage", Access: WSAdmin, Handler: s.api.WorkspaceUsage},
 		{Method: get, Path: "/api/workspaces/:ws/usage/limits", Access: WSMember, Handler: s.api.UsageLimits},
-		{Method: get, Path: "/api/workspaces/:ws/usage/export", Access: WSAdmin, Handler: s.api.ExportUsage}, // CSV
+		{Method: get, Path: "/api/workspaces/:ws/usage/export", Access: WSAdmin, Audit: "usage.exported", Handler: s.api.ExportUsage}, // CSV
 		{Method: get, Path: "/api/workspaces/:ws/feedback", Access: WSAdmin, Handler: s.api.FeedbackSummary},
+		{Method: get, Path: "/api/workspaces/:ws/audit", Access: WSAdmin, Handler: s.api.WorkspaceAudit}, // ?format=jsonl streams an export
 
 		// Billing (Stripe; 404 billing_disabled when not configured)
 		{Method: get, Path: "/api/billing/plans", Access: SignedIn, Handler: s.api.BillingPlans},
 		{Method: get, Path: "/api/workspaces/:ws/billing", Access: WSMember, Handler: s.api.WorkspaceBilling},
-		{Method: post, Path: "/api/workspaces/:ws/billing/checkout", Access: WSOwner, Handler: s.api.BillingCheckout},
-		{Method: post, Path: "/api/workspaces/:ws/billing/portal", Access: WSOwner, Handler: s.api.BillingPortal},
+		{Method: post, Path: "/api/workspaces/:ws/billing/checkout", Access: WSOwner, Audit: "billing.checkout", Handler: s.api.BillingCheckout},
+		{Method: post, Path: "/api/workspaces/:ws/billing/portal", Access: WSOwner, Audit: "billing.portal", Handler: s.api.BillingPortal},
 		{Method: post, Path: "/api/stripe/webhook", Access: Public, Handler: s.api.StripeWebhook}, // signed by Stripe
 
 		// Teams
 		{Method: get, Path: "/api/workspaces/:ws/teams", Access: WSMember, Handler: s.api.ListTeams},
-		{Method: post, Path: "/api/workspaces/:ws/teams", Access: WSAdmin, Handler: s.api.CreateTeam},
+		{Method: post, Path: "/api/workspaces/:ws/teams", Access: WSAdmin, Audit: "team.created", Handler: s.api.CreateTeam},
 		{Method: get, Path: "/api/workspaces/:ws/teams/:team", Access: WSMember, Handler: s.api.GetTeam},
-		{Method: patch, Path: "/api/workspaces/:ws/teams/:team", Access: TeamManager, Handler: s.api.PatchTeam},
-		{Method: del, Path: "/api/workspaces/:ws/teams/:team", Access: TeamManager, Handler: s.api.DeleteTeam},
+		{Method: patch, Path: "/api/workspaces/:ws/teams/:team", Access: TeamManager, Audit: "team.updated", Handler: s.api.PatchTeam},
+		{Method: del, Path: "/api/workspaces/:ws/teams/:team", Access: TeamManager, Audit: "team.deleted", Handler: s.api.DeleteTeam},
 		{Method: get, Path: "/api/workspaces/:ws/teams/:team/members", Access: WSMember, Handler: s.api.ListTeamMembers},
-		{Method: post, Path: "/api/workspaces/:ws/teams/:team/members", Access: TeamManager, Handler: s.api.AddTeamMember},
-		{Method: del, Path: "/api/workspaces/:ws/teams/:team/members/:user_id", Access: TeamManager, Handler: s.api.RemoveTeamMember},
+		{Method: post, Path: "/api/workspaces/:ws/teams/:team/members", Access: TeamManager, Audit: "team.member_added", Handler: s.api.AddTeamMember},
+		{Method: del, Path: "/api/workspaces/:ws/teams/:team/members/:user_id", Access: TeamManager, Audit: "team.member_removed", Handler: s.api.RemoveTeamMember},
 
 		// Invitations
 		{Method: get, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Handler: s.api.ListInvitations},
-		{Method: post, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Handler: s.api.CreateInvitation},
-		{Method: del, Path: "/api/workspaces/:ws/invitations/:id", Access: WSAdmin, Handler: s.api.CancelInvitation},
-		{Method: post, Path: "/api/workspaces/:ws/invitations/:id/resend", Access: WSAdmin, Handler: s.api.ResendInvitation},
-		{Method: post, Path: "/api/invitations/:token/accept", Access: SignedIn, Handler: s.api.AcceptInvitationToken},
-		{Method: post, Path: "/api/invitations/:token/decline", Access: SignedIn, Handler: s.api.DeclineInvitationToken},
+		{Method: post, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Audit: "invitation.created", Handler: s.api.CreateInvitation},
+		{Method: del, Path: "/api/workspaces/:ws/invitations/:id", Access: WSAdmin, Audit: "invitation.cancelled", Handler: s.api.CancelInvitation},
+		{Method: post, Path: "/api/workspaces/:ws/invitations/:id/resend", Access: WSAdmin, Audit: "invitation.resent", Handler: s.api.ResendInvitation},
+		{Method: post, Path: "/api/invitations/:token/accept", Access: SignedIn, Audit: "invitation.accepted", Handler: s.api.AcceptInvitationToken},
+		{Method: post, Path: "/api/invitations/:token/decline", Access: SignedIn, Audit: "invitation.declined", Handler: s.api.DeclineInvitationToken},
 
 		// Folders (each member's own)
 		{Method: get, Path: "/api/workspaces/:ws/folders", Access: WSMember, Handler: s.api.ListFolders},
@@ -114,25 +117,25 @@ func (s *Server) Routes() []Route {
 
 		// Knowledge bases and documents (visibility rules in store/knowledge.go)
 		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases", Access: WSMember, Handler: s.api.ListKnowledgeBases},
-		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases", Access: WSAdmin, Handler: s.api.CreateKnowledgeBase},
+		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases", Access: WSAdmin, Audit: "knowledge_base.created", Handler: s.api.CreateKnowledgeBase},
 		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBReader, Handler: s.api.GetKnowledgeBase},
-		{Method: patch, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBManager, Handler: s.api.PatchKnowledgeBase},
-		{Method: del, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBManager, Handler: s.api.DeleteKnowledgeBase},
+		{Method: patch, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBManager, Audit: "knowledge_base.updated", Handler: s.api.PatchKnowledgeBase},
+		{Method: del, Path: "/api/workspaces/:ws/knowledge-bases/:kb", Access: KBManager, Audit: "knowledge_base.deleted", Handler: s.api.DeleteKnowledgeBase},
 		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases/:kb/access", Access: KBManager, Handler: s.api.GetKBAccess},
-		{Method: put, Path: "/api/workspaces/:ws/knowledge-bases/:kb/access", Access: KBManager, Handler: s.api.PutKBAccess},
+		{Method: put, Path: "/api/workspaces/:ws/knowledge-bases/:kb/access", Access: KBManager, Audit: "knowledge_base.access_changed", Handler: s.api.PutKBAccess},
 		{Method: get, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents", Access: KBReader, Handler: s.api.ListKBDocuments},
-		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents", Access: KBManager, Handler: s.api.AddKBDocuments},
-		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents/remove", Access: KBManager, Handler: s.api.RemoveKBDocuments},
-		{Method: post, Path: "/api/workspaces/:ws/documents", Access: WSMember, Upload: true, Handler: s.api.UploadDocument},
-		{Method: post, Path: "/api/workspaces/:ws/documents/url", Access: WSMember, Handler: s.api.AddURLDocument},
+		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents", Access: KBManager, Audit: "knowledge_base.documents_added", Handler: s.api.AddKBDocuments},
+		{Method: post, Path: "/api/workspaces/:ws/knowledge-bases/:kb/documents/remove", Access: KBManager, Audit: "knowledge_base.documents_removed", Handler: s.api.RemoveKBDocuments},
+		{Method: post, Path: "/api/workspaces/:ws/documents", Access: WSMember, Upload: true, Audit: "document.uploaded", Handler: s.api.UploadDocument},
+		{Method: post, Path: "/api/workspaces/:ws/documents/url", Access: WSMember, Audit: "document.uploaded", Handler: s.api.AddURLDocument},
 		{Method: get, Path: "/api/workspaces/:ws/documents", Access: WSMember, Handler: s.api.ListDocuments},
-		{Method: post, Path: "/api/workspaces/:ws/documents/bulk", Access: WSMember, Handler: s.api.BulkDocuments}, // each document authorised as its own endpoint
+		{Method: post, Path: "/api/workspaces/:ws/documents/bulk", Access: WSMember, Audit: "document.bulk", Handler: s.api.BulkDocuments}, // each document authorised as its own endpoint
 		{Method: get, Path: "/api/workspaces/:ws/documents/:doc", Access: DocReader, Handler: s.api.GetDocument},
-		{Method: patch, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.api.PatchDocument},
-		{Method: del, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Handler: s.api.DeleteDocument},
-		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/file", Access: DocReader, Handler: s.api.DocumentFile},
-		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/chunks", Access: DocReader, Handler: s.api.DocumentChunks},
-		{Method: post, Path: "/api/workspaces/:ws/documents/:doc/reprocess", Access: DocManager, Handler: s.api.ReprocessDocument},
+		{Method: patch, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Audit: "document.renamed", Handler: s.api.PatchDocument},
+		{Method: del, Path: "/api/workspaces/:ws/documents/:doc", Access: DocManager, Audit: "document.deleted", Handler: s.api.DeleteDocument},
+		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/file", Access: DocReader, Audit: "document.downloaded", Handler: s.api.DocumentFile},
+		{Method: get, Path: "/api/workspaces/:ws/documents/:doc/chunks", Access: DocReader, Audit: "passages.read", Handler: s.api.DocumentChunks},
+		{Method: post, Path: "/api/workspaces/:ws/documents/:doc/reprocess", Access: DocManager, Audit: "document.reprocessed", Handler: s.api.ReprocessDocument},
 		{Method: post, Path: "/api/workspaces/:ws/search", Access: WSMember, Handler: s.api.SearchAPI},
 
 		// Chats (private to their owner unless shared or published)
@@ -140,9 +143,9 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/chats", Access: WSMember, Handler: s.api.CreateChat},
 		{Method: get, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatReader, Handler: s.api.GetChat},
 		{Method: patch, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.api.PatchChat},
-		{Method: del, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Handler: s.api.DeleteChat},
+		{Method: del, Path: "/api/workspaces/:ws/chats/:chat", Access: ChatOwner, Audit: "chat.deleted", Handler: s.api.DeleteChat},
 		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/messages", Access: ChatReader, Handler: s.api.ListMessages},
-		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/export", Access: ChatReader, Handler: s.api.ExportChat},
+		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/export", Access: ChatReader, Audit: "chat.exported", Handler: s.api.ExportChat},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages", Access: ChatOwner, Handler: s.api.PostMessage},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/regenerate", Access: ChatOwner, Handler: s.api.Regenerate},
 		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/edit", Access: ChatOwner, Handler: s.api.EditMessage},
@@ -152,9 +155,9 @@ func (s *Server) Routes() []Route {
 		{Method: put, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/feedback", Access: ChatReader, Handler: s.api.RateMessage},
 		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/messages/:msg/feedback", Access: ChatReader, Handler: s.api.UnrateMessage},
 		{Method: get, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.api.ListShares},
-		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Handler: s.api.CreateShare},
-		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/shares/:share_id", Access: ChatOwner, Handler: s.api.DeleteShare},
-		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/public", Access: ChatOwner, Handler: s.api.SetPublic},
+		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/shares", Access: ChatOwner, Audit: "chat.shared", Handler: s.api.CreateShare},
+		{Method: del, Path: "/api/workspaces/:ws/chats/:chat/shares/:share_id", Access: ChatOwner, Audit: "chat.unshared", Handler: s.api.DeleteShare},
+		{Method: post, Path: "/api/workspaces/:ws/chats/:chat/public", Access: ChatOwner, Audit: "chat.public_link_changed", Handler: s.api.SetPublic},
 		{Method: get, Path: "/api/public/chats/:public_id", Access: Public, Handler: s.api.GetPublicChat},
 		{Method: get, Path: "/api/me/shared-chats", Access: SignedIn, Key: KeyOwnWorkspace, Handler: s.api.ListSharedWithMe},
 
@@ -173,28 +176,29 @@ func (s *Server) Routes() []Route {
 
 		// Instance administration
 		{Method: get, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.api.GetSettings},
-		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Handler: s.api.PatchSettings},
+		{Method: patch, Path: "/api/admin/settings", Access: InstanceAdmin, Audit: "settings.changed", Handler: s.api.PatchSettings},
 		{Method: get, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.api.ListUsers},
-		{Method: post, Path: "/api/admin/users", Access: InstanceAdmin, Handler: s.api.AdminCreateUser},
-		{Method: patch, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.api.PatchUser},
-		{Method: del, Path: "/api/admin/users/:id", Access: InstanceAdmin, Handler: s.api.AdminDeleteUser},
-		{Method: post, Path: "/api/admin/users/:id/approve", Access: InstanceAdmin, Handler: s.api.AdminApproveUser},
-		{Method: post, Path: "/api/admin/users/:id/password-reset", Access: InstanceAdmin, Handler: s.api.AdminResetPassword},
+		{Method: post, Path: "/api/admin/users", Access: InstanceAdmin, Audit: "user.created", Handler: s.api.AdminCreateUser},
+		{Method: patch, Path: "/api/admin/users/:id", Access: InstanceAdmin, Audit: "user.updated", Handler: s.api.PatchUser},
+		{Method: del, Path: "/api/admin/users/:id", Access: InstanceAdmin, Audit: "user.deleted", Handler: s.api.AdminDeleteUser},
+		{Method: post, Path: "/api/admin/users/:id/approve", Access: InstanceAdmin, Audit: "user.approved", Handler: s.api.AdminApproveUser},
+		{Method: post, Path: "/api/admin/users/:id/password-reset", Access: InstanceAdmin, Audit: "user.password_reset", Handler: s.api.AdminResetPassword},
 		{Method: get, Path: "/api/admin/outbox", Access: InstanceAdmin, Handler: s.api.ListOutbox},
+		{Method: get, Path: "/api/admin/audit", Access: InstanceAdmin, Handler: s.api.AdminAudit}, // ?format=jsonl streams an export
 
 		// Operations: online backups, Prometheus metrics (api/ops.go)
-		{Method: post, Path: "/api/admin/backups", Access: InstanceAdmin, Handler: s.api.CreateBackup},
+		{Method: post, Path: "/api/admin/backups", Access: InstanceAdmin, Audit: "backup.created", Handler: s.api.CreateBackup},
 		{Method: get, Path: "/api/admin/backups", Access: InstanceAdmin, Handler: s.api.ListBackups},
-		{Method: get, Path: "/api/admin/backups/:name", Access: InstanceAdmin, Handler: s.api.DownloadBackup},
+		{Method: get, Path: "/api/admin/backups/:name", Access: InstanceAdmin, Audit: "backup.downloaded", Handler: s.api.DownloadBackup},
 		{Method: get, Path: "/metrics", Access: s.metricsAccess(), Handler: s.api.Metrics},
 		{Method: get, Path: "/api/admin/models", Access: InstanceAdmin, Handler: s.api.AdminModels},
-		{Method: post, Path: "/api/admin/models/pull", Access: InstanceAdmin, Handler: s.api.PullModel},
+		{Method: post, Path: "/api/admin/models/pull", Access: InstanceAdmin, Audit: "model.pulled", Handler: s.api.PullModel},
 		{Method: get, Path: "/api/admin/ollama-hosts", Access: InstanceAdmin, Handler: s.api.ListOllamaHosts},
-		{Method: post, Path: "/api/admin/ollama-hosts", Access: InstanceAdmin, Handler: s.api.AddOllamaHost},
-		{Method: patch, Path: "/api/admin/ollama-hosts/:id", Access: InstanceAdmin, Handler: s.api.PatchOllamaHost},
-		{Method: del, Path: "/api/admin/ollama-hosts/:id", Access: InstanceAdmin, Handler: s.api.DeleteOllamaHost},
+		{Method: post, Path: "/api/admin/ollama-hosts", Access: InstanceAdmin, Audit: "ollama_host.added", Handler: s.api.AddOllamaHost},
+		{Method: patch, Path: "/api/admin/ollama-hosts/:id", Access: InstanceAdmin, Audit: "ollama_host.changed", Handler: s.api.PatchOllamaHost},
+		{Method: del, Path: "/api/admin/ollama-hosts/:id", Access: InstanceAdmin, Audit: "ollama_host.removed", Handler: s.api.DeleteOllamaHost},
 		{Method: get, Path: "/api/admin/jobs", Access: InstanceAdmin, Handler: s.api.AdminJobs},
-		{Method: post, Path: "/api/admin/reindex", Access: InstanceAdmin, Handler: s.api.Reindex},
+		{Method: post, Path: "/api/admin/reindex", Access: InstanceAdmin, Audit: "knowledge.reindexed", Handler: s.api.Reindex},
 
 		// UI pages
 		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.ui.PageHome},
@@ -213,6 +217,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.ui.PageFolders},
 		{Method: get, Path: "/w/:ws/usage", Access: WSAdmin, Page: true, Handler: s.ui.PageUsage},
 		{Method: get, Path: "/w/:ws/feedback", Access: WSAdmin, Page: true, Handler: s.ui.PageFeedback},
+		{Method: get, Path: "/w/:ws/audit", Access: WSAdmin, Page: true, Handler: s.ui.PageWorkspaceAudit},
 		{Method: get, Path: "/w/:ws/billing", Access: WSMember, Page: true, Handler: s.ui.PageBilling},
 		{Method: get, Path: "/w/:ws/documents", Access: WSMember, Page: true, Handler: s.ui.PageDocuments},
 		{Method: get, Path: "/w/:ws/documents/:doc", Access: DocReader, Page: true, Handler: s.ui.PageDocument},
@@ -231,6 +236,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/admin/backups", Access: InstanceAdmin, Page: true, Handler: s.ui.PageAdminBackups},
 		{Method: get, Path: "/admin/models", Access: InstanceAdmin, Page: true, Handler: s.ui.PageAdminModels},
 		{Method: get, Path: "/admin/jobs", Access: InstanceAdmin, Page: true, Handler: s.ui.PageAdminJobs},
+		{Method: get, Path: "/admin/audit", Access: InstanceAdmin, Page: true, Handler: s.ui.PageAdminAudit},
 	}
 }
 
@@ -241,7 +247,10 @@ func (s *Server) register(web fs.FS) {
 	s.fiber.Use("/static", fingerprinted, plain)
 	s.fiber.Use(s.authenticate)
 	for _, r := range s.Routes() {
-		handlers := []fiber.Handler{s.Bodies.Limit(r.Upload), s.authorize(r)}
+		handlers := []fiber.Handler{s.Bodies.Limit(r.Upload), s.auditActor(r), s.authorize(r)}
+		if r.Audit != "" {
+			handlers = slices.Insert(handlers, 2, s.auditStep(r)) // around authorize: refusals are recorded too
+		}
 		if r.Access == WorkspaceKey {
 			handlers = append(handlers, s.v1RateLimit)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"quire/app/audit"
 	"quire/app/fault"
 	"quire/app/llm"
 	"quire/app/rag"
@@ -93,5 +94,46 @@ func (s *Service) search(ctx context.Context, q rag.Query) (*rag.Response, error
 		}
 		return vecs[0], model, nil
 	}
-	return r.Search(ctx, q)
+	resp, err := r.Search(ctx, q)
+	if err == nil {
+		s.recordReads(ctx, q, resp)
+	}
+	return resp, err
+}
+
+// maxChunkIDs bounds the passages listed per document in one passages.read row.
+const maxChunkIDs = 50
+
+// recordReads records, per document, the passages a search returned: Search
+// and Retrieve are how every way of reading documents (the search page, a
+// chat's sources, /v1 with knowledge bases, tools built on them) gets
+// passages, so this one place answers "who received what from which document".
+func (s *Service) recordReads(ctx context.Context, q rag.Query, resp *rag.Response) {
+	if s.cfg.Audit == nil || len(resp.Results) == 0 {
+		return
+	}
+	a := audit.ActorFrom(ctx)
+	if a.UserID == 0 {
+		a.UserID = q.Viewer.UserID
+	}
+	var order []string
+	byDoc := map[string][]string{}
+	names := map[string]string{}
+	for _, r := range resp.Results {
+		if _, ok := byDoc[r.DocumentID]; !ok {
+			order = append(order, r.DocumentID)
+			names[r.DocumentID] = r.DocumentName
+		}
+		if len(byDoc[r.DocumentID]) < maxChunkIDs {
+			byDoc[r.DocumentID] = append(byDoc[r.DocumentID], r.ChunkID)
+		}
+	}
+	for _, doc := range order {
+		d := map[string]any{"passages": len(byDoc[doc]), "chunk_ids": byDoc[doc], "mode": string(resp.Mode)}
+		if a.Route != "" {
+			d["via"] = a.Route
+		}
+		s.cfg.Audit.Record(ctx, audit.Event{Action: "passages.read", Workspace: q.WorkspaceID, Actor: &a, Details: d,
+			Target: audit.Target{Type: "document", ID: doc, Label: names[doc]}})
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"os"
 	"time"
 
+	"quire/app/audit"
 	"quire/app/fault"
 	"quire/app/ingest"
 	"quire/app/jobs"
@@ -58,6 +59,9 @@ type Config struct {
 	// Cost prices a model call in micro-units; nil means free.
 	Cost   func(model string, inputTokens, outputTokens int) int64
 	Logger *slog.Logger
+	// Audit records which documents' passages each search handed to whom
+	// (passages.read); nil records nothing.
+	Audit *audit.Log
 }
 
 // Service is the knowledge layer.

@@ -8,6 +8,7 @@ import (
 
 	"quire/app/account"
 	"quire/app/answer"
+	"quire/app/audit"
 	"quire/app/billing"
 	"quire/app/config"
 	"quire/app/feedback"
@@ -43,4 +44,5 @@ type Deps struct {
 	Runner    *jobs.Runner       // background document processing (admin jobs, reindex)
 	Backups   *ops.Backups       // the backups folder and its schedule
 	ChatPosts *limit.Limiter     // chat messages posted per user per minute
+	Audit     *audit.Log         // the audit log (app/audit); the route table's Audit entries record through it
 }
