@@ -24,6 +24,7 @@ import (
 	qhttp "quire/app/http"
 	"quire/app/http/deps"
 	"quire/app/http/request"
+	"quire/app/identity"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/limit"
@@ -58,6 +59,7 @@ type Server struct {
 	billing   *billing.Service   // Stripe billing; nil when billing is off (wire.go)
 	plan      *plan.Service      // plans, quota and the gates on them
 	backups   *ops.Backups       // the backups folder and its schedule
+	identity  *identity.Service  // single sign-on, the directory, group rules (wire_identity.go)
 
 	http *qhttp.Server
 
@@ -106,7 +108,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		APIAccess:        func(ctx context.Context, ws string) error { return s.plan.APIAccess(ctx, ws) },
 		Seats:            func(ctx context.Context, ws string) (int64, error) { return s.plan.Seats(ctx, ws) },
 		InvitationTTL:    cfg.InvitationTTL.Duration,
-		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log})
+		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log,
+		PasswordLoginOff: func() bool { return s.currentSettings().PasswordLoginDisabled }})
+	s.initIdentity()
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
@@ -125,6 +129,7 @@ func (s *Server) deps() *deps.Deps {
 		Bodies: &request.Bodies{MaxBodyKB: s.cfg.MaxBodyKB, MaxUploadMB: func() int { return s.currentSettings().MaxUploadMB }},
 		Mailer: s.mailer, Account: s.account, Answer: s.answer, Rating: s.rating, Knowledge: s.knowledge, Plan: s.plan, Billing: s.billing,
 		LLM: s.llm, Runner: s.runner, Backups: s.backups, ChatPosts: s.chatPosts,
+		Identity: s.identity,
 	}
 }
 

@@ -64,6 +64,9 @@ type Config struct {
 	MaxLoginFailures int
 	LoginWindow      time.Duration
 	Logger           *slog.Logger
+	// PasswordLoginOff is the admin's setting that leaves password sign-in
+	// (and password signup) to instance admins; nil leaves it on.
+	PasswordLoginOff func() bool
 }
 
 // Service is the accounts use cases.
@@ -110,6 +113,10 @@ func New(cfg Config) *Service {
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),
 	}
+}
+
+func (s *Service) passwordLoginOff() bool {
+	return s.cfg.PasswordLoginOff != nil && s.cfg.PasswordLoginOff()
 }
 
 // Limited is the rate-limit fault, worded as the API has always worded it.
@@ -214,6 +221,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*Signup, error) {
 	}
 	if err := CheckPassword("password", in.Password); err != nil {
 		return nil, err
+	}
+	if s.passwordLoginOff() {
+		return nil, PasswordLoginRefused() // such an account could not sign in
 	}
 	// Every check that needs no password hash comes first: hashing costs 64 MiB
 	// for tens of milliseconds, and a refused signup must not cost that.
@@ -407,6 +417,10 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, address string)
 	}
 	if u.Disabled {
 		return nil, Session{}, ErrBadLogin
+	}
+	// After the password check, so the refusal tells a guesser nothing about who is an admin.
+	if !u.IsAdmin && s.passwordLoginOff() {
+		return nil, Session{}, PasswordLoginRefused()
 	}
 	s.loginFails.Reset(pairKey)
 	sess, err := s.StartSession(ctx, u)

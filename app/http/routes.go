@@ -98,6 +98,11 @@ func (s *Server) Routes() []Route {
 		{Method: post, Path: "/api/workspaces/:ws/teams/:team/members", Access: TeamManager, Handler: s.api.AddTeamMember},
 		{Method: del, Path: "/api/workspaces/:ws/teams/:team/members/:user_id", Access: TeamManager, Handler: s.api.RemoveTeamMember},
 
+		// Group rules: directory groups → a role or a team, applied at SSO/LDAP sign-in (api/group_rules.go)
+		{Method: get, Path: "/api/workspaces/:ws/group-rules", Access: WSAdmin, Handler: s.api.ListGroupRules},
+		{Method: post, Path: "/api/workspaces/:ws/group-rules", Access: WSAdmin, Handler: s.api.CreateGroupRule},
+		{Method: del, Path: "/api/workspaces/:ws/group-rules/:rule_id", Access: WSAdmin, Handler: s.api.DeleteGroupRule},
+
 		// Invitations
 		{Method: get, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Handler: s.api.ListInvitations},
 		{Method: post, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Handler: s.api.CreateInvitation},
@@ -190,6 +195,8 @@ func (s *Server) Routes() []Route {
 		// UI pages
 		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.ui.PageHome},
 		{Method: get, Path: "/login", Access: Public, Page: true, Handler: s.ui.PageLogin},
+		{Method: get, Path: "/auth/oidc/:provider", Access: Public, Page: true, Handler: s.ui.SSOStart},             // to the provider (pages_sso.go)
+		{Method: get, Path: "/auth/oidc/:provider/callback", Access: Public, Page: true, Handler: s.ui.SSOCallback}, // back from it: a session, or the login page with why not
 		{Method: get, Path: "/signup", Access: Public, Page: true, Handler: s.ui.PageSignup},
 		{Method: get, Path: "/setup", Access: Public, Page: true, Handler: s.ui.PageSetup},
 		{Method: get, Path: "/reset", Access: Public, Page: true, Handler: s.ui.PageReset},
@@ -201,6 +208,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws/members", Access: WSMember, Page: true, Handler: s.ui.PageMembers},
 		{Method: get, Path: "/w/:ws/settings", Access: WSMember, Page: true, Handler: s.ui.PageWorkspaceSettings},
 		{Method: get, Path: "/w/:ws/teams", Access: WSMember, Page: true, Handler: s.ui.PageTeams},
+		{Method: get, Path: "/w/:ws/groups", Access: WSAdmin, Page: true, Handler: s.ui.PageGroupRules},
 		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.ui.PageFolders},
 		{Method: get, Path: "/w/:ws/usage", Access: WSAdmin, Page: true, Handler: s.ui.PageUsage},
 		{Method: get, Path: "/w/:ws/feedback", Access: WSAdmin, Page: true, Handler: s.ui.PageFeedback},

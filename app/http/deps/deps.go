@@ -12,6 +12,7 @@ import (
 	"quire/app/config"
 	"quire/app/feedback"
 	"quire/app/http/request"
+	"quire/app/identity"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/limit"
@@ -43,4 +44,5 @@ type Deps struct {
 	Runner    *jobs.Runner       // background document processing (admin jobs, reindex)
 	Backups   *ops.Backups       // the backups folder and its schedule
 	ChatPosts *limit.Limiter     // chat messages posted per user per minute
+	Identity  *identity.Service  // single sign-on, the directory and group rules
 }
