@@ -46,9 +46,10 @@ const (
 type Provider struct {
 	URL string // the issuer
 
-	mu    sync.Mutex
-	users map[string]*User // by ID
-	bad   Misbehaviour
+	mu      sync.Mutex
+	users   map[string]*User // by ID
+	bad     Misbehaviour
+	clients map[string]*storage.Client // the storage's own map
 }
 
 // Start runs a provider on 127.0.0.1 until the test ends, with one web
@@ -59,14 +60,21 @@ func Start(t testing.TB, clientID, secret string, redirectURIs ...string) *Provi
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{URL: "http://" + ln.Addr().String(), users: map[string]*User{}}
-	clients := map[string]*storage.Client{clientID: storage.WebClient(clientID, secret, redirectURIs...)}
-	st := &wrapped{Storage: storage.NewStorageWithClients(users{p}, clients), p: p}
+	p := &Provider{URL: "http://" + ln.Addr().String(), users: map[string]*User{}, clients: map[string]*storage.Client{}}
+	p.Register(clientID, secret, redirectURIs...)
+	st := &wrapped{Storage: storage.NewStorageWithClients(users{p}, p.clients), p: p}
 	router := exampleop.SetupServer(p.URL, st, nil, false)
 	srv := &http.Server{Handler: router}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return p
+}
+
+// Register sets a web client's secret and redirect URIs, for a test that
+// learns its Quire's address after the provider started. The storage reads
+// the map unlocked: register before the client's first sign-in.
+func (p *Provider) Register(clientID, secret string, redirectURIs ...string) {
+	p.clients[clientID] = storage.WebClient(clientID, secret, redirectURIs...)
 }
 
 // AddUser adds (or replaces) a person.
