@@ -110,7 +110,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		InvitationTTL:    cfg.InvitationTTL.Duration,
 		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log,
 		PasswordLoginOff: func() bool { return s.currentSettings().PasswordLoginDisabled }})
-	s.initIdentity()
+	if err := s.initIdentity(); err != nil {
+		return nil, err
+	}
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge,
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
@@ -146,6 +148,7 @@ func (s *Server) currentSettings() settings.Settings { return s.settings.Get() }
 func (s *Server) Start(ctx context.Context) error {
 	s.knowledge.SweepOrphans(true) // what a crash between a delete and its cleanup left
 	s.startHousekeeping(ctx)
+	s.startIdentity(ctx)
 	return s.startKnowledge(ctx)
 }
 

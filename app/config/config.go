@@ -61,6 +61,7 @@ type Config struct {
 	SMTP       SMTP       `toml:"smtp"`
 	Stripe     Stripe     `toml:"stripe"`
 	OIDC       []OIDC     `toml:"oidc"` // single sign-on providers (identity.go)
+	LDAP       LDAP       `toml:"ldap"` // the directory (identity.go)
 
 	// sources says where each explicitly set option came from, by its TOML
 	// name ("ollama_url", "smtp.host"); options left at their default are absent.

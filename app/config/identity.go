@@ -2,8 +2,10 @@ package config
 
 import (
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // OIDC is one OpenID Connect provider people may sign in with (`[[oidc]]`).
@@ -54,8 +56,9 @@ func (o OIDC) WithDefaults() OIDC {
 	return o
 }
 
-// validateIdentity checks the [[oidc]] providers.
+// validateIdentity checks the [[oidc]] providers and [ldap].
 func (c *Config) validateIdentity(bad func(string, ...any)) {
+	c.validateLDAP(bad)
 	seen := map[string]bool{}
 	for i, o := range c.OIDC {
 		where := "oidc[" + o.Name + "]"
@@ -76,6 +79,94 @@ func (c *Config) validateIdentity(bad func(string, ...any)) {
 			if d = strings.TrimPrefix(strings.TrimSpace(d), "@"); d == "" || strings.ContainsAny(d, "@/ ") {
 				bad("%s: allowed_domains %q: want a domain such as example.com", where, d)
 			}
+		}
+	}
+}
+
+// LDAP is the directory people may sign in against (`[ldap]`); off without URL.
+type LDAP struct {
+	// URL is ldap://host:389 (with StartTLS to encrypt) or ldaps://host:636.
+	URL      string `toml:"url" env:"QUIRE_LDAP_URL"`
+	StartTLS bool   `toml:"starttls" env:"QUIRE_LDAP_STARTTLS"`
+	// CAFile is a PEM file of the CAs that sign the directory's certificate ("" = the system's).
+	CAFile string `toml:"ca_file" env:"QUIRE_LDAP_CA_FILE"`
+	// BindDN and BindPassword are the service account that searches for the
+	// person ("" = an anonymous search, where the directory allows one).
+	BindDN       string `toml:"bind_dn" env:"QUIRE_LDAP_BIND_DN"`
+	BindPassword string `toml:"bind_password" env:"QUIRE_LDAP_BIND_PASSWORD"`
+	Base         string `toml:"base" env:"QUIRE_LDAP_BASE"`
+	// UserFilter finds the person; {username} is what they typed, escaped.
+	UserFilter string `toml:"user_filter" env:"QUIRE_LDAP_USER_FILTER"`
+	// The attributes of the person's entry: a stable id (entryUUID; objectGUID
+	// on Active Directory), the address, the display name and the groups (DNs).
+	IDAttribute     string `toml:"id_attribute"`
+	EmailAttribute  string `toml:"email_attribute"`
+	NameAttribute   string `toml:"name_attribute"`
+	GroupsAttribute string `toml:"groups_attribute"`
+	// GroupBase and GroupFilter search the groups instead of reading
+	// GroupsAttribute ({dn} is the person's DN, escaped): for directories
+	// without memberOf. The groups are the found entries' DNs.
+	GroupBase   string `toml:"group_base"`
+	GroupFilter string `toml:"group_filter"`
+	AllowSignup bool   `toml:"allow_signup"`
+	// SyncInterval applies the group rules to everyone who signed in through
+	// the directory this often (0 = only at sign-in).
+	SyncInterval Duration `toml:"sync_interval" env:"QUIRE_LDAP_SYNC_INTERVAL"`
+	Timeout      Duration `toml:"timeout"`
+}
+
+// Enabled is true when a directory is configured.
+func (l LDAP) Enabled() bool { return l.URL != "" }
+
+// WithDefaults fills the attributes and filters left empty.
+func (l LDAP) WithDefaults() LDAP {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&l.UserFilter, "(&(objectClass=person)(uid={username}))")
+	def(&l.IDAttribute, "entryUUID")
+	def(&l.EmailAttribute, "mail")
+	def(&l.NameAttribute, "cn")
+	def(&l.GroupsAttribute, "memberOf")
+	if l.GroupBase != "" {
+		def(&l.GroupFilter, "(member={dn})")
+	}
+	if l.Timeout.Duration <= 0 {
+		l.Timeout.Duration = 10 * time.Second
+	}
+	return l
+}
+
+func (c *Config) validateLDAP(bad func(string, ...any)) {
+	l := c.LDAP
+	if !l.Enabled() {
+		return
+	}
+	if p, err := url.Parse(l.URL); err != nil || (p.Scheme != "ldap" && p.Scheme != "ldaps") || p.Host == "" {
+		bad("ldap.url %q: want ldap://host:389 or ldaps://host:636", l.URL)
+	} else if p.Scheme == "ldaps" && l.StartTLS {
+		bad("ldap.starttls is for ldap:// URLs; ldaps:// is encrypted already")
+	}
+	if l.Base == "" {
+		bad("ldap.base is required: the DN people are searched under, e.g. ou=people,dc=example,dc=org")
+	}
+	if f := l.WithDefaults().UserFilter; !strings.Contains(f, "{username}") || !strings.HasPrefix(f, "(") {
+		bad("ldap.user_filter %q: want a filter with {username}, e.g. (uid={username})", f)
+	}
+	if l.GroupFilter != "" && l.GroupBase == "" {
+		bad("ldap.group_filter needs ldap.group_base")
+	}
+	if l.BindDN != "" && l.BindPassword == "" {
+		bad("ldap.bind_password is required with ldap.bind_dn (an empty password is an anonymous bind)")
+	}
+	if d := l.SyncInterval.Duration; d != 0 && d < time.Minute {
+		bad("ldap.sync_interval %s is too short: use 0 (off) or at least 1m", l.SyncInterval)
+	}
+	if l.CAFile != "" {
+		if _, err := os.Stat(l.CAFile); err != nil {
+			bad("ldap.ca_file: %v", err)
 		}
 	}
 }

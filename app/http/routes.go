@@ -44,6 +44,7 @@ func (s *Server) Routes() []Route {
 		// Auth and account
 		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.api.Signup},
 		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.api.Login},
+		{Method: post, Path: "/api/auth/ldap/login", Access: Public, Handler: s.api.LDAPLogin},             // a directory account ([ldap]; 404 without one)
 		{Method: post, Path: "/api/setup", Access: Public, Handler: s.api.PostSetup},                       // the first admin, with the one-time setup token
 		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Handler: s.api.Logout}, // revokes only the token that calls it
 		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.api.VerifyEmail},

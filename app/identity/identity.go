@@ -21,6 +21,7 @@ type Config struct {
 	Store   *store.Store
 	Account *account.Service
 	OIDC    []config.OIDC
+	LDAP    config.LDAP
 	// PublicURL is the instance's base URL: redirect URLs are built on it and
 	// must be registered at the provider exactly so.
 	PublicURL string
@@ -40,10 +41,11 @@ type Service struct {
 	oidc    map[string]*oidcProvider
 	order   []string // the providers in configuration order, for the login page
 	pending *pendingLogins
+	dir     *directory // nil without [ldap]
 }
 
 // New returns the service for the configured providers.
-func New(cfg Config) *Service {
+func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -57,7 +59,14 @@ func New(cfg Config) *Service {
 		s.oidc[o.Name] = &oidcProvider{cfg: o}
 		s.order = append(s.order, o.Name)
 	}
-	return s
+	if cfg.LDAP.Enabled() {
+		d, err := newDirectory(cfg.LDAP)
+		if err != nil {
+			return nil, err
+		}
+		s.dir = d
+	}
+	return s, nil
 }
 
 // Provider is a sign-in button: the provider's name (in its URL) and label.

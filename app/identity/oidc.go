@@ -46,7 +46,7 @@ func (p *oidcProvider) discover(ctx context.Context) (*oidc.Provider, error) {
 	}
 	prov, err := oidc.NewProvider(ctx, p.cfg.Issuer)
 	if err != nil {
-		return nil, &fault.Error{Kind: fault.Unavailable, Err: err,
+		return nil, &fault.Error{Kind: fault.Unavailable, Code: "provider_unavailable", Err: err,
 			Message: fmt.Sprintf("%s cannot be reached to sign in right now; try again later", p.cfg.Label)}
 	}
 	p.provider = prov

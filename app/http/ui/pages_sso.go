@@ -27,6 +27,7 @@ func (s *Pages) loginData(c *fiber.Ctx) fiber.Map {
 		"Policy":      s.Settings.Get().SignupPolicy,
 		"SSO":         s.Identity.Providers(),
 		"PasswordOff": s.Settings.Get().PasswordLoginDisabled,
+		"LDAP":        s.Identity.LDAPEnabled(),
 	}
 }
 
