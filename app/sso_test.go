@@ -183,6 +183,14 @@ func TestOIDCUnverifiedEmailNeverTakesAnAccount(t *testing.T) {
 	if _, err := e.ts.store.UserByEmail(context.Background(), "newbie@corp.example"); err == nil {
 		t.Fatal("an unverified address made an account")
 	}
+
+	// A provider whose addresses its admins set (trust_email, e.g. Entra ID) links without the claim.
+	trusted := newSSO(t, func(o *config.OIDC) { o.TrustEmail = true })
+	known := trusted.ts.quickUser("known")
+	trusted.person("known", known.Email, false)
+	if got := trusted.me(sessionOf(trusted.signIn(known.Email, ""))); got != known.Email {
+		t.Fatalf("trust_email: signed in as %q", got)
+	}
 }
 
 func TestOIDCRefusesTamperedReplayedAndForeignAnswers(t *testing.T) {

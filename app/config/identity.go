@@ -25,6 +25,10 @@ type OIDC struct {
 	GroupsClaim string `toml:"groups_claim"`
 	// AllowedDomains limits sign-in to addresses at these domains (empty = any).
 	AllowedDomains []string `toml:"allowed_domains"`
+	// TrustEmail counts the provider's addresses as verified without an
+	// email_verified claim (Entra ID sends none): only for a provider whose
+	// addresses its administrators set, never one where people type their own.
+	TrustEmail bool `toml:"trust_email"`
 	// AllowSignup creates an account for a verified address that has none,
 	// under the instance's signup policy (approval makes it wait for an admin).
 	AllowSignup bool `toml:"allow_signup"`

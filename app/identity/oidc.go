@@ -186,7 +186,7 @@ func (s *Service) Finish(ctx context.Context, name, cookie string, cb Callback) 
 	}
 	ext := account.External{Provider: "oidc:" + name, Subject: idt.Subject, AllowSignup: p.cfg.AllowSignup,
 		Email: claimString(claims, p.cfg.EmailClaim), Name: claimString(claims, p.cfg.NameClaim),
-		EmailVerified: claimBool(claims, "email_verified")}
+		EmailVerified: p.cfg.TrustEmail || claimBool(claims, "email_verified")}
 	if err := allowedDomain(p.cfg.AllowedDomains, ext.Email); err != nil {
 		return nil, err
 	}
