@@ -163,6 +163,10 @@ func TestOIDCSignInMakesLinksAndSignsOut(t *testing.T) {
 	if got := e.me(sessionOf(e.signIn(bob.Email, ""))); got != bob.Email {
 		t.Fatalf("linking by verified email signed in %q", got)
 	}
+	// A second account at the provider with Bob's address (verified there) does not get in.
+	e.op.AddUser(oidctest.User{ID: "bob-again", Username: "bob-again", Password: "provider-pw", Email: bob.Email, EmailVerified: true})
+	authURL, cookie := e.begin("")
+	refused(t, e.callback(e.login(authURL, "bob-again"), cookie), 403, "linked to another account")
 
 	// Logout ends the SSO session like any other.
 	e.ts.must(204, req{method: "POST", path: "/api/auth/logout", token: first})

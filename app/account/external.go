@@ -44,7 +44,11 @@ func (s *Service) ExternalLogin(ctx context.Context, ext External) (u *store.Use
 	if u.Disabled {
 		return nil, Session{}, false, fault.New(fault.Forbidden, "this account is disabled; ask an administrator")
 	}
-	if err := s.st.LinkIdentity(ctx, ext.Provider, ext.Subject, u.ID); err != nil {
+	if err := s.st.LinkIdentity(ctx, ext.Provider, ext.Subject, u.ID); errors.Is(err, store.ErrConflict) {
+		// Another account at the provider claims the address of an account
+		// already linked there: someone else's, as far as Quire can tell.
+		return nil, Session{}, false, fault.New(fault.Forbidden, "this Quire account is linked to another account at the identity provider; sign in with that one")
+	} else if err != nil {
 		return nil, Session{}, false, err
 	}
 	if sess, err = s.StartSession(ctx, u); err != nil {

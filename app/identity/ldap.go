@@ -244,6 +244,9 @@ func (s *Service) SyncLDAP(ctx context.Context) (int, error) {
 		if err != nil {
 			continue // not a subject this package wrote
 		}
+		if u, err := s.st.UserByID(ctx, userID); err != nil || u.Disabled {
+			continue // deleted meanwhile, or disabled (pending approval too): their groups wait for their sign-in
+		}
 		e, err := s.dir.find(c, "("+ldap.EscapeFilter(s.dir.cfg.IDAttribute)+"="+ldap.EscapeFilter(string(raw))+")")
 		if err != nil {
 			return n, err

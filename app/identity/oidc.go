@@ -121,6 +121,8 @@ func (s *Service) Finish(ctx context.Context, name, cookie string, cb Callback) 
 		return nil, fault.New(fault.Forbidden, "the sign-in answer does not belong to the sign-in this browser started; sign in again")
 	}
 	if cb.Error != "" {
+		s.log.Info("oidc: the provider refused the sign-in", "provider", name, "error", errorCode(cb.Error),
+			"description", strings.ToValidUTF8(cb.ErrorDescription[:min(len(cb.ErrorDescription), 200)], ""))
 		return nil, fault.New(fault.Forbidden, "%s did not sign you in (%s); sign in again", p.cfg.Label, errorCode(cb.Error))
 	}
 	if cb.Code == "" || len(cb.Code) > 4096 {
