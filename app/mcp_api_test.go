@@ -497,3 +497,49 @@ func TestMCPParallelKeysStayApart(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestMCPReadsAreAudited: what another assistant received through the MCP
+// server is in the workspace's audit log like any read — passages found by
+// search_knowledge and pages read with read_document or as a resource, each
+// under the document, with the API key as the actor.
+func TestMCPReadsAreAudited(t *testing.T) {
+	w := newMCPWorld(t)
+	cs, ctx := w.connect(t, w.ownerKey)
+	reads := func() []store.AuditEntry {
+		return w.ts.auditRows(store.AuditFilter{Workspace: w.ws.ID, Action: "passages.read", TargetID: w.policy.ID})
+	}
+	check := func(step string, before int, mode string) {
+		t.Helper()
+		rows := reads()
+		if len(rows) <= before {
+			t.Fatalf("%s: no passages.read row for the document", step)
+		}
+		e := rows[0]
+		if e.ActorKind != "api_key" || e.UserID == nil || *e.UserID != w.owner.ID || details(t, e)["mode"] != mode {
+			t.Errorf("%s: row %+v details %s", step, e, e.Details)
+		}
+	}
+	n := len(reads())
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "search_knowledge", Arguments: map[string]any{"query": "vacation days carry over"}})
+	if err != nil || res.IsError {
+		t.Fatalf("search: %+v %v", res, err)
+	}
+	check("search_knowledge", n, "hybrid")
+	n = len(reads())
+	if res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "read_document", Arguments: map[string]any{"document_id": w.policy.ID}}); err != nil || res.IsError {
+		t.Fatalf("read: %+v %v", res, err)
+	}
+	check("read_document", n, "read")
+	n = len(reads())
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "quire://documents/" + w.policy.ID}); err != nil {
+		t.Fatal(err)
+	}
+	check("resource", n, "read")
+	// A refused read (another team's document) reads nothing.
+	if res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "read_document", Arguments: map[string]any{"document_id": w.foreign.ID}}); err != nil || !res.IsError {
+		t.Fatalf("foreign read: %+v %v", res, err)
+	}
+	if rows := w.ts.auditRows(store.AuditFilter{AllWorkspaces: true, Action: "passages.read", TargetID: w.foreign.ID}); len(rows) != 0 {
+		t.Errorf("a refused read was recorded as received: %+v", rows)
+	}
+}

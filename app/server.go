@@ -25,6 +25,7 @@ import (
 	qhttp "quire/app/http"
 	"quire/app/http/deps"
 	"quire/app/http/request"
+	"quire/app/identity"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/limit"
@@ -61,6 +62,7 @@ type Server struct {
 	plan      *plan.Service      // plans, quota and the gates on them
 	backups   *ops.Backups       // the backups folder and its schedule
 	audit     *audit.Log         // the audit log's writer (app/audit)
+	identity  *identity.Service  // single sign-on, the directory, group rules (wire_identity.go)
 
 	http *qhttp.Server
 
@@ -116,7 +118,11 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		APIAccess:        func(ctx context.Context, ws string) error { return s.plan.APIAccess(ctx, ws) },
 		Seats:            func(ctx context.Context, ws string) (int64, error) { return s.plan.Seats(ctx, ws) },
 		InvitationTTL:    cfg.InvitationTTL.Duration,
-		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log, Audit: s.audit})
+		MaxLoginFailures: cfg.Login.MaxFailures, LoginWindow: cfg.Login.Window.Duration, Logger: log, Audit: s.audit,
+		PasswordLoginOff: func() bool { return s.currentSettings().PasswordLoginDisabled }})
+	if err := s.initIdentity(); err != nil {
+		return nil, err
+	}
 	s.answer = answer.New(answer.Config{Store: st, LLM: s.llm, Plan: s.plan, Search: s.knowledge, Tools: tools.New(s.knowledge, st),
 		DefaultModel: func() string { return s.currentSettings().DefaultChatModel },
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log,
@@ -136,6 +142,7 @@ func (s *Server) deps() *deps.Deps {
 		Bodies: &request.Bodies{MaxBodyKB: s.cfg.MaxBodyKB, MaxUploadMB: func() int { return s.currentSettings().MaxUploadMB }},
 		Mailer: s.mailer, Account: s.account, Answer: s.answer, Rating: s.rating, Knowledge: s.knowledge, Plan: s.plan, Billing: s.billing,
 		LLM: s.llm, Runner: s.runner, Backups: s.backups, ChatPosts: s.chatPosts, Audit: s.audit,
+		Identity: s.identity,
 	}
 }
 
@@ -153,6 +160,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.knowledge.SweepOrphans(true) // what a crash between a delete and its cleanup left
 	s.startHousekeeping(ctx)
 	s.stopHealthChecks = s.llm.StartHealthChecks(ctx)
+	s.startIdentity(ctx)
 	return s.startKnowledge(ctx)
 }
 

@@ -155,6 +155,14 @@ func (w *world) fillPath(t *testing.T, ts *testServer, path string, caller *user
 			return strconv.FormatInt(w.target.ID, 10)
 		case ":model":
 			return "quire-tiny-chat"
+		case ":provider":
+			return walkProvider // sso_test.go
+		case ":rule_id":
+			r, err := ts.store.CreateGroupRule(context.Background(), w.ws.ID, "walkers", "member", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strconv.FormatInt(r.ID, 10)
 		}
 		if strings.HasPrefix(path, "/api/me/tokens/") && p == ":id" {
 			if caller == nil {
@@ -357,6 +365,8 @@ func (w *world) body(method, path string, caller *user) any {
 		return map[string]string{"name": "Team " + uniqueEmail("t")}
 	case "POST /api/workspaces/:ws/teams/:team/members":
 		return map[string]int64{"user_id": w.member.ID}
+	case "POST /api/workspaces/:ws/group-rules":
+		return map[string]string{"group": "walkers", "role": "member"}
 	case "POST /api/workspaces/:ws/invitations":
 		return map[string]string{"email": uniqueEmail("invitee"), "role": "member"}
 	case "POST /api/workspaces/:ws/folders", "PATCH /api/workspaces/:ws/folders/:id":
@@ -402,6 +412,7 @@ var accessSpec = map[string]qhttp.Access{
 	"GET /api/ready":                                                 qhttp.Public,
 	"POST /api/auth/signup":                                          qhttp.Public,
 	"POST /api/auth/login":                                           qhttp.Public,
+	"POST /api/auth/ldap/login":                                      qhttp.Public,
 	"POST /api/setup":                                                qhttp.Public,
 	"POST /api/auth/logout":                                          qhttp.SignedIn,
 	"POST /api/auth/verify-email":                                    qhttp.Public,
@@ -542,6 +553,12 @@ var accessSpec = map[string]qhttp.Access{
 	"GET /metrics":                                                   qhttp.InstanceAdmin, // unless metrics_public
 	"GET /":                                                          qhttp.SignedIn,
 	"GET /login":                                                     qhttp.Public,
+	"GET /auth/oidc/:provider":                                       qhttp.Public,
+	"GET /auth/oidc/:provider/callback":                              qhttp.Public,
+	"GET /api/workspaces/:ws/group-rules":                            qhttp.WSAdmin,
+	"POST /api/workspaces/:ws/group-rules":                           qhttp.WSAdmin,
+	"DELETE /api/workspaces/:ws/group-rules/:rule_id":                qhttp.WSAdmin,
+	"GET /w/:ws/groups":                                              qhttp.WSAdmin,
 	"GET /signup":                                                    qhttp.Public,
 	"GET /setup":                                                     qhttp.Public,
 	"GET /reset":                                                     qhttp.Public,
@@ -588,6 +605,7 @@ var keySpec = map[string]keyRule{
 	"GET /api/ready":                                                keyYes,
 	"POST /api/auth/signup":                                         keyYes,
 	"POST /api/auth/login":                                          keyYes,
+	"POST /api/auth/ldap/login":                                     keyYes,
 	"POST /api/setup":                                               keyYes,
 	"POST /api/auth/logout":                                         keyYes,
 	"POST /api/auth/verify-email":                                   keyYes,
@@ -728,6 +746,12 @@ var keySpec = map[string]keyRule{
 	"GET /metrics":                                                  keyNo,
 	"GET /":                                                         keyNo,
 	"GET /login":                                                    keyYes,
+	"GET /auth/oidc/:provider":                                      keyYes,
+	"GET /auth/oidc/:provider/callback":                             keyYes,
+	"GET /api/workspaces/:ws/group-rules":                           keyWS,
+	"POST /api/workspaces/:ws/group-rules":                          keyWS,
+	"DELETE /api/workspaces/:ws/group-rules/:rule_id":               keyWS,
+	"GET /w/:ws/groups":                                             keyNo,
 	"GET /signup":                                                   keyYes,
 	"GET /setup":                                                    keyYes,
 	"GET /reset":                                                    keyYes,
@@ -854,7 +878,7 @@ func expectation(r qhttp.Route, role string) (denied bool, status int) {
 }
 
 func TestTenancyRouteWalk(t *testing.T) {
-	ts := newTestServer(t)
+	ts := newTestServer(t, withWalkProvider(t))
 	routes := ts.srv.Routes()
 	if len(routes) < 40 {
 		t.Fatalf("only %d routes in the table", len(routes))

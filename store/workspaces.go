@@ -45,6 +45,7 @@ type Member struct {
 	Name     string
 	Role     string
 	JoinedAt time.Time
+	Managed  bool // made by a group rule (identity.go), which may change or remove it
 }
 
 // CreateWorkspace creates a workspace owned by userID.
@@ -144,12 +145,12 @@ func (s *Store) TransferOwnership(ctx context.Context, wsID string, newOwner int
 	})
 }
 
-const memberCols = `m.user_id, u.email, u.name, m.role, m.created_at`
+const memberCols = `m.user_id, u.email, u.name, m.role, m.created_at, m.managed`
 
 func scanMember(row interface{ Scan(...any) error }) (*Member, error) {
 	var m Member
 	var joined string
-	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &joined); err != nil {
+	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &joined, &m.Managed); err != nil {
 		return nil, notFound(err)
 	}
 	m.JoinedAt = parseTime(joined)
@@ -191,9 +192,10 @@ func (s *Store) AddMember(ctx context.Context, wsID string, userID int64, role s
 	return err
 }
 
-// SetMemberRole changes a non-owner member's role.
+// SetMemberRole changes a non-owner member's role. Set by hand, the membership
+// is no longer managed: group rules leave it alone from then on.
 func (s *Store) SetMemberRole(ctx context.Context, wsID string, userID int64, role string) error {
-	return affected(s.w.ExecContext(ctx, `UPDATE workspace_memberships SET role = ? WHERE workspace_id = ? AND user_id = ? AND role <> 'owner'`,
+	return affected(s.w.ExecContext(ctx, `UPDATE workspace_memberships SET role = ?, managed = 0 WHERE workspace_id = ? AND user_id = ? AND role <> 'owner'`,
 		role, wsID, userID))
 }
 
@@ -202,24 +204,26 @@ func (s *Store) SetMemberRole(ctx context.Context, wsID string, userID int64, ro
 // for others stays: documents and knowledge bases remain in the workspace, and
 // teams they owned stay, without an owner, for admins to manage.
 func (s *Store) RemoveMember(ctx context.Context, wsID string, userID int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := affected(tx.ExecContext(ctx, `DELETE FROM workspace_memberships WHERE workspace_id = ? AND user_id = ? AND role <> 'owner'`, wsID, userID)); err != nil {
+	return s.tx(ctx, func(tx *sql.Tx) error { return removeMember(ctx, tx, wsID, userID) })
+}
+
+func removeMember(ctx context.Context, tx *sql.Tx, wsID string, userID int64) error {
+	if err := affected(tx.ExecContext(ctx, `DELETE FROM workspace_memberships WHERE workspace_id = ? AND user_id = ? AND role <> 'owner'`, wsID, userID)); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM team_memberships WHERE workspace_id = ? AND user_id = ?`,
+		`DELETE FROM chat_session_shares WHERE workspace_id = ? AND user_id = ?`,
+		`DELETE FROM chat_sessions WHERE workspace_id = ? AND user_id = ?`,
+		`DELETE FROM folders WHERE workspace_id = ? AND user_id = ?`,
+		`DELETE FROM auth_tokens WHERE workspace_id = ? AND user_id = ?`,
+		`UPDATE teams SET owner_id = NULL WHERE workspace_id = ? AND owner_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, wsID, userID); err != nil {
 			return err
 		}
-		for _, q := range []string{
-			`DELETE FROM team_memberships WHERE workspace_id = ? AND user_id = ?`,
-			`DELETE FROM chat_session_shares WHERE workspace_id = ? AND user_id = ?`,
-			`DELETE FROM chat_sessions WHERE workspace_id = ? AND user_id = ?`,
-			`DELETE FROM folders WHERE workspace_id = ? AND user_id = ?`,
-			`DELETE FROM auth_tokens WHERE workspace_id = ? AND user_id = ?`,
-			`UPDATE teams SET owner_id = NULL WHERE workspace_id = ? AND owner_id = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, wsID, userID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // WorkspaceByID loads a workspace without a member's role (for accounting).

@@ -67,6 +67,9 @@ type Config struct {
 	Logger           *slog.Logger
 	// Audit records sign-ins and refused logins; nil records nothing.
 	Audit *audit.Log
+	// PasswordLoginOff is the admin's setting that leaves password sign-in
+	// (and password signup) to instance admins; nil leaves it on.
+	PasswordLoginOff func() bool
 }
 
 // Service is the accounts use cases.
@@ -113,6 +116,10 @@ func New(cfg Config) *Service {
 		resetReqs:    limit.New(20, time.Hour),
 		tokenGuesses: limit.New(20, 15*time.Minute),
 	}
+}
+
+func (s *Service) passwordLoginOff() bool {
+	return s.cfg.PasswordLoginOff != nil && s.cfg.PasswordLoginOff()
 }
 
 // Limited is the rate-limit fault, worded as the API has always worded it.
@@ -209,6 +216,12 @@ func (s *Service) StartSession(ctx context.Context, u *store.User, method string
 // account's id when it exists) and why, for the admins; the caller still
 // learns nothing more than "wrong email or password".
 func (s *Service) loginRefused(ctx context.Context, email string, u *store.User, outcome, reason string) {
+	s.LoginRefused(ctx, MethodPassword, email, u, outcome, reason)
+}
+
+// LoginRefused records a refused sign-in by method ("password", "ldap",
+// "oidc:<name>"): directory and SSO refusals are recorded like password ones.
+func (s *Service) LoginRefused(ctx context.Context, method, email string, u *store.User, outcome, reason string) {
 	a := audit.ActorFrom(ctx)
 	a.Email = email
 	t := audit.Target{Type: "user", Label: email}
@@ -216,7 +229,7 @@ func (s *Service) loginRefused(ctx context.Context, email string, u *store.User,
 		a.UserID, t.ID = u.ID, strconv.FormatInt(u.ID, 10)
 	}
 	s.cfg.Audit.Record(ctx, audit.Event{Action: "auth.login_failed", Actor: &a, Outcome: outcome, Target: t,
-		Details: map[string]any{"method": MethodPassword, "reason": reason}})
+		Details: map[string]any{"method": method, "reason": reason}})
 }
 
 // SignupInput is what a signup carries.
@@ -246,6 +259,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*Signup, error) {
 	}
 	if err := CheckPassword("password", in.Password); err != nil {
 		return nil, err
+	}
+	if s.passwordLoginOff() {
+		return nil, PasswordLoginRefused() // such an account could not sign in
 	}
 	// Every check that needs no password hash comes first: hashing costs 64 MiB
 	// for tens of milliseconds, and a refused signup must not cost that.
@@ -447,6 +463,10 @@ func (s *Service) Login(ctx context.Context, rawEmail, password, address string)
 	if u.Disabled {
 		s.loginRefused(ctx, email, u, store.AuditDenied, "account deactivated")
 		return nil, Session{}, ErrBadLogin
+	}
+	// After the password check, so the refusal tells a guesser nothing about who is an admin.
+	if !u.IsAdmin && s.passwordLoginOff() {
+		return nil, Session{}, PasswordLoginRefused()
 	}
 	s.loginFails.Reset(pairKey)
 	sess, err := s.StartSession(ctx, u, MethodPassword)

@@ -70,6 +70,8 @@ type Config struct {
 	Generation Generation `toml:"generation"`
 	SMTP       SMTP       `toml:"smtp"`
 	Stripe     Stripe     `toml:"stripe"`
+	OIDC       []OIDC     `toml:"oidc"` // single sign-on providers (identity.go)
+	LDAP       LDAP       `toml:"ldap"` // the directory (identity.go)
 
 	// sources says where each explicitly set option came from, by its TOML
 	// name ("ollama_url", "smtp.host"); options left at their default are absent.
@@ -426,6 +428,7 @@ func (c *Config) Validate() error {
 	if c.Stripe.TrialDays < 0 || c.Stripe.TrialDays > 730 {
 		bad("stripe.trial_days %d: want 0 (no trial) to 730", c.Stripe.TrialDays)
 	}
+	c.validateIdentity(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}

@@ -46,6 +46,7 @@ func (s *Server) Routes() []Route {
 		// Auth and account
 		{Method: post, Path: "/api/auth/signup", Access: Public, Handler: s.api.Signup},
 		{Method: post, Path: "/api/auth/login", Access: Public, Handler: s.api.Login},
+		{Method: post, Path: "/api/auth/ldap/login", Access: Public, Handler: s.api.LDAPLogin},                                   // a directory account ([ldap]; 404 without one)
 		{Method: post, Path: "/api/setup", Access: Public, Handler: s.api.PostSetup},                                             // the first admin, with the one-time setup token
 		{Method: post, Path: "/api/auth/logout", Access: SignedIn, Key: KeyAllowed, Audit: "auth.logout", Handler: s.api.Logout}, // revokes only the token that calls it
 		{Method: post, Path: "/api/auth/verify-email", Access: Public, Handler: s.api.VerifyEmail},
@@ -100,6 +101,11 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/api/workspaces/:ws/teams/:team/members", Access: WSMember, Handler: s.api.ListTeamMembers},
 		{Method: post, Path: "/api/workspaces/:ws/teams/:team/members", Access: TeamManager, Audit: "team.member_added", Handler: s.api.AddTeamMember},
 		{Method: del, Path: "/api/workspaces/:ws/teams/:team/members/:user_id", Access: TeamManager, Audit: "team.member_removed", Handler: s.api.RemoveTeamMember},
+
+		// Group rules: directory groups → a role or a team, applied at SSO/LDAP sign-in (api/group_rules.go)
+		{Method: get, Path: "/api/workspaces/:ws/group-rules", Access: WSAdmin, Handler: s.api.ListGroupRules},
+		{Method: post, Path: "/api/workspaces/:ws/group-rules", Access: WSAdmin, Audit: "group_rule.created", Handler: s.api.CreateGroupRule},
+		{Method: del, Path: "/api/workspaces/:ws/group-rules/:rule_id", Access: WSAdmin, Audit: "group_rule.deleted", Handler: s.api.DeleteGroupRule},
 
 		// Invitations
 		{Method: get, Path: "/api/workspaces/:ws/invitations", Access: WSAdmin, Handler: s.api.ListInvitations},
@@ -203,6 +209,8 @@ func (s *Server) Routes() []Route {
 		// UI pages
 		{Method: get, Path: "/", Access: SignedIn, Page: true, Handler: s.ui.PageHome},
 		{Method: get, Path: "/login", Access: Public, Page: true, Handler: s.ui.PageLogin},
+		{Method: get, Path: "/auth/oidc/:provider", Access: Public, Page: true, Handler: s.ui.SSOStart},             // to the provider (pages_sso.go)
+		{Method: get, Path: "/auth/oidc/:provider/callback", Access: Public, Page: true, Handler: s.ui.SSOCallback}, // back from it: a session, or the login page with why not
 		{Method: get, Path: "/signup", Access: Public, Page: true, Handler: s.ui.PageSignup},
 		{Method: get, Path: "/setup", Access: Public, Page: true, Handler: s.ui.PageSetup},
 		{Method: get, Path: "/reset", Access: Public, Page: true, Handler: s.ui.PageReset},
@@ -214,6 +222,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Path: "/w/:ws/members", Access: WSMember, Page: true, Handler: s.ui.PageMembers},
 		{Method: get, Path: "/w/:ws/settings", Access: WSMember, Page: true, Handler: s.ui.PageWorkspaceSettings},
 		{Method: get, Path: "/w/:ws/teams", Access: WSMember, Page: true, Handler: s.ui.PageTeams},
+		{Method: get, Path: "/w/:ws/groups", Access: WSAdmin, Page: true, Handler: s.ui.PageGroupRules},
 		{Method: get, Path: "/w/:ws/folders", Access: WSMember, Page: true, Handler: s.ui.PageFolders},
 		{Method: get, Path: "/w/:ws/usage", Access: WSAdmin, Page: true, Handler: s.ui.PageUsage},
 		{Method: get, Path: "/w/:ws/feedback", Access: WSAdmin, Page: true, Handler: s.ui.PageFeedback},

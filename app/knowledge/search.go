@@ -109,17 +109,24 @@ const maxChunkIDs = 50
 // chat's sources, /v1 with knowledge bases, tools built on them) gets
 // passages, so this one place answers "who received what from which document".
 func (s *Service) recordReads(ctx context.Context, q rag.Query, resp *rag.Response) {
-	if s.cfg.Audit == nil || len(resp.Results) == 0 {
+	s.RecordReads(ctx, q.WorkspaceID, q.Viewer, string(resp.Mode), resp.Results)
+}
+
+// RecordReads records, per document, the passages a viewer received (mode
+// says how they were found: a search mode, or "read" for a document read page
+// by page through the knowledge tools).
+func (s *Service) RecordReads(ctx context.Context, wsID string, v store.Viewer, mode string, results []rag.Result) {
+	if s.cfg.Audit == nil || len(results) == 0 {
 		return
 	}
 	a := audit.ActorFrom(ctx)
 	if a.UserID == 0 {
-		a.UserID = q.Viewer.UserID
+		a.UserID = v.UserID
 	}
 	var order []string
 	byDoc := map[string][]string{}
 	names := map[string]string{}
-	for _, r := range resp.Results {
+	for _, r := range results {
 		if _, ok := byDoc[r.DocumentID]; !ok {
 			order = append(order, r.DocumentID)
 			names[r.DocumentID] = r.DocumentName
@@ -129,11 +136,11 @@ func (s *Service) recordReads(ctx context.Context, q rag.Query, resp *rag.Respon
 		}
 	}
 	for _, doc := range order {
-		d := map[string]any{"passages": len(byDoc[doc]), "chunk_ids": byDoc[doc], "mode": string(resp.Mode)}
+		d := map[string]any{"passages": len(byDoc[doc]), "chunk_ids": byDoc[doc], "mode": mode}
 		if a.Route != "" {
 			d["via"] = a.Route
 		}
-		s.cfg.Audit.Record(ctx, audit.Event{Action: "passages.read", Workspace: q.WorkspaceID, Actor: &a, Details: d,
+		s.cfg.Audit.Record(ctx, audit.Event{Action: "passages.read", Workspace: wsID, Actor: &a, Details: d,
 			Target: audit.Target{Type: "document", ID: doc, Label: names[doc]}})
 	}
 }

@@ -37,6 +37,9 @@ type Settings struct {
 	TokenLimit        int64  `json:"token_limit"`
 	CreditLimitMicros int64  `json:"-"`
 	CreditLimit       string `json:"credit_limit"` // decimal, e.g. "25.00"; "" = unlimited
+	// PasswordLoginDisabled leaves password sign-in to instance admins, so
+	// that everyone else comes through single sign-on or the directory.
+	PasswordLoginDisabled bool `json:"password_login_disabled"`
 }
 
 // key is the row of the settings table that holds them.
@@ -174,6 +177,7 @@ type Patch struct {
 	MaxUploadMB           *int    `json:"max_upload_mb"`
 	TokenLimit            *int64  `json:"token_limit"`
 	CreditLimit           *string `json:"credit_limit"`
+	PasswordLoginDisabled *bool   `json:"password_login_disabled"`
 }
 
 // Limits on what an admin types, so that a setting stays something the pages
@@ -235,7 +239,7 @@ func (s *Service) Apply(ctx context.Context, p Patch) (old, updated Settings, er
 			}
 			*m.dst = name
 		}
-		for dst, v := range map[*bool]*bool{&st.AllowPublicChats: p.AllowPublicChats, &st.AllowPrivateURLs: p.AllowPrivateURLs} {
+		for dst, v := range map[*bool]*bool{&st.AllowPublicChats: p.AllowPublicChats, &st.AllowPrivateURLs: p.AllowPrivateURLs, &st.PasswordLoginDisabled: p.PasswordLoginDisabled} {
 			if v != nil {
 				*dst = *v
 			}

@@ -490,6 +490,7 @@ func (t *Tools) Page(ctx context.Context, sc Scope, d *store.Document, n int) (*
 		fmt.Fprintf(&b, "(more: read page %d)", n+1)
 	}
 	p.Text = strings.TrimSpace(b.String())
+	t.k.RecordReads(ctx, sc.WorkspaceID, sc.Viewer, "read", p.Passages) // a page read is a read like a search's passages
 	return p, nil
 }
 

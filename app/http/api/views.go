@@ -47,10 +47,11 @@ type MemberJSON struct {
 	Name     string    `json:"name"`
 	Role     string    `json:"role"`
 	JoinedAt time.Time `json:"joined_at"`
+	Managed  bool      `json:"managed"` // made by a group rule, which changes or removes it at sign-in
 }
 
 func memberView(m *store.Member) MemberJSON {
-	return MemberJSON{m.UserID, m.Email, m.Name, m.Role, m.JoinedAt}
+	return MemberJSON{m.UserID, m.Email, m.Name, m.Role, m.JoinedAt, m.Managed}
 }
 
 type TokenJSON struct {

@@ -13,6 +13,7 @@ import (
 	"quire/app/config"
 	"quire/app/feedback"
 	"quire/app/http/request"
+	"quire/app/identity"
 	"quire/app/jobs"
 	"quire/app/knowledge"
 	"quire/app/limit"
@@ -45,4 +46,5 @@ type Deps struct {
 	Backups   *ops.Backups       // the backups folder and its schedule
 	ChatPosts *limit.Limiter     // chat messages posted per user per minute
 	Audit     *audit.Log         // the audit log (app/audit); the route table's Audit entries record through it
+	Identity  *identity.Service  // single sign-on, the directory and group rules
 }

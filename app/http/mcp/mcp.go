@@ -36,6 +36,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"quire/app/audit"
 	"quire/app/chat"
 	"quire/app/fault"
 	"quire/app/http/deps"
@@ -91,18 +92,28 @@ type scopeKey struct{}
 // errNoScope fails a call that somehow lost its caller: closed, not open.
 var errNoScope = errors.New("the request carries no API key's scope")
 
-func scopeOf(ctx context.Context) (tools.Scope, error) {
+// actorKey holds the request's audit actor (the key and its owner) the same
+// way: the adaptor's context is not the route's, and what an assistant reads
+// is recorded under its key.
+type actorKey struct{}
+
+// scopeOf is the request's scope, and its context carrying the audit actor.
+func scopeOf(ctx context.Context) (context.Context, tools.Scope, error) {
 	sc, ok := ctx.Value(scopeKey{}).(tools.Scope)
 	if !ok || sc.WorkspaceID == "" {
-		return tools.Scope{}, errNoScope
+		return ctx, tools.Scope{}, errNoScope
 	}
-	return sc, nil
+	if a, ok := ctx.Value(actorKey{}).(audit.Actor); ok {
+		ctx = audit.WithActor(ctx, a)
+	}
+	return ctx, sc, nil
 }
 
 // Serve answers one MCP request for the route's API key.
 func (h *Handlers) Serve(c *fiber.Ctx) error {
 	ws, u := request.Workspace(c), request.User(c)
 	c.Context().SetUserValue(scopeKey{}, tools.Scope{WorkspaceID: ws.ID, Viewer: store.ViewerFor(ws, u.ID)})
+	c.Context().SetUserValue(actorKey{}, audit.ActorFrom(c.UserContext()))
 	return h.serve(c)
 }
 
@@ -117,7 +128,7 @@ func (h *Handlers) server() *sdk.Server {
 	for _, spec := range h.tools.Specs() {
 		srv.AddTool(&sdk.Tool{Name: spec.Name, Description: spec.Description, InputSchema: spec.Parameters},
 			func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-				sc, err := scopeOf(ctx)
+				ctx, sc, err := scopeOf(ctx)
 				if err != nil {
 					return nil, err
 				}
@@ -129,7 +140,7 @@ func (h *Handlers) server() *sdk.Server {
 		URITemplate: URIPrefix + "{id}{?page}",
 		Description: "A document's text, " + strconv.Itoa(tools.PageChunks) + " passages a page; add ?page=N for page N.",
 	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
-		sc, err := scopeOf(ctx)
+		ctx, sc, err := scopeOf(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +151,7 @@ func (h *Handlers) server() *sdk.Server {
 	srv.AddReceivingMiddleware(func(next sdk.MethodHandler) sdk.MethodHandler {
 		return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
 			if r, ok := req.(*sdk.ListResourcesRequest); ok && method == "resources/list" {
-				sc, err := scopeOf(ctx)
+				ctx, sc, err := scopeOf(ctx)
 				if err != nil {
 					return nil, err
 				}

@@ -239,7 +239,6 @@ func localPath(p string) bool {
 	return true
 }
 
-func (s *Pages) PageLogin(c *fiber.Ctx) error { return s.signedOutPage("login", "Sign in")(c) }
 func (s *Pages) PageReset(c *fiber.Ctx) error { return s.signedOutPage("reset", "Reset password")(c) }
 func (s *Pages) PageResetConfirm(c *fiber.Ctx) error {
 	return s.signedOutPage("reset_confirm", "Choose a new password")(c)
