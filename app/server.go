@@ -31,6 +31,7 @@ import (
 	"quire/app/mail"
 	"quire/app/ops"
 	"quire/app/plan"
+	"quire/app/replica"
 	"quire/app/settings"
 	"quire/store"
 )
@@ -58,6 +59,8 @@ type Server struct {
 	billing   *billing.Service   // Stripe billing; nil when billing is off (wire.go)
 	plan      *plan.Service      // plans, quota and the gates on them
 	backups   *ops.Backups       // the backups folder and its schedule
+
+	replica *replica.Replicator // continuous replication; nil when off (wire_replica.go)
 
 	http *qhttp.Server
 
@@ -112,6 +115,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		PerUser:      cfg.Generation.PerUser, PerWorkspace: cfg.Generation.PerWorkspace, InFlight: cfg.Generation.InFlight, Logger: log})
 	s.rating = &feedback.Service{Store: st}
 	s.startOps(ctx)
+	if s.replica, err = s.newReplica(); err != nil {
+		return nil, err
+	}
 	if s.http, err = qhttp.New(s.deps(), web); err != nil {
 		return nil, err
 	}
@@ -125,6 +131,7 @@ func (s *Server) deps() *deps.Deps {
 		Bodies: &request.Bodies{MaxBodyKB: s.cfg.MaxBodyKB, MaxUploadMB: func() int { return s.currentSettings().MaxUploadMB }},
 		Mailer: s.mailer, Account: s.account, Answer: s.answer, Rating: s.rating, Knowledge: s.knowledge, Plan: s.plan, Billing: s.billing,
 		LLM: s.llm, Runner: s.runner, Backups: s.backups, ChatPosts: s.chatPosts,
+		Replica: s.replica,
 	}
 }
 
@@ -141,6 +148,9 @@ func (s *Server) currentSettings() settings.Settings { return s.settings.Get() }
 func (s *Server) Start(ctx context.Context) error {
 	s.knowledge.SweepOrphans(true) // what a crash between a delete and its cleanup left
 	s.startHousekeeping(ctx)
+	if s.replica != nil {
+		s.replica.Start(ctx)
+	}
 	return s.startKnowledge(ctx)
 }
 
@@ -199,6 +209,7 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	if rerr := s.runner.Stop(ctx); rerr != nil {
 		s.log.Warn("stopping document processing", "err", rerr)
 	}
+	s.closeReplica(deadline.Add(5 * time.Second))
 	return err
 }
 

@@ -31,6 +31,9 @@ func (s *Handlers) Metrics(c *fiber.Ctx) error {
 			ops.Gauge{Name: "quire_backups", Help: "Backups in the backups folder.", Samples: []ops.Sample{{Value: float64(len(list))}}},
 			ops.Gauge{Name: "quire_backup_last_timestamp_seconds", Help: "When the newest backup was written (unix time).", Samples: []ops.Sample{{Value: float64(list[0].CreatedAt.Unix())}}})
 	}
+	if s.Replica != nil {
+		gauges = append(gauges, s.Replica.Gauges()...)
+	}
 	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
 	return ops.Default.Write(c.Response().BodyWriter(), s.Version, gauges...)
 }

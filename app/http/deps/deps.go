@@ -19,6 +19,7 @@ import (
 	"quire/app/mail"
 	"quire/app/ops"
 	"quire/app/plan"
+	"quire/app/replica"
 	"quire/app/settings"
 	"quire/store"
 )
@@ -43,4 +44,6 @@ type Deps struct {
 	Runner    *jobs.Runner       // background document processing (admin jobs, reindex)
 	Backups   *ops.Backups       // the backups folder and its schedule
 	ChatPosts *limit.Limiter     // chat messages posted per user per minute
+
+	Replica *replica.Replicator // continuous replication (its /metrics gauges); nil when off
 }
