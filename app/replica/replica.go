@@ -68,7 +68,9 @@ func New(st *store.Store, opt Options) (*Replicator, error) {
 	}
 	log := opt.Log.With("replica", opt.Target.String())
 	db := litestream.NewDB(opt.DBPath)
-	db.MonitorInterval = opt.SyncInterval
+	// The local half (WAL frames into local LTX files, checkpoints) stays
+	// at Litestream's pace even for a long interval: only shipping waits.
+	db.MonitorInterval = min(opt.SyncInterval, litestream.DefaultMonitorInterval)
 	r := litestream.NewReplicaWithClient(db, dbClient)
 	r.SyncInterval = opt.SyncInterval
 	db.Replica = r
@@ -107,7 +109,11 @@ const maxBackoff = time.Minute
 func (rep *Replicator) run(ctx context.Context, log *slog.Logger) {
 	wait := rep.opt.SyncInterval
 	for {
-		err := rep.ls.Open(ctx)
+		// An attempt runs to its end even when Close comes meanwhile, so that
+		// a reachable target gets the final flush of a short-lived server.
+		attempt, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*dialTimeout)
+		err := rep.ls.Open(attempt)
+		cancel()
 		if err == nil {
 			break
 		}
@@ -173,7 +179,13 @@ func (rep *Replicator) Gauges() []ops.Gauge {
 // after Litestream has copied the WAL.
 func (rep *Replicator) Close(ctx context.Context) error {
 	rep.cancel()
-	rep.wg.Wait()
+	done := make(chan struct{})
+	go func() { rep.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done(): // an attempt on a target that does not answer
+		return fmt.Errorf("replica: %s did not answer before the shutdown deadline: %w", rep.opt.Target, ctx.Err())
+	}
 	rep.mu.Lock()
 	opened := rep.opened
 	rep.mu.Unlock()
@@ -181,6 +193,11 @@ func (rep *Replicator) Close(ctx context.Context) error {
 		return rep.files.to.close()
 	}
 	var errs []error
+	// Litestream reads the WAL only from its first sync on; a server
+	// stopped before that would otherwise ship nothing.
+	if err := rep.db.Sync(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("replica: final WAL read: %w", err))
+	}
 	if err := rep.ls.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("replica: final database sync: %w", err))
 	}
