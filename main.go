@@ -9,6 +9,7 @@
 //	quire stripe sync   (first import of the Stripe catalogue and subscriptions; webhooks keep it current)
 //	quire backup FILE    (online backup: database snapshot + files, one .tar.gz; safe while serving)
 //	quire restore FILE   (into an empty --data-dir only)
+//	quire restore --from-replica URL [--timestamp T]   (from continuous replication, into an empty --data-dir)
 //	quire doctor [--full] (checks data dir, database, migrations, Ollama, disk, backups; exit 1 on failure)
 //	quire bench retrieval [--chunks N] [--dim D] [--scope-fraction F] [--queries Q] [--json]   (search speed on this machine)
 //	quire version

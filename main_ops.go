@@ -14,6 +14,7 @@ import (
 	"quire/app"
 	"quire/app/config"
 	"quire/app/ops"
+	"quire/app/replica"
 	"quire/store"
 )
 
@@ -64,9 +65,17 @@ func backupCmd(args []string, stdout io.Writer) error {
 // restoreCmd unpacks a backup into an empty data dir and checks it.
 func restoreCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	cfg, file, err := fileArg(fs, args, "usage: quire restore FILE.tar.gz --data-dir EMPTY_DIR")
+	from := fs.String("from-replica", "", "restore from a replica (file:///path or sftp://user@host/path) instead of a backup FILE")
+	at := fs.String("timestamp", "", "with --from-replica: the point in time to restore (RFC 3339, e.g. 2026-01-02T15:04:05Z); the newest state when absent")
+	if usesFlag(args, "from-replica") {
+		return restoreFromReplica(fs, args, from, at, stdout)
+	}
+	cfg, file, err := fileArg(fs, args, "usage: quire restore FILE.tar.gz --data-dir EMPTY_DIR | quire restore --from-replica URL [--timestamp T] --data-dir EMPTY_DIR")
 	if err != nil {
 		return err
+	}
+	if *at != "" {
+		return errors.New("--timestamp goes with --from-replica: a backup FILE holds one moment")
 	}
 	m, err := ops.Restore(context.Background(), file, cfg.DataDir, store.LatestSchemaVersion())
 	if err != nil {
@@ -91,6 +100,7 @@ func doctorCmd(args []string, stdout io.Writer) error {
 		OllamaHosts:    cfg.OllamaHosts(),
 		BackupInterval: cfg.BackupInterval.Duration, FullIntegrity: *full,
 	})
+	checks = append(checks, replica.Doctor(context.Background(), replica.OptionsFromConfig(cfg, nil))...)
 	if ops.Report(stdout, checks) {
 		return errors.New("doctor found problems")
 	}

@@ -33,6 +33,7 @@ import (
 	"quire/app/mail"
 	"quire/app/ops"
 	"quire/app/plan"
+	"quire/app/replica"
 	"quire/app/settings"
 	"quire/app/tools"
 	"quire/store"
@@ -63,6 +64,8 @@ type Server struct {
 	backups   *ops.Backups       // the backups folder and its schedule
 	audit     *audit.Log         // the audit log's writer (app/audit)
 	identity  *identity.Service  // single sign-on, the directory, group rules (wire_identity.go)
+
+	replica *replica.Replicator // continuous replication; nil when off (wire_replica.go)
 
 	http *qhttp.Server
 
@@ -129,6 +132,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, web fs.FS, log
 		AgentMaxSteps: cfg.Generation.AgentMaxSteps, AgentTimeout: cfg.Generation.AgentTimeout.Duration})
 	s.rating = &feedback.Service{Store: st}
 	s.startOps(ctx)
+	if s.replica, err = s.newReplica(); err != nil {
+		return nil, err
+	}
 	if s.http, err = qhttp.New(s.deps(), web); err != nil {
 		return nil, err
 	}
@@ -143,6 +149,7 @@ func (s *Server) deps() *deps.Deps {
 		Mailer: s.mailer, Account: s.account, Answer: s.answer, Rating: s.rating, Knowledge: s.knowledge, Plan: s.plan, Billing: s.billing,
 		LLM: s.llm, Runner: s.runner, Backups: s.backups, ChatPosts: s.chatPosts, Audit: s.audit,
 		Identity: s.identity,
+		Replica:  s.replica,
 	}
 }
 
@@ -161,6 +168,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.startHousekeeping(ctx)
 	s.stopHealthChecks = s.llm.StartHealthChecks(ctx)
 	s.startIdentity(ctx)
+	if s.replica != nil {
+		s.replica.Start(ctx)
+	}
 	return s.startKnowledge(ctx)
 }
 
@@ -229,6 +239,7 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	if aerr := s.audit.Close(actx); aerr != nil {
 		s.log.Error("audit events still queued at shutdown were lost", "err", aerr)
 	}
+	s.closeReplica(deadline.Add(5 * time.Second))
 	return err
 }
 

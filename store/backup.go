@@ -78,7 +78,11 @@ func OpenExisting(path string) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no database at %s: %w", path, err)
 	}
-	return open(path)
+	s, err := open(path)
+	if s != nil {
+		s.beside = true
+	}
+	return s, err
 }
 
 // LatestSchemaVersion is the newest migration embedded in this binary.

@@ -43,6 +43,9 @@ type Store struct {
 	r    *sql.DB
 	path string
 	vx   *vecIndexes // in-memory vector indexes over vec0 (vectorindex.go)
+	// beside is set by OpenExisting: a tool (backup, doctor, restore) that may
+	// run beside a live server, so Close must not take the write lock.
+	beside bool
 }
 
 // Open opens (creating if needed) the database file at path and migrates it up.
@@ -114,10 +117,17 @@ func open(path string) (*Store, error) {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close checkpoints the WAL and closes every connection.
+// Close checkpoints the WAL and closes every connection. Beside a live server
+// the checkpoint is PASSIVE: TRUNCATE holds the write lock while it waits for
+// readers, and a replicating server keeps a read transaction open (Litestream),
+// so the server's writes would fail for the whole busy timeout.
 func (s *Store) Close() error {
 	s.vx.close()
-	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	mode := "TRUNCATE"
+	if s.beside {
+		mode = "PASSIVE"
+	}
+	_, _ = s.w.Exec("PRAGMA wal_checkpoint(" + mode + ")")
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

@@ -72,6 +72,7 @@ type Config struct {
 	Stripe     Stripe     `toml:"stripe"`
 	OIDC       []OIDC     `toml:"oidc"` // single sign-on providers (identity.go)
 	LDAP       LDAP       `toml:"ldap"` // the directory (identity.go)
+	Replica    Replica    `toml:"replica"`
 
 	// sources says where each explicitly set option came from, by its TOML
 	// name ("ollama_url", "smtp.host"); options left at their default are absent.
@@ -181,6 +182,24 @@ type Stripe struct {
 	TrialDays int `toml:"trial_days" env:"QUIRE_STRIPE_TRIAL_DAYS"`
 }
 
+// Replica is continuous replication of the database and the files folder to
+// a second location (package replica); off while URL is empty.
+type Replica struct {
+	// URL is file:///path (a local folder or a NAS mount) or sftp://user[:password]@host[:port]/path.
+	URL string `toml:"url" env:"QUIRE_REPLICA_URL"`
+	// SyncInterval is how often changes are shipped: the most a lost disk loses.
+	SyncInterval Duration `toml:"sync_interval" env:"QUIRE_REPLICA_SYNC_INTERVAL"`
+	// Retention is how far back a point-in-time restore can go.
+	Retention Duration `toml:"retention" env:"QUIRE_REPLICA_RETENTION"`
+	// SFTP only: the private key to log in with, and the server's public key
+	// (an authorized_keys line) to check it against.
+	SSHKeyPath string `toml:"ssh_key_path" env:"QUIRE_REPLICA_SSH_KEY_PATH"`
+	SSHHostKey string `toml:"ssh_host_key" env:"QUIRE_REPLICA_SSH_HOST_KEY"`
+}
+
+// ReplicaSchemes are the replica targets Quire can write to.
+var ReplicaSchemes = []string{"file", "sftp"}
+
 // Duration reads "30s", "12h" and the like from TOML and the environment.
 type Duration struct{ time.Duration }
 
@@ -221,6 +240,7 @@ func Default() Config {
 		Generation:          Generation{PerUser: 2, PerWorkspace: 4, InFlight: 4, PostsPerMinute: 20, AgentMaxSteps: 6, AgentTimeout: Duration{time.Minute}},
 		SMTP:                SMTP{Port: 587},
 		Stripe:              Stripe{TrialDays: 14},
+		Replica:             Replica{SyncInterval: Duration{time.Second}, Retention: Duration{24 * time.Hour}},
 	}
 }
 
@@ -429,6 +449,7 @@ func (c *Config) Validate() error {
 		bad("stripe.trial_days %d: want 0 (no trial) to 730", c.Stripe.TrialDays)
 	}
 	c.validateIdentity(bad)
+	errs = append(errs, c.Replica.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}

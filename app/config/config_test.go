@@ -55,6 +55,11 @@ func TestValidationMessages(t *testing.T) {
 		{"QUIRE_LOG_LEVEL", "loud", "log_level"},
 		{"QUIRE_STRIPE_SECRET_KEY", "sk_test_x", "stripe.webhook_secret is required"},
 		{"QUIRE_REQUIRE_EMAIL_VERIFICATION", "true", "needs smtp.host"},
+		{"QUIRE_REPLICA_URL", "ftp://nas/quire", `scheme "ftp" is not supported`},
+		{"QUIRE_REPLICA_URL", "file://relative/path", "want file:///absolute/path"},
+		{"QUIRE_REPLICA_URL", "file:///", "want file:///absolute/path"},
+		{"QUIRE_REPLICA_URL", "sftp://host/path", "want sftp://user@host"},
+		{"QUIRE_REPLICA_URL", "sftp://u:pw@h/p\x01", "replica.url is not a URL"},
 	} {
 		t.Run(c.env, func(t *testing.T) {
 			t.Setenv(c.env, c.value)
@@ -68,6 +73,28 @@ func TestValidationMessages(t *testing.T) {
 	os.WriteFile(file, []byte("lisen = \"x\"\n"), 0o600)
 	if _, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), []string{"--config", file}); err == nil || !strings.Contains(err.Error(), `unknown option "lisen"`) {
 		t.Fatalf("typo in config file: %v", err)
+	}
+}
+
+// A replica URL's password and query values never reach a message.
+func TestReplicaSecretsAreRedacted(t *testing.T) {
+	for _, raw := range []string{"sftp://quire:hunter2-pw@nas:2222/backups", "gopher://quire:hunter2-pw@nas/x?key=hunter2-pw"} {
+		t.Setenv("QUIRE_REPLICA_URL", raw)
+		_, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil)
+		got := RedactURL(raw)
+		if strings.Contains(got, "hunter2-pw") || (err != nil && strings.Contains(err.Error(), "hunter2-pw")) {
+			t.Fatalf("%q shown as %q / %v", raw, got, err)
+		}
+		if !strings.Contains(got, "quire:xxxxx@nas") {
+			t.Fatalf("redacted %q lost its user and host: %q", raw, got)
+		}
+	}
+	t.Setenv("QUIRE_REPLICA_URL", "sftp://quire@nas/x")
+	t.Setenv("QUIRE_REPLICA_RETENTION", "10m")
+	t.Setenv("QUIRE_REPLICA_SYNC_INTERVAL", "10ms")
+	_, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil)
+	if err == nil || !strings.Contains(err.Error(), "replica.retention") || !strings.Contains(err.Error(), "replica.sync_interval") {
+		t.Fatalf("short retention and interval: %v", err)
 	}
 }
 

@@ -166,3 +166,36 @@ func writeDB(r io.Reader, target string, m Manifest) error {
 	}
 	return nil
 }
+
+// RequireEmptyDataDir refuses a data dir that holds anything (for restores
+// from elsewhere, such as a replica).
+func RequireEmptyDataDir(dir string) error { return requireEmpty(dir) }
+
+// CheckRestored checks a database restored into dataDir as Restore checks its
+// own: PRAGMA integrity_check, and a schema this binary can run (not newer
+// than latestSchema, not left dirty by a failed migration). It returns the
+// schema version.
+func CheckRestored(ctx context.Context, dataDir string, latestSchema uint) (uint, error) {
+	st, err := store.OpenExisting(filepath.Join(dataDir, dbName))
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	problems, err := st.IntegrityCheck(ctx, false)
+	if err != nil {
+		return 0, fmt.Errorf("restore: the restored database cannot be read: %w", err)
+	}
+	if len(problems) > 0 {
+		return 0, fmt.Errorf("restore: the restored database fails its integrity check: %s", strings.Join(problems, "; "))
+	}
+	v, dirty, err := st.SchemaVersion()
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("restore: the restored database has no readable schema version: %w", err)
+	case dirty:
+		return v, fmt.Errorf("restore: the restored database's schema is dirty at version %d (a migration failed half-way)", v)
+	case v > latestSchema:
+		return v, fmt.Errorf("restore: the restored database's schema version %d is newer than this Quire knows (%d): restore it with a newer Quire", v, latestSchema)
+	}
+	return v, nil
+}

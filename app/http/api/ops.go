@@ -37,6 +37,9 @@ func (s *Handlers) Metrics(c *fiber.Ctx) error {
 		ops.Gauge{Name: "quire_audit_events_written", Help: "Audit log rows appended by this process.", Samples: []ops.Sample{{Value: float64(written)}}},
 		ops.Gauge{Name: "quire_audit_events_dropped", Help: "Audit events this process lost (queue full or a failed write); each loss is logged and recorded as an audit.dropped row.", Samples: []ops.Sample{{Value: float64(dropped)}}},
 		ops.Gauge{Name: "quire_audit_queue_depth", Help: "Audit events waiting to be written.", Samples: []ops.Sample{{Value: float64(queued)}}})
+	if s.Replica != nil {
+		gauges = append(gauges, s.Replica.Gauges()...)
+	}
 	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
 	return ops.Default.Write(c.Response().BodyWriter(), s.Version, gauges...)
 }

@@ -21,6 +21,7 @@ import (
 	"quire/app/mail"
 	"quire/app/ops"
 	"quire/app/plan"
+	"quire/app/replica"
 	"quire/app/settings"
 	"quire/store"
 )
@@ -35,16 +36,17 @@ type Deps struct {
 	Settings  *settings.Service
 	Bodies    *request.Bodies
 	Mailer    *mail.Mailer
-	Account   *account.Service   // signup, login, passwords, API keys, invitations, members
-	Answer    *answer.Service    // asking: chat replies and /v1 completions
-	Rating    *feedback.Service  // thumbs up/down on answers
-	Knowledge *knowledge.Service // documents, knowledge bases, search
-	Plan      *plan.Service      // plans, quota and the gates on them
-	Billing   *billing.Service   // Stripe; nil when billing is off
-	LLM       *llm.Client        // the one Ollama client (models, pulls, health)
-	Runner    *jobs.Runner       // background document processing (admin jobs, reindex)
-	Backups   *ops.Backups       // the backups folder and its schedule
-	ChatPosts *limit.Limiter     // chat messages posted per user per minute
-	Audit     *audit.Log         // the audit log (app/audit); the route table's Audit entries record through it
-	Identity  *identity.Service  // single sign-on, the directory and group rules
+	Account   *account.Service    // signup, login, passwords, API keys, invitations, members
+	Answer    *answer.Service     // asking: chat replies and /v1 completions
+	Rating    *feedback.Service   // thumbs up/down on answers
+	Knowledge *knowledge.Service  // documents, knowledge bases, search
+	Plan      *plan.Service       // plans, quota and the gates on them
+	Billing   *billing.Service    // Stripe; nil when billing is off
+	LLM       *llm.Client         // the one Ollama client (models, pulls, health)
+	Runner    *jobs.Runner        // background document processing (admin jobs, reindex)
+	Backups   *ops.Backups        // the backups folder and its schedule
+	ChatPosts *limit.Limiter      // chat messages posted per user per minute
+	Audit     *audit.Log          // the audit log (app/audit); the route table's Audit entries record through it
+	Identity  *identity.Service   // single sign-on, the directory and group rules
+	Replica   *replica.Replicator // continuous replication (its /metrics gauges); nil when off
 }
