@@ -207,7 +207,11 @@ func loginAs(t *testing.T, ctx context.Context, in *instance, email, pw string) 
 // setupURL is the one-time setup link the instance printed at its start.
 func (in *instance) setupURL() string {
 	in.t.Helper()
-	link := setupLinkRe.FindString(in.logLine("/setup?token="))
+	// The link is logged just after "quire is serving", which start waits for.
+	var link string
+	for deadline := time.Now().Add(10 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		link = setupLinkRe.FindString(in.logLine("/setup?token="))
+	}
 	if link == "" {
 		in.t.Fatalf("no setup link in the log:\n%s", in.logs.String())
 	}

@@ -118,14 +118,20 @@ func (s *Store) vec0Search(ctx context.Context, wsID string, scope *SearchScope,
 		seqs[i] = h.seq
 		score[h.seq] = 1 - h.dist
 	}
+	return s.checkedHits(ctx, wsID, scope, model, seqs, score)
+}
+
+// checkedHits loads the chunk rows of vector hits (vec0's or the index's) and
+// keeps those the rows agree with: the vector's metadata (or the index's
+// scope) said model and an in-scope document, and a stale vector of a reused
+// seq must never surface.
+func (s *Store) checkedHits(ctx context.Context, wsID string, scope *SearchScope, model string, seqs []int64, score map[int64]float64) ([]ChunkHit, error) {
 	out, err := s.chunkHits(ctx, wsID, seqs)
 	if err != nil {
 		return nil, err
 	}
 	kept := out[:0]
 	for _, h := range out {
-		// The vector's metadata said model and an in-scope document; the chunk
-		// row must agree (a stale vector of a reused seq must never surface).
 		if h.EmbeddingModel == model && scope.has(h.DocumentID) {
 			h.Score = score[h.Seq]
 			kept = append(kept, h)
@@ -146,19 +152,7 @@ func (s *Store) indexHits(ctx context.Context, wsID string, scope *SearchScope, 
 		seqs[i] = h.Seq
 		score[h.Seq] = float64(h.Score)
 	}
-	out, err := s.chunkHits(ctx, wsID, seqs)
-	if err != nil {
-		return nil, err
-	}
-	kept := out[:0]
-	for _, h := range out {
-		// The index scanned only the scope's documents; the rows must agree.
-		if h.EmbeddingModel == model && scope.has(h.DocumentID) {
-			h.Score = score[h.Seq]
-			kept = append(kept, h)
-		}
-	}
-	return kept, nil
+	return s.checkedHits(ctx, wsID, scope, model, seqs, score)
 }
 
 // inListMax is the largest document set filtered inside the vec0 scan; see VectorSearch.
