@@ -57,13 +57,17 @@ func startVersity(t *testing.T) *versity {
 	return v
 }
 
-// createBucket makes a bucket with the official SDK, as an operator would.
-func (v *versity) createBucket(t *testing.T, name string) {
-	t.Helper()
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + v.addr), UsePathStyle: true,
+// client is the official SDK's client for this server, as an operator uses it.
+func (v *versity) client() *s3.Client {
+	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + v.addr), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(v.key, v.secret, "")})
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("create bucket %s: %v", name, err)
+}
+
+func (v *versity) put(t *testing.T, bucket, key, body string) {
+	t.Helper()
+	if _, err := v.client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		Body: strings.NewReader(body)}); err != nil {
+		t.Fatalf("put %s: %v", key, err)
 	}
 }
 
@@ -83,7 +87,9 @@ func (v *versity) env(secret string) []string {
 // empty. Neither secret appears in a log or an output.
 func TestReplicaS3(t *testing.T) {
 	srv := startVersity(t)
-	srv.createBucket(t, "quire-replica")
+	if _, err := srv.client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("quire-replica")}); err != nil {
+		t.Fatal(err)
+	}
 	const interval = 500 * time.Millisecond
 	url := "s3://quire-replica/site-a"
 	env := append(srv.env(srv.secret), "QUIRE_REPLICA_URL="+url, "QUIRE_REPLICA_SYNC_INTERVAL="+interval.String())
@@ -120,7 +126,12 @@ func TestReplicaS3(t *testing.T) {
 	if len(acked) < 100 {
 		t.Fatalf("only %d writes acknowledged: the load did not run", len(acked))
 	}
-	restored := filepath.Join(t.TempDir(), "restored")
+	// Keys no files folder holds, planted in the bucket: a restore must not
+	// write outside its folder, nor bring back hidden (temporary) names.
+	srv.put(t, "quire-replica", "site-a/files/../../escaped", "planted")
+	srv.put(t, "quire-replica", "site-a/files/"+wsID+"/.partial-x", "planted")
+	parent := t.TempDir()
+	restored := filepath.Join(parent, "restored")
 	out, err = quireEnv(srv.env(srv.secret), "restore", "--from-replica", url, "--data-dir", restored)
 	if err != nil || !strings.Contains(out, "integrity_check ok") || !strings.Contains(out, "1 originals") {
 		t.Fatalf("restore from S3: %v\n%s", err, out)
@@ -133,6 +144,14 @@ func TestReplicaS3(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(restored, "files", wsID, "00000000-doc")); err != nil || string(b) != "an original in a bucket" {
 		t.Errorf("the original was not restored from S3: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(restored, "files", wsID, ".partial-x")); err == nil {
+		t.Error("a hidden key in the bucket was restored")
+	}
+	for _, p := range []string{filepath.Join(parent, "escaped"), filepath.Join(restored, "escaped")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a key with .. in the bucket was written to %s", p)
+		}
 	}
 	if strings.Contains(in.logs.String(), srv.secret) {
 		t.Error("the server log shows the S3 secret")
