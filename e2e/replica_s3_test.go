@@ -173,6 +173,11 @@ func TestReplicaS3(t *testing.T) {
 	if strings.Contains(out, wrongSecret) {
 		t.Errorf("doctor shows the S3 secret:\n%s", out)
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "FAIL  replica") {
+			t.Logf("doctor with a wrong secret: %s", strings.TrimSpace(line))
+		}
+	}
 	time.Sleep(2 * interval)
 	if logs := in2.logs.String(); !strings.Contains(logs, "refused the credentials") || strings.Contains(logs, wrongSecret) {
 		t.Errorf("the server log should say the credentials were refused, without the secret:\n%s", logs)
