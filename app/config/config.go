@@ -185,7 +185,8 @@ type Stripe struct {
 // Replica is continuous replication of the database and the files folder to
 // a second location (package replica); off while URL is empty.
 type Replica struct {
-	// URL is file:///path (a local folder or a NAS mount) or sftp://user[:password]@host[:port]/path.
+	// URL is file:///path (a local folder or a NAS mount), sftp://user[:password]@host[:port]/path
+	// or s3://bucket[/prefix].
 	URL string `toml:"url" env:"QUIRE_REPLICA_URL"`
 	// SyncInterval is how often changes are shipped: the most a lost disk loses.
 	SyncInterval Duration `toml:"sync_interval" env:"QUIRE_REPLICA_SYNC_INTERVAL"`
@@ -195,10 +196,18 @@ type Replica struct {
 	// (an authorized_keys line) to check it against.
 	SSHKeyPath string `toml:"ssh_key_path" env:"QUIRE_REPLICA_SSH_KEY_PATH"`
 	SSHHostKey string `toml:"ssh_host_key" env:"QUIRE_REPLICA_SSH_HOST_KEY"`
+	// S3 only (s3://bucket/prefix); each may also be an URL query value
+	// (endpoint, region, forcePathStyle), which wins. Keys left empty fall
+	// back to AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as in Litestream.
+	S3Endpoint        string `toml:"s3_endpoint" env:"QUIRE_REPLICA_S3_ENDPOINT"`
+	S3Region          string `toml:"s3_region" env:"QUIRE_REPLICA_S3_REGION"`
+	S3AccessKeyID     string `toml:"s3_access_key_id" env:"QUIRE_REPLICA_S3_ACCESS_KEY_ID"`
+	S3SecretAccessKey string `toml:"s3_secret_access_key" env:"QUIRE_REPLICA_S3_SECRET_ACCESS_KEY"`
+	S3PathStyle       bool   `toml:"s3_path_style" env:"QUIRE_REPLICA_S3_PATH_STYLE"`
 }
 
 // ReplicaSchemes are the replica targets Quire can write to.
-var ReplicaSchemes = []string{"file", "sftp"}
+var ReplicaSchemes = []string{"file", "sftp", "s3"}
 
 // Duration reads "30s", "12h" and the like from TOML and the environment.
 type Duration struct{ time.Duration }

@@ -78,7 +78,8 @@ func TestValidationMessages(t *testing.T) {
 
 // A replica URL's password and query values never reach a message.
 func TestReplicaSecretsAreRedacted(t *testing.T) {
-	for _, raw := range []string{"sftp://quire:hunter2-pw@nas:2222/backups", "gopher://quire:hunter2-pw@nas/x?key=hunter2-pw"} {
+	for _, raw := range []string{"sftp://quire:hunter2-pw@nas:2222/backups", "gopher://quire:hunter2-pw@nas/x?key=hunter2-pw",
+		"s3://quire:hunter2-pw@nas/x?sseCustomerKey=hunter2-pw&endpoint=http://hunter2-pw@minio"} {
 		t.Setenv("QUIRE_REPLICA_URL", raw)
 		_, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil)
 		got := RedactURL(raw)

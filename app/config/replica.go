@@ -22,6 +22,14 @@ func (r Replica) validate() []error {
 	if d := r.SyncInterval.Duration; d < 100*time.Millisecond || d > time.Hour {
 		bad("replica.sync_interval %s: want 100ms to 1h (e.g. 1s)", r.SyncInterval)
 	}
+	if (r.S3AccessKeyID == "") != (r.S3SecretAccessKey == "") {
+		bad("replica.s3_access_key_id and replica.s3_secret_access_key go together: set both or neither")
+	}
+	if r.S3Endpoint != "" {
+		if e, err := url.Parse(r.S3Endpoint); err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+			bad("replica.s3_endpoint: want http(s)://host[:port], e.g. https://s3.eu-central-1.example.com")
+		}
+	}
 	if r.Retention.Duration < time.Hour {
 		bad("replica.retention %s is too short: use at least 1h (how far back a point-in-time restore can go)", r.Retention)
 	}
@@ -34,13 +42,17 @@ func ValidateReplicaURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return errors.New("replica.url is not a URL: want file:///path or sftp://user@host/path")
+		return errors.New("replica.url is not a URL: want file:///path, sftp://user@host/path or s3://bucket/prefix")
 	case !slices.Contains(ReplicaSchemes, u.Scheme):
-		return fmt.Errorf("replica.url %s: scheme %q is not supported: want file:///path or sftp://user@host/path", RedactURL(raw), u.Scheme)
+		return fmt.Errorf("replica.url %s: scheme %q is not supported: want file:///path, sftp://user@host/path or s3://bucket/prefix", RedactURL(raw), u.Scheme)
 	case u.Scheme == "file" && (u.Host != "" || u.Path == "" || u.Path == "/"):
 		return fmt.Errorf("replica.url %s: want file:///absolute/path (three slashes; a folder other than /)", RedactURL(raw))
 	case u.Scheme == "sftp" && (u.Host == "" || u.User == nil || u.User.Username() == ""):
 		return fmt.Errorf("replica.url %s: want sftp://user@host[:port]/path", RedactURL(raw))
+	case u.Scheme == "s3" && (u.Host == "" || u.User != nil):
+		// Keys belong in [replica] s3_access_key_id / s3_secret_access_key,
+		// not in the URL, where Litestream would ignore them.
+		return fmt.Errorf("replica.url %s: want s3://bucket[/prefix] (keys go in replica.s3_access_key_id and s3_secret_access_key)", RedactURL(raw))
 	}
 	return nil
 }

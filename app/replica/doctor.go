@@ -25,7 +25,7 @@ func Doctor(ctx context.Context, opt Options) []ops.Check {
 	const name = "replica"
 	if opt.URL == "" {
 		return []ops.Check{{Name: name, Status: ops.Skip, Detail: "continuous replication is off",
-			Fix: "set [replica] url (file:///mnt/nas/quire or sftp://user@host/path) so a lost disk loses seconds, not a day"}}
+			Fix: "set [replica] url (file:///mnt/nas/quire, sftp://user@host/path or s3://bucket/prefix) so a lost disk loses seconds, not a day"}}
 	}
 	dbClient, files, err := opt.clients()
 	if err != nil {
@@ -34,13 +34,13 @@ func Doctor(ctx context.Context, opt Options) []ops.Check {
 	defer files.close()
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout+5*time.Second)
 	defer cancel()
-	fix := "check that the target is mounted / the SFTP server answers and accepts the key; the server retries by itself"
+	fix := "check that the target is mounted / the SFTP or S3 server answers and accepts the key; the server retries by itself"
 	if err := dbClient.Init(ctx); err != nil {
 		return []ops.Check{{Name: name, Status: ops.Fail, Detail: fmt.Sprintf("%s is unreachable: %v", opt.Target, err), Fix: fix}}
 	}
 	remote, remoteAt, err := newest(ctx, dbClient)
 	if err != nil {
-		return []ops.Check{{Name: name, Status: ops.Fail, Detail: fmt.Sprintf("%s cannot be listed: %v", opt.Target, err), Fix: fix}}
+		return []ops.Check{{Name: name, Status: ops.Fail, Detail: fmt.Sprintf("%s cannot be listed: %v", opt.Target, explainS3(err)), Fix: fix}}
 	}
 	local := file.NewReplicaClient(metaDir(opt.DBPath))
 	behind, err := oldestAfter(ctx, local, remote)

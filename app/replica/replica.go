@@ -120,7 +120,7 @@ func (rep *Replicator) run(ctx context.Context, log *slog.Logger) {
 		rep.mu.Lock()
 		rep.lastErr = err
 		rep.mu.Unlock()
-		log.Warn("replica unreachable; the instance keeps serving and retries", "err", err, "retry_in", wait.String())
+		log.Warn("replica unreachable; the instance keeps serving and retries", "err", explainS3(err), "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 			return

@@ -47,7 +47,7 @@ func Restore(ctx context.Context, t Target, dataDir string, at time.Time, latest
 	r := litestream.NewReplicaWithClient(nil, dbClient)
 	opt := litestream.RestoreOptions{Timestamp: at}
 	if res.At, err = restoreTarget(ctx, r, opt); err != nil {
-		return res, fmt.Errorf("restore: replica %s: %w", t, err)
+		return res, fmt.Errorf("restore: replica %s: %w", t, explainS3(err))
 	}
 
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {

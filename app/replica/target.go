@@ -14,18 +14,21 @@ import (
 	"quire/app/config"
 )
 
-// Target is where a replica lives: URL is file:///path or
-// sftp://user[:password]@host[:port]/path. The database goes to <path>/db
-// (Litestream's LTX files), the originals to <path>/files.
+// Target is where a replica lives: URL is file:///path,
+// sftp://user[:password]@host[:port]/path or s3://bucket[/prefix]. The
+// database goes to <path>/db (Litestream's LTX files), the originals to
+// <path>/files.
 type Target struct {
 	URL        string
 	SSHKeyPath string
 	SSHHostKey string
+	S3         S3Options
 }
 
 // TargetFromConfig is the target of the [replica] section.
 func TargetFromConfig(r config.Replica) Target {
-	return Target{URL: r.URL, SSHKeyPath: r.SSHKeyPath, SSHHostKey: r.SSHHostKey}
+	return Target{URL: r.URL, SSHKeyPath: r.SSHKeyPath, SSHHostKey: r.SSHHostKey, S3: S3Options{
+		Endpoint: r.S3Endpoint, Region: r.S3Region, AccessKeyID: r.S3AccessKeyID, SecretAccessKey: r.S3SecretAccessKey, PathStyle: r.S3PathStyle}}
 }
 
 // dialTimeout bounds connecting to an SFTP target, so an unreachable one is
@@ -56,6 +59,8 @@ func (t Target) clients() (litestream.ReplicaClient, blobs, error) {
 			return nil, nil, err
 		}
 		return c, b, nil
+	case "s3":
+		return t.s3Clients(u)
 	}
 	return nil, nil, fmt.Errorf("replica %s: unsupported scheme %q", t, u.Scheme)
 }
