@@ -58,6 +58,7 @@ func benchCmd(args []string, stdout io.Writer) error {
 	}{
 		{"vector (API)", rep.Vector}, {"vector, knowledge base (API)", rep.VectorKB}, {"keyword (API)", rep.Keyword},
 		{"hybrid (API)", rep.Hybrid}, {"hybrid, knowledge base (API)", rep.HybridKB}, {"scope", rep.Scope},
+		{"keyword, any of the words", rep.KeywordAny},
 		{"index search", rep.IndexSearch}, {"index search, knowledge base", rep.IndexKB}, {"vec0 search", rep.Vec0Search},
 		{"brute force (Go, float32)", rep.BruteForce},
 	} {

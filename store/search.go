@@ -4,7 +4,6 @@ import (
 	"context"
 	"html"
 	"strings"
-	"unicode"
 
 	"quire/store/vecindex"
 )
@@ -158,63 +157,15 @@ func (s *Store) indexHits(ctx context.Context, wsID string, scope *SearchScope, 
 // inListMax is the largest document set filtered inside the vec0 scan; see VectorSearch.
 const inListMax = 64
 
-// KeywordSearch ranks the scope's chunks by BM25 against the words of text.
-// text is never FTS syntax: every word becomes a quoted term (see ftsQuery),
-// and a chunk matching any of them qualifies, ranked by how well it matches.
-func (s *Store) KeywordSearch(ctx context.Context, wsID string, scope *SearchScope, text string, k int) ([]ChunkHit, error) {
-	return s.matchSearch(ctx, wsID, scope, ftsQuery(text), k)
-}
-
-// PhraseSearch is KeywordSearch for chunks that contain the words of text in
-// a row, as typed (up to stemming and case): what "exact words" promises.
-func (s *Store) PhraseSearch(ctx context.Context, wsID string, scope *SearchScope, text string, k int) ([]ChunkHit, error) {
-	return s.matchSearch(ctx, wsID, scope, ftsPhrase(text), k)
-}
-
-// matchSearch ranks the scope's chunks matching the FTS query q by BM25.
-func (s *Store) matchSearch(ctx context.Context, wsID string, scope *SearchScope, q string, k int) ([]ChunkHit, error) {
-	if scope == nil || len(scope.DocumentIDs) == 0 || k <= 0 || q == "" {
-		return nil, nil
-	}
-	// bm25 weights: content counts twice as much as the section heading.
-	rows, err := s.r.QueryContext(ctx, `SELECT f.rowid, -bm25(document_chunks_fts, 1.0, 0.5), snippet(document_chunks_fts, 0, ?, ?, '…', 24)
-		FROM document_chunks_fts f JOIN document_chunks c ON c.seq = f.rowid
-		WHERE document_chunks_fts MATCH ? AND c.workspace_id = ? AND c.document_id IN (SELECT value FROM json_each(?))
-		ORDER BY bm25(document_chunks_fts, 1.0, 0.5) LIMIT ?`, markOpen, markClose, q, wsID, jsonIDs(scope.DocumentIDs), k)
-	if err != nil {
-		return nil, err
-	}
-	var seqs []int64
-	score := map[int64]float64{}
-	snip := map[int64]string{}
-	for rows.Next() {
-		var seq int64
-		var sc float64
-		var sn string
-		if err := rows.Scan(&seq, &sc, &sn); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		seqs = append(seqs, seq)
-		score[seq], snip[seq] = sc, sn
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(seqs) == 0 {
-		return nil, err
-	}
-	out, err := s.chunkHits(ctx, wsID, seqs)
-	for i := range out {
-		out[i].Score = score[out[i].Seq]
-		out[i].Snippet = parseSnippet(snip[out[i].Seq])
-	}
-	return out, err
-}
-
 // Snippets returns, for the given chunks of the workspace, the best passage
 // with the words of text marked (for vector hits, which have no snippet of
 // their own). Chunks that contain none of the words are left out.
 func (s *Store) Snippets(ctx context.Context, wsID string, seqs []int64, text string) (map[int64]Snippet, error) {
-	q := ftsQuery(text)
+	return s.snippets(ctx, wsID, seqs, ftsQuery(text))
+}
+
+// snippets is Snippets for the FTS query q.
+func (s *Store) snippets(ctx context.Context, wsID string, seqs []int64, q string) (map[int64]Snippet, error) {
 	out := map[int64]Snippet{}
 	if q == "" || len(seqs) == 0 {
 		return out, nil
@@ -267,71 +218,6 @@ func (s *Store) chunkHits(ctx context.Context, wsID string, seqs []int64) ([]Chu
 		}
 	}
 	return out, nil
-}
-
-// ftsQuery turns what a person typed into an FTS5 query that can never be
-// FTS syntax: each whitespace-separated word becomes a quoted phrase of its
-// letter-and-digit runs ("INV-2024-07" → "inv 2024 07", matching those tokens
-// in a row), and the phrases are OR-ed so a question in plain words finds
-// passages sharing some of them; BM25 ranks those sharing more, and rarer,
-// words first. Quotes, operators (AND, NOT, NEAR), prefixes (*), column
-// filters (:) and parentheses all end up as separators or plain words.
-// English function words are left out when other words remain: a passage
-// sharing only "for the" with a question is no match ("the of" still
-// searches for itself).
-func ftsQuery(text string) string {
-	const maxTerms = 32
-	var terms, stop []string
-	seen := map[string]bool{}
-	for _, word := range strings.Fields(text) {
-		tokens := strings.FieldsFunc(strings.ToLower(word), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) })
-		if len(tokens) == 0 {
-			continue
-		}
-		t := `"` + strings.Join(tokens, " ") + `"`
-		switch {
-		case seen[t]:
-		case len(tokens) == 1 && stopWords[tokens[0]]:
-			seen[t] = true
-			stop = append(stop, t)
-		default:
-			seen[t] = true
-			terms = append(terms, t)
-		}
-		if len(terms) == maxTerms {
-			break
-		}
-	}
-	if len(terms) == 0 {
-		terms = stop[:min(len(stop), maxTerms)]
-	}
-	return strings.Join(terms, " OR ")
-}
-
-// stopWords are the English words too common to say that a passage is about
-// a question.
-var stopWords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`a about all am an and any are as at be been being but by can could did do does
-		for from had has have he her his how i if in into is it its me my of on or our she should so some than that
-		the their them then there these they this those to us was we were what when where which who whom why will
-		with would you your`) {
-		m[w] = true
-	}
-	return m
-}()
-
-// ftsPhrase turns what a person typed into one FTS5 phrase of its letter and
-// digit runs ("Refund-policy, 2024" → "refund policy 2024"), matching them
-// only in that order and next to each other; like ftsQuery it can never be
-// FTS syntax. Text without letters or digits gives "", which matches nothing.
-func ftsPhrase(text string) string {
-	const maxTokens = 32
-	tokens := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) })
-	if len(tokens) == 0 {
-		return ""
-	}
-	return `"` + strings.Join(tokens[:min(len(tokens), maxTokens)], " ") + `"`
 }
 
 // Marks that snippet() puts around matched words. Control characters cannot

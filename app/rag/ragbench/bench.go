@@ -74,7 +74,11 @@ type Report struct {
 	HybridKB Latency `json:"hybrid_kb"`
 	// The parts: the visibility scope alone, and the store's vector search
 	// given the scope — the index, and vec0 as when the index is not loaded.
-	Scope       Latency `json:"scope"`
+	Scope Latency `json:"scope"`
+	// The keyword half of a hybrid search alone: chunks sharing any of the
+	// query's words, ranked by BM25 (the "keyword" figure above is the
+	// exact-phrase search the API's keyword mode runs).
+	KeywordAny  Latency `json:"keyword_any_words"`
 	IndexSearch Latency `json:"index_search"`
 	IndexKB     Latency `json:"index_search_kb"`
 	Vec0Search  Latency `json:"vec0_search"`
@@ -177,6 +181,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if rep.Scope, err = measure(c.queries, func(query) error {
 		_, err := st.SearchScope(ctx, c.ws, c.viewer, nil)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if rep.KeywordAny, err = measure(c.queries, func(q query) error {
+		_, err := st.KeywordSearch(ctx, c.ws, scope, q.text, rag.Candidates)
 		return err
 	}); err != nil {
 		return nil, err
