@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -408,24 +409,34 @@ func (s *Store) readVectors(ctx context.Context, e *vecEntry) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	blobQ, err := tx.PrepareContext(ctx, `SELECT vectors FROM `+t+`_vector_chunks00 WHERE rowid = ?`)
+	// The blobs are read in one query, in chunk order, into RawBytes: a
+	// blob is several MB, and every copy of it is one more pass over memory.
+	var ids []int64
+	for _, a := range all {
+		if len(ids) == 0 || ids[len(ids)-1] != a.chunk {
+			ids = append(ids, a.chunk)
+		}
+	}
+	blobs, err := tx.QueryContext(ctx, `SELECT rowid, vectors FROM `+t+`_vector_chunks00 WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid`, jsonIDs(ids))
 	if err != nil {
 		return err
 	}
-	defer blobQ.Close()
+	defer blobs.Close()
 	size := 4 * e.key.dim
 	vec := make([]float32, e.key.dim)
-	var blob []byte
+	var blob sql.RawBytes
 	chunk := int64(-1)
 	for i, a := range all {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if a.chunk != chunk {
-			if err := blobQ.QueryRowContext(ctx, a.chunk).Scan(&blob); err != nil {
+		for chunk != a.chunk {
+			if !blobs.Next() {
+				return cmp.Or(blobs.Err(), errors.New("store: a vec0 vector chunk its rowids name is missing"))
+			}
+			if err := blobs.Scan(&chunk, &blob); err != nil {
 				return err
 			}
-			chunk = a.chunk
 		}
 		off := int(a.offset) * size
 		if a.offset < 0 || off+size > len(blob) {

@@ -39,10 +39,7 @@ func (ix *Index) Search(q []float32, docs []string, k int) []Hit {
 	if k <= 0 || len(q) != ix.dim {
 		return nil
 	}
-	var ss float64
-	for _, x := range q {
-		ss += float64(x) * float64(x)
-	}
+	ss := sumSquares(q)
 	if ss == 0 || math.IsNaN(ss) || math.IsInf(ss, 0) {
 		return nil
 	}
