@@ -18,7 +18,7 @@ import (
 // at a given corpus size (see package ragbench).
 func benchCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "retrieval" {
-		return errors.New("usage: quire bench retrieval [--chunks 100000] [--dim 768] [--scope-fraction 0.1] [--queries 200] [--json]")
+		return errors.New("usage: quire bench retrieval [--chunks 100000] [--dim 768] [--scope-fraction 0.1] [--queries 200] [--json] [--cpuprofile FILE]")
 	}
 	fs := flag.NewFlagSet("bench retrieval", flag.ContinueOnError)
 	var o ragbench.Options
@@ -28,11 +28,20 @@ func benchCmd(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.Queries, "queries", 200, "searches per measurement")
 	fs.StringVar(&o.Dir, "tmp", "", "folder for the temporary database (default: the system's temporary folder)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the searches to this file (for go tool pprof)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.Profile = f
 	}
 	o.Progress = func(s string) { fmt.Fprintln(os.Stderr, "quire bench:", s) }
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

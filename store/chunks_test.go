@@ -322,12 +322,14 @@ func TestKeywordSearchIsSafe(t *testing.T) {
 			t.Errorf("%q: top hit %+v, want chunk %d", tc.q, hits, tc.want)
 			continue
 		}
-		if len(hits[0].Snippet.Marks) == 0 || hits[0].Score <= 0 {
-			t.Errorf("%q: snippet %+v score %v", tc.q, hits[0].Snippet, hits[0].Score)
+		snips, err := s.Snippets(ctx, ws, []int64{hits[0].Seq}, tc.q)
+		if sn := snips[hits[0].Seq]; err != nil || len(sn.Marks) == 0 || hits[0].Score <= 0 {
+			t.Errorf("%q: snippet %+v (%v) score %v", tc.q, sn, err, hits[0].Score)
 		}
 	}
 	hits, _ := s.KeywordSearch(ctx, ws, scope, "password", 5)
-	if got := hits[0].Snippet.Marked("[", "]"); !strings.Contains(got, "[password]") {
+	snips, _ := s.Snippets(ctx, ws, []int64{hits[0].Seq}, "password")
+	if got := snips[hits[0].Seq].Marked("[", "]"); !strings.Contains(got, "[password]") {
 		t.Errorf("marked snippet %q", got)
 	}
 	sn := Snippet{Text: "<b>x</b> y", Marks: [][2]int{{9, 10}}}

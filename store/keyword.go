@@ -34,7 +34,7 @@ var keywordBudget = 4000
 // and a chunk matching any of them qualifies, ranked by how well it matches
 // — unless the words are common enough to match more than keywordBudget
 // chunks together: then chunks containing only the commoner ones do not
-// qualify (see above).
+// qualify (see above). Hits come without snippets (see Snippets).
 func (s *Store) KeywordSearch(ctx context.Context, wsID string, scope *SearchScope, text string, k int) ([]ChunkHit, error) {
 	terms := ftsTerms(text)
 	if scope == nil || len(scope.DocumentIDs) == 0 || k <= 0 || len(terms) == 0 {
@@ -67,7 +67,7 @@ func (s *Store) KeywordSearch(ctx context.Context, wsID string, scope *SearchSco
 	if err != nil {
 		return nil, err
 	}
-	return s.keywordHits(ctx, wsID, best, ftsOr(terms))
+	return s.keywordHits(ctx, wsID, best)
 }
 
 // PhraseSearch is KeywordSearch for chunks that contain the words of text in
@@ -81,7 +81,7 @@ func (s *Store) PhraseSearch(ctx context.Context, wsID string, scope *SearchScop
 	if err != nil {
 		return nil, err
 	}
-	return s.keywordHits(ctx, wsID, best, q)
+	return s.keywordHits(ctx, wsID, best)
 }
 
 // splitTerms divides terms into the rare ones, which choose a search's
@@ -232,11 +232,10 @@ func (s *Store) inScope(ctx context.Context, wsID string, scope *SearchScope, ra
 	return slices.DeleteFunc(ranked, func(c scored) bool { return !ok[c.seq] }), nil
 }
 
-// keywordHits loads ranked chunks with their snippets for the FTS query q.
-// Snippets are asked for apart from the ranking: a result column of the
-// ranking query would be computed for every match, and a snippet re-reads
-// and re-tokenises its chunk's text.
-func (s *Store) keywordHits(ctx context.Context, wsID string, best []scored, q string) ([]ChunkHit, error) {
+// keywordHits loads ranked chunks. They come without snippets: a caller
+// asks Snippets (or PhraseSnippets) for the few hits it keeps, since a
+// snippet re-reads its chunk and seeks every term in the index.
+func (s *Store) keywordHits(ctx context.Context, wsID string, best []scored) ([]ChunkHit, error) {
 	if len(best) == 0 {
 		return nil, nil
 	}
@@ -246,14 +245,9 @@ func (s *Store) keywordHits(ctx context.Context, wsID string, best []scored, q s
 		seqs[i] = c.seq
 		score[c.seq] = c.score
 	}
-	snips, err := s.snippets(ctx, wsID, seqs, q)
-	if err != nil {
-		return nil, err
-	}
 	out, err := s.chunkHits(ctx, wsID, seqs)
 	for i := range out {
 		out[i].Score = score[out[i].Seq]
-		out[i].Snippet = snips[out[i].Seq]
 	}
 	return out, err
 }

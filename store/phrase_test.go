@@ -50,9 +50,17 @@ func TestPhraseSearch(t *testing.T) {
 			continue
 		}
 		var got []int
+		var seqs []int64
+		for _, h := range hits {
+			seqs = append(seqs, h.Seq)
+		}
+		snips, err := s.PhraseSnippets(ctx, ws, seqs, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, h := range hits {
 			got = append(got, h.Index)
-			if len(h.Snippet.Marks) == 0 {
+			if len(snips[h.Seq].Marks) == 0 {
 				t.Errorf("%.40q: hit %d has no marked words", tc.q, h.Index)
 			}
 		}

@@ -164,6 +164,12 @@ func (s *Store) Snippets(ctx context.Context, wsID string, seqs []int64, text st
 	return s.snippets(ctx, wsID, seqs, ftsQuery(text))
 }
 
+// PhraseSnippets is Snippets marking the words of text only where they
+// stand together, as PhraseSearch finds them.
+func (s *Store) PhraseSnippets(ctx context.Context, wsID string, seqs []int64, text string) (map[int64]Snippet, error) {
+	return s.snippets(ctx, wsID, seqs, ftsPhrase(text))
+}
+
 // snippets is Snippets for the FTS query q.
 func (s *Store) snippets(ctx context.Context, wsID string, seqs []int64, q string) (map[int64]Snippet, error) {
 	out := map[int64]Snippet{}

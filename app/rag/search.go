@@ -237,7 +237,11 @@ func (s *Searcher) fill(ctx context.Context, q Query, hits []store.ChunkHit, byM
 	if err != nil {
 		return err
 	}
-	snips, err := s.Store.Snippets(ctx, q.WorkspaceID, need, q.Text)
+	snippets := s.Store.Snippets
+	if resp.Mode == ModeKeyword && q.Mode == ModeKeyword {
+		snippets = s.Store.PhraseSnippets // the words as they were found: together
+	}
+	snips, err := snippets(ctx, q.WorkspaceID, need, q.Text)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +35,9 @@ type Options struct {
 	TopK          int    // results per search; 10 when 0 (recall is @TopK)
 	Dir           string // parent of the temporary data dir ("" = the system's)
 	Progress      func(string)
+	// Profile, when set, receives a CPU profile of the searches (not of
+	// building the corpus or loading the index).
+	Profile io.Writer
 }
 
 // Limits of the options: a million chunks of 4096 dimensions is 16 GB of
@@ -153,6 +158,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.IndexBytesPer100k = rep.IndexBytes * 100_000 / int64(o.Chunks)
 
 	say("searching")
+	if o.Profile != nil {
+		if err := pprof.StartCPUProfile(o.Profile); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	s := &rag.Searcher{Store: st, MinSimilarity: -1, // random vectors: every hit counts
 		Embed: func(_ context.Context, text string) ([]float32, string, error) { return c.byText[text], model, nil }}
 	api := func(mode rag.Mode, kbs []string) (Latency, error) {
