@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"quire/app/ingest"
@@ -131,26 +132,31 @@ func (s *Searcher) Search(ctx context.Context, q Query) (*Response, error) {
 	}
 	n := max(Candidates, q.TopK)
 	var vec, kw []store.ChunkHit
+	var vecErr, kwErr error
+	// The halves of a hybrid search are independent: the keyword search runs
+	// while the query is embedded and the vectors scanned.
+	var wg sync.WaitGroup
 	if mode != ModeKeyword {
-		vec, err = s.vectorHits(ctx, q, scope, n)
-		vec = s.relevant(vec)
-		switch {
-		case err != nil && mode == ModeHybrid && errors.Is(err, llm.ErrUnavailable):
-			resp.Mode, resp.Warning = ModeKeyword, "only keyword search was used: "+err.Error()
-		case err != nil:
-			return nil, err
-		}
+		wg.Go(func() { vec, vecErr = s.vectorHits(ctx, q, scope, n) })
 	}
-	switch {
-	case mode == ModeKeyword:
+	switch mode {
+	case ModeKeyword:
 		// Asked for exact words: the phrase as typed, never any one word of it.
-		kw, err = s.Store.PhraseSearch(ctx, q.WorkspaceID, scope, q.Text, n)
-	case resp.Mode != ModeVector:
+		kw, kwErr = s.Store.PhraseSearch(ctx, q.WorkspaceID, scope, q.Text, n)
+	case ModeHybrid:
 		// A question in plain words: passages sharing some of them, best first.
-		kw, err = s.Store.KeywordSearch(ctx, q.WorkspaceID, scope, q.Text, n)
+		kw, kwErr = s.Store.KeywordSearch(ctx, q.WorkspaceID, scope, q.Text, n)
 	}
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	vec = s.relevant(vec)
+	switch {
+	case vecErr != nil && mode == ModeHybrid && errors.Is(vecErr, llm.ErrUnavailable):
+		resp.Mode, resp.Warning = ModeKeyword, "only keyword search was used: "+vecErr.Error()
+	case vecErr != nil:
+		return nil, vecErr
+	}
+	if kwErr != nil {
+		return nil, kwErr
 	}
 	var hits []store.ChunkHit
 	switch resp.Mode {
