@@ -82,6 +82,24 @@ func startWriters(t *testing.T, in *instance, token, wsID string, n int) *writer
 
 func (w *writer) halt() { close(w.stop); w.wg.Wait() }
 
+// killMidLoad fails the test if any write failed so far, kills the server
+// with kill -9 while the writers still write, stops them and returns when it
+// died and the writes acknowledged before that.
+func (w *writer) killMidLoad(t *testing.T, in *instance) (killed time.Time, acked []int64) {
+	t.Helper()
+	w.mu.Lock()
+	failed := w.fails
+	w.mu.Unlock()
+	if failed > 0 {
+		t.Errorf("%d writes failed while replicating", failed)
+	}
+	in.cmd.Process.Kill()
+	<-in.done
+	killed = time.Now()
+	w.halt()
+	return killed, w.ackedBefore(killed)
+}
+
 // ackedBefore lists the folders acknowledged before t.
 func (w *writer) ackedBefore(t time.Time) []int64 {
 	w.mu.Lock()

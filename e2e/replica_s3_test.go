@@ -112,17 +112,7 @@ func TestReplicaS3(t *testing.T) {
 		t.Errorf("doctor shows the S3 secret:\n%s", out)
 	}
 
-	w.mu.Lock()
-	failed := w.fails
-	w.mu.Unlock()
-	if failed > 0 {
-		t.Errorf("%d writes failed while replicating", failed)
-	}
-	in.cmd.Process.Kill()
-	<-in.done
-	killed := time.Now()
-	w.halt()
-	acked := w.ackedBefore(killed)
+	killed, acked := w.killMidLoad(t, in)
 	if len(acked) < 100 {
 		t.Fatalf("only %d writes acknowledged: the load did not run", len(acked))
 	}

@@ -184,17 +184,7 @@ func TestReplicaSFTP(t *testing.T) {
 		t.Errorf("doctor after the return: %v\n%s", err, out)
 	}
 
-	w.mu.Lock()
-	failed := w.fails
-	w.mu.Unlock()
-	if failed > 0 {
-		t.Errorf("%d writes failed while replicating", failed)
-	}
-	in.cmd.Process.Kill()
-	<-in.done
-	killed := time.Now()
-	w.halt()
-	acked := w.ackedBefore(killed)
+	killed, acked := w.killMidLoad(t, in)
 	restored := filepath.Join(t.TempDir(), "restored")
 	out, err := quireEnv(srv.env(), "restore", "--from-replica", srv.url(), "--data-dir", restored)
 	if err != nil || !strings.Contains(out, "integrity_check ok") {

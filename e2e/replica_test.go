@@ -88,17 +88,7 @@ func TestReplicaKill9LosesSeconds(t *testing.T) {
 		t.Errorf("doctor while replicating: %v\n%s", err, out)
 	}
 
-	w.mu.Lock()
-	failed := w.fails
-	w.mu.Unlock()
-	if failed > 0 {
-		t.Errorf("%d writes failed while replicating", failed)
-	}
-	in.cmd.Process.Kill()
-	<-in.done
-	killed := time.Now()
-	w.halt()
-	acked := w.ackedBefore(killed)
+	killed, acked := w.killMidLoad(t, in)
 
 	restored := filepath.Join(t.TempDir(), "restored")
 	out, err := quire("restore", "--from-replica", url, "--data-dir", restored)
