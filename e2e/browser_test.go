@@ -82,19 +82,22 @@ func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Act
 	}
 }
 
-// waitPath waits until the browser's location path satisfies ok.
+// waitPath waits until the browser's location path satisfies ok. Asking
+// for the location while the page navigates (a form's redirect) can fail
+// with "Inspected target navigated or closed": that is asked again.
 func waitPath(ctx context.Context, ok func(string) bool) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var p string
+		var err error
 		for {
-			var p string
-			if err := chromedp.Evaluate(`location.pathname`, &p).Do(ctx); err != nil {
-				return err
-			}
-			if ok(p) {
+			if err = chromedp.Evaluate(`location.pathname`, &p).Do(ctx); err == nil && ok(p) {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
+				if err != nil {
+					return fmt.Errorf("location unreadable: %w", err)
+				}
 				return fmt.Errorf("location stayed at %s", p)
 			case <-time.After(50 * time.Millisecond):
 			}
