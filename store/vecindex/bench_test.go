@@ -53,7 +53,7 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	b.Logf("%d vectors put in %v, index %d MiB (%.0f MiB per 100k), kernel %s", n, time.Since(began).Round(time.Millisecond),
 		ix.Bytes()>>20, float64(ix.Bytes())/float64(n)*1e5/(1<<20), Kernel())
-	floorPerByte := readFloor()
+	floorPerByte := ReadCost()
 	for _, sc := range []struct {
 		name string
 		docs []string
@@ -115,28 +115,3 @@ func bruteForce(raw, q []float32, d, k int, keep func(int) bool) []int64 {
 	}
 	return out
 }
-
-// readFloor is milliseconds per byte for one core to read uncached memory
-// (an unrolled word sum over 256 MiB, best of five).
-func readFloor() float64 {
-	buf := make([]uint64, 32<<20)
-	for i := range buf {
-		buf[i] = uint64(i)
-	}
-	best := time.Duration(1 << 62)
-	for range 5 {
-		t0 := time.Now()
-		var s0, s1, s2, s3 uint64
-		for i := 0; i+4 <= len(buf); i += 4 {
-			s0 += buf[i]
-			s1 += buf[i+1]
-			s2 += buf[i+2]
-			s3 += buf[i+3]
-		}
-		floorSink += s0 + s1 + s2 + s3
-		best = min(best, time.Since(t0))
-	}
-	return float64(best.Nanoseconds()) / 1e6 / float64(8*len(buf))
-}
-
-var floorSink uint64

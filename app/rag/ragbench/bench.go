@@ -24,6 +24,7 @@ import (
 
 	"quire/app/rag"
 	"quire/store"
+	"quire/store/vecindex"
 )
 
 // Options size a run.
@@ -245,7 +246,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.RecallAt10KB = recall(found[kbScope], exactKB)
 
 	say("measuring the memory floor")
-	perByte := readCost()
+	perByte := vecindex.ReadCost()
 	rep.FloorMS = perByte * float64(o.Chunks*o.Dim*4)
 	rep.FloorKBMS = perByte * float64(kbScope.Chunks*o.Dim*4)
 	rep.FloorCodesMS = perByte * float64(o.Chunks*((o.Dim+31)/32*32))
@@ -496,32 +497,3 @@ func measure(qs []query, fn func(query) error) (Latency, error) {
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
-
-// readSink keeps the compiler from proving readCost's sums unused.
-var readSink uint64
-
-// readCost is milliseconds per byte for one core to read memory it has not
-// cached: an unrolled sum of 64-bit words over 256 MiB (far beyond any
-// cache), best of five.
-func readCost() float64 {
-	buf := make([]uint64, 32<<20)
-	for i := range buf {
-		buf[i] = uint64(i)
-	}
-	best := time.Duration(math.MaxInt64)
-	var sink uint64
-	for range 5 {
-		began := time.Now()
-		var s0, s1, s2, s3 uint64
-		for i := 0; i+4 <= len(buf); i += 4 {
-			s0 += buf[i]
-			s1 += buf[i+1]
-			s2 += buf[i+2]
-			s3 += buf[i+3]
-		}
-		sink += s0 + s1 + s2 + s3
-		best = min(best, time.Since(began))
-	}
-	readSink = sink
-	return float64(best.Nanoseconds()) / 1e6 / float64(8*len(buf))
-}
