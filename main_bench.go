@@ -66,7 +66,8 @@ func benchCmd(args []string, stdout io.Writer) error {
 		l    ragbench.Latency
 	}{
 		{"vector (API)", rep.Vector}, {"vector, knowledge base (API)", rep.VectorKB}, {"keyword (API)", rep.Keyword},
-		{"hybrid (API)", rep.Hybrid}, {"hybrid, knowledge base (API)", rep.HybridKB}, {"scope", rep.Scope},
+		{"hybrid (API)", rep.Hybrid}, {"hybrid, knowledge base (API)", rep.HybridKB},
+		{"hybrid, scope computed (API)", rep.HybridComputed}, {"scope (cached)", rep.Scope}, {"scope (computed)", rep.ScopeComputed},
 		{"keyword, any of the words", rep.KeywordAny},
 		{"index search", rep.IndexSearch}, {"index search, knowledge base", rep.IndexKB}, {"vec0 search", rep.Vec0Search},
 		{"brute force (Go, float32)", rep.BruteForce},

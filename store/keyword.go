@@ -179,7 +179,7 @@ func (s *Store) ranked(ctx context.Context, wsID string, scope *SearchScope, q s
 	}
 	return s.scoredRows(ctx, `SELECT f.rowid, `+rank+` AS r FROM document_chunks_fts f JOIN document_chunks c ON c.seq = f.rowid
 		WHERE document_chunks_fts MATCH ? AND c.workspace_id = ? AND c.document_id IN (SELECT value FROM json_each(?))
-		ORDER BY r LIMIT ?`, q, wsID, jsonIDs(scope.DocumentIDs), k)
+		ORDER BY r LIMIT ?`, q, wsID, scope.idsJSON(), k)
 }
 
 // scoredRows runs a ranking query of (rowid, bm25) rows.

@@ -71,7 +71,7 @@ func (s *Store) vec0Search(ctx context.Context, wsID string, scope *SearchScope,
 		args := []any{blob, kk, wsID, model}
 		if filterDocs {
 			q += ` AND document_id IN (SELECT value FROM json_each(?))`
-			args = append(args, jsonIDs(scope.DocumentIDs))
+			args = append(args, scope.idsJSON())
 		}
 		rows, err := s.r.QueryContext(ctx, q+` ORDER BY distance`, args...)
 		if err != nil {

@@ -39,10 +39,11 @@ var (
 // single connection turns lock contention into a cheap in-process queue) and a
 // pool of read-only connections that run concurrently under WAL.
 type Store struct {
-	w    *sql.DB
-	r    *sql.DB
-	path string
-	vx   *vecIndexes // in-memory vector indexes over vec0 (vectorindex.go)
+	w      *sql.DB
+	r      *sql.DB
+	path   string
+	vx     *vecIndexes // in-memory vector indexes over vec0 (vectorindex.go)
+	scopes scopeCache  // computed search scopes (scope.go)
 	// beside is set by OpenExisting: a tool (backup, doctor, restore) that may
 	// run beside a live server, so Close must not take the write lock.
 	beside bool

@@ -45,7 +45,7 @@ func TestBenchRetrievalJSON(t *testing.T) {
 			t.Errorf("%s = %v", k, m[k])
 		}
 	}
-	for _, k := range []string{"vector", "vector_kb", "keyword", "hybrid", "hybrid_kb", "scope", "index_search", "index_search_kb", "vec0_search", "brute_force"} {
+	for _, k := range []string{"vector", "vector_kb", "keyword", "hybrid", "hybrid_kb", "hybrid_scope_computed", "scope", "scope_computed", "index_search", "index_search_kb", "vec0_search", "brute_force"} {
 		l, ok := m[k].(map[string]any)
 		if !ok || l["p50_ms"].(float64) <= 0 || l["p95_ms"].(float64) < l["p50_ms"].(float64) {
 			t.Errorf("%s = %v", k, m[k])

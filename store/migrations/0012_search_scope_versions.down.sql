@@ -1,0 +1,17 @@
+DROP TRIGGER search_scope_team_members_au;
+DROP TRIGGER search_scope_team_members_ad;
+DROP TRIGGER search_scope_team_members_ai;
+DROP TRIGGER search_scope_kb_teams_au;
+DROP TRIGGER search_scope_kb_teams_ad;
+DROP TRIGGER search_scope_kb_teams_ai;
+DROP TRIGGER search_scope_kb_documents_au;
+DROP TRIGGER search_scope_kb_documents_ad;
+DROP TRIGGER search_scope_kb_documents_ai;
+DROP TRIGGER search_scope_kbs_au;
+DROP TRIGGER search_scope_kbs_ad;
+DROP TRIGGER search_scope_kbs_ai;
+DROP TRIGGER search_scope_documents_au;
+DROP TRIGGER search_scope_documents_ad;
+DROP TRIGGER search_scope_documents_ai;
+DROP TRIGGER search_scope_workspace_ai;
+DROP TABLE search_scope_versions;
