@@ -297,10 +297,17 @@ func TestConcurrentPostsToOneChat(t *testing.T) {
 	}
 	wg.Wait()
 	close(codes)
+	let := 0 // a post that arrives after the first reply has finished is let through too
 	for c := range codes {
 		if c != 201 && c != 409 {
 			t.Fatalf("status %d under concurrent posts", c)
 		}
+		if c == 201 {
+			let++
+		}
+	}
+	if let == 0 {
+		t.Fatal("no post was let through")
 	}
 	// The transcript is a branch in order, with the one reply right under its
 	// question (the store's own test checks the numbers are distinct and
@@ -317,8 +324,8 @@ func TestConcurrentPostsToOneChat(t *testing.T) {
 			}
 		}
 	}
-	if replies != 1 {
-		t.Fatalf("%d replies in the transcript, want the one that was let through", replies)
+	if replies != let {
+		t.Fatalf("%d replies in the transcript, want one per post let through (%d)", replies, let)
 	}
 	for i := 1; i < len(msgs.Items); i++ {
 		if msgs.Items[i].SequenceNumber <= msgs.Items[i-1].SequenceNumber {
